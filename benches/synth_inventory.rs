@@ -1,0 +1,293 @@
+//! Writes a synthetic inventory of N deployments (default 100,000) to standard output, for the
+//! engine benchmark (`benches/engine.sh`). Deployments vary deterministically by index: engines,
+//! kinds, cluster modes, and each kind of violation, so every rule does real work.
+
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Write};
+
+use chrono::{Duration, TimeZone, Utc};
+use ecaudit::inventory::*;
+
+/// Whether deployment `i` is one of every `n`th.
+fn every(i: usize, n: usize) -> bool {
+    i.is_multiple_of(n)
+}
+
+fn alarm(node: &str, metric: &str, threshold: f64, notify: bool) -> Alarm {
+    let mut dimensions = BTreeMap::new();
+    dimensions.insert("CacheClusterId".to_string(), node.to_string());
+    Alarm {
+        name: format!("{node}-{metric}"),
+        arn: Some(format!(
+            "arn:aws:cloudwatch:us-east-1:111111111111:alarm:{node}-{metric}"
+        )),
+        namespace: Some("AWS/ElastiCache".into()),
+        metric_name: Some(metric.into()),
+        dimensions,
+        metrics: Vec::new(),
+        statistic: Some("Average".into()),
+        threshold: Some(threshold),
+        comparison: Some("GreaterThanThreshold".into()),
+        evaluation_periods: Some(3),
+        period_seconds: Some(300),
+        actions_enabled: notify,
+        alarm_actions: vec!["arn:aws:sns:us-east-1:111111111111:ops".into()],
+        state: Some("OK".into()),
+    }
+}
+
+fn deployment(i: usize, now: chrono::DateTime<Utc>) -> Deployment {
+    let accounts = ["111111111111", "222222222222", "333333333333", "444444444444"];
+    let regions = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+    let account = accounts[i % accounts.len()];
+    let region = regions[(i / 4) % regions.len()];
+    let (kind, engine) = match i % 10 {
+        0..=5 => (
+            DeploymentKind::ReplicationGroup,
+            if every(i, 3) { "valkey" } else { "redis" },
+        ),
+        6 | 7 => (
+            DeploymentKind::CacheCluster,
+            if every(i, 2) { "memcached" } else { "redis" },
+        ),
+        _ => (DeploymentKind::ServerlessCache, "valkey"),
+    };
+    let id = format!("cache-{i:06}");
+    let arn_kind = match kind {
+        DeploymentKind::ReplicationGroup => "replicationgroup",
+        DeploymentKind::CacheCluster => "cluster",
+        DeploymentKind::ServerlessCache => "serverlesscache",
+    };
+    let cluster_mode = (kind == DeploymentKind::ReplicationGroup).then(|| {
+        if every(i, 4) {
+            ClusterMode::Enabled
+        } else {
+            ClusterMode::Disabled
+        }
+    });
+    let shards = match (kind, cluster_mode) {
+        (DeploymentKind::ServerlessCache, _) => 0,
+        (_, Some(ClusterMode::Enabled)) => 3,
+        _ => 1,
+    };
+    let replicas = if kind == DeploymentKind::ReplicationGroup {
+        1 + i % 2
+    } else {
+        0
+    };
+    let azs = ["a", "b", "c"];
+    let node_groups = (0..shards)
+        .map(|s| NodeGroup {
+            id: (kind == DeploymentKind::ReplicationGroup).then(|| format!("{:04}", s + 1)),
+            status: Some("available".into()),
+            members: (0..=replicas)
+                .map(|m| {
+                    let node = if kind == DeploymentKind::ReplicationGroup {
+                        format!("{id}-{:04}-{:03}", s + 1, m + 1)
+                    } else {
+                        id.clone()
+                    };
+                    let alarms = if engine == "memcached" {
+                        Vec::new()
+                    } else {
+                        vec![
+                            alarm(
+                                &node,
+                                "CPUUtilization",
+                                if every(i, 17) { 97.0 } else { 80.0 },
+                                true,
+                            ),
+                            alarm(&node, "EngineCPUUtilization", 80.0, !every(i, 13)),
+                            alarm(&node, "DatabaseMemoryUsagePercentage", 85.0, true),
+                        ]
+                    };
+                    Node {
+                        cache_cluster_id: node,
+                        cache_node_id: Some("0001".into()),
+                        availability_zone: Some(format!("{region}{}", azs[(m + i % 7 / 6) % 3])),
+                        role: None,
+                        status: Some("available".into()),
+                        alarms,
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let vpc_cidr = format!("10.{}.0.0/16", i % 250);
+    let source = match i % 11 {
+        0 => "0.0.0.0/0".to_string(),
+        1 => "10.0.0.0/8".to_string(),
+        _ => vpc_cidr.clone(),
+    };
+    let port: u16 = if engine == "memcached" { 11211 } else { 6379 };
+    let mut tags = BTreeMap::new();
+    tags.insert("team".to_string(), format!("team-{}", i % 40));
+    tags.insert(
+        "env".to_string(),
+        if every(i, 2) { "prod" } else { "staging" }.to_string(),
+    );
+    Deployment {
+        kind,
+        id: id.clone(),
+        arn: format!("arn:aws:elasticache:{region}:{account}:{arn_kind}:{id}"),
+        account_id: account.into(),
+        region: region.into(),
+        engine: engine.into(),
+        status: Some("available".into()),
+        engine_version: Some(match engine {
+            "memcached" => "1.6.22".into(),
+            "valkey" => {
+                if kind == DeploymentKind::ServerlessCache {
+                    "8".into()
+                } else {
+                    "8.0.1".into()
+                }
+            }
+            _ => {
+                if every(i, 23) {
+                    "5.0.6".into()
+                } else {
+                    "7.1.0".into()
+                }
+            }
+        }),
+        node_type: (kind != DeploymentKind::ServerlessCache).then(|| "cache.r7g.large".into()),
+        created_at: Some(now - Duration::days(400)),
+        port: Some(port),
+        cluster_mode,
+        node_groups,
+        at_rest_encryption: Some(!every(i, 19)),
+        kms_key_id: (every(i, 3)).then(|| format!("arn:aws:kms:{region}:{account}:key/1234abcd-{i:06}")),
+        transit_encryption: Some(!every(i, 29)),
+        transit_encryption_mode: Some(if every(i, 5) {
+            TransitEncryptionMode::Preferred
+        } else {
+            TransitEncryptionMode::Required
+        }),
+        auth_token_enabled: Some(!every(i, 31)),
+        user_group_ids: Vec::new(),
+        multi_az: (kind == DeploymentKind::ReplicationGroup).then_some(replicas > 0 && !every(i, 37)),
+        automatic_failover: (kind == DeploymentKind::ReplicationGroup).then_some(if every(i, 41) {
+            AutomaticFailover::Enabling
+        } else {
+            AutomaticFailover::Enabled
+        }),
+        pending_changes: BTreeMap::new(),
+        snapshot_retention_days: Some(if every(i, 43) { 0 } else { 7 }),
+        snapshot_window: Some("03:00-04:00".into()),
+        latest_automatic_snapshot: Some(now - Duration::hours(if every(i, 47) { 60 } else { 3 })),
+        subnet_group: Some(SubnetGroup {
+            name: (kind != DeploymentKind::ServerlessCache).then(|| {
+                if every(i, 53) {
+                    "default".into()
+                } else {
+                    format!("{id}-subnets")
+                }
+            }),
+            state: LookupState::Found,
+            vpc_id: Some(format!("vpc-{i:08x}")),
+            subnets: azs
+                .iter()
+                .enumerate()
+                .map(|(n, az)| Subnet {
+                    id: format!("subnet-{i:06}{n}"),
+                    availability_zone: Some(format!("{region}{az}")),
+                })
+                .collect(),
+        }),
+        vpc: Some(Vpc {
+            id: format!("vpc-{i:08x}"),
+            ipv4_cidr_blocks: vec![vpc_cidr.clone()],
+            ipv6_cidr_blocks: Vec::new(),
+        }),
+        security_groups: vec![SecurityGroup {
+            id: format!("sg-{i:012x}"),
+            name: Some(format!("{id}-cache")),
+            vpc_id: Some(format!("vpc-{i:08x}")),
+            state: LookupState::Found,
+            ingress: vec![
+                IngressPermission {
+                    protocol: "tcp".into(),
+                    from_port: Some(i32::from(port)),
+                    to_port: Some(i32::from(port)),
+                    ipv4_ranges: vec![IpRange {
+                        cidr: source,
+                        description: Some("clients".into()),
+                    }],
+                    ipv6_ranges: Vec::new(),
+                    security_groups: vec![format!("sg-{:012x}", i + 1)],
+                    prefix_lists: Vec::new(),
+                },
+                IngressPermission {
+                    protocol: "tcp".into(),
+                    from_port: Some(22),
+                    to_port: Some(22),
+                    ipv4_ranges: vec![IpRange {
+                        cidr: "0.0.0.0/0".into(),
+                        description: None,
+                    }],
+                    ipv6_ranges: Vec::new(),
+                    security_groups: Vec::new(),
+                    prefix_lists: Vec::new(),
+                },
+            ],
+        }],
+        parameter_group: (kind != DeploymentKind::ServerlessCache).then(|| ParameterGroup {
+            name: format!("{id}-params"),
+            state: LookupState::Found,
+            family: Some(match engine {
+                "memcached" => "memcached1.6".into(),
+                "valkey" => "valkey8".into(),
+                _ => {
+                    if every(i, 23) {
+                        "redis5.0".into()
+                    } else if every(i, 59) {
+                        "redis6.x".into()
+                    } else {
+                        "redis7".into()
+                    }
+                }
+            }),
+            cluster_enabled: (engine != "memcached").then(|| {
+                if cluster_mode == Some(ClusterMode::Enabled) {
+                    "yes".into()
+                } else {
+                    "no".into()
+                }
+            }),
+            is_default: Some(false),
+            status: Some("in-sync".into()),
+        }),
+        notification_topic: (every(i, 2)).then(|| NotificationTopic {
+            arn: format!("arn:aws:sns:{region}:{account}:ops"),
+            status: Some("active".into()),
+        }),
+        auto_minor_version_upgrade: Some(!every(i, 61)),
+        log_delivery: Vec::new(),
+        global_datastore: None,
+        tags: Some(tags),
+        notes: Vec::new(),
+    }
+}
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .map(|a| a.parse().expect("N"))
+        .unwrap_or(100_000);
+    let now = Utc.with_ymd_and_hms(2026, 11, 25, 6, 0, 0).unwrap();
+    let inventory = Inventory {
+        schema_version: SCHEMA_VERSION,
+        collected_at: Some(now),
+        collector: Some(Collector {
+            name: "synth-inventory".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }),
+        deployments: (0..n).map(|i| deployment(i, now)).collect(),
+        coverage: Vec::new(),
+    };
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    serde_json::to_writer(&mut out, &inventory).expect("write");
+    out.write_all(b"\n").expect("write");
+}

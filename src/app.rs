@@ -1,0 +1,278 @@
+//! What each command does: resolve the command line and the config file into one plan, validate
+//! every input before the work starts, run the pipeline, write the outputs.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use serde::Serialize;
+
+use crate::cli::{Cli, ColorChoice, Command, ListFormat, RuleArgs, RulesCommand, ScanArgs};
+use crate::config::{Config, ConfigError, apply_params};
+use crate::evaluate::evaluate_document;
+use crate::findings::Severity;
+use crate::inventory::{Document, Inventory, InventoryError, read_text};
+use crate::output::write_to;
+use crate::report::{self, Format, RenderOptions};
+use crate::rules::diag::RuleErrors;
+use crate::rules::{Rule, RuleSet, Test};
+use crate::summary::{GateOptions, Summary};
+
+/// Everything that makes a command fail before producing a result (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Inventory(#[from] InventoryError),
+    #[error("invalid rules:\n{0}")]
+    Rules(#[from] RuleErrors),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("unknown rule id `{0}` (see `ecaudit rules list`)")]
+    UnknownRule(String),
+    #[error("{path}: cannot write: {source}")]
+    Write {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Runs a command; returns the exit code it ends with.
+pub fn run(cli: Cli) -> Result<u8, Error> {
+    match cli.command {
+        Command::Scan(args) => scan(&args),
+        Command::Rules { command } => match command {
+            RulesCommand::List { format, rules } => rules_list(format, &rules),
+            RulesCommand::Show { id, rules } => rules_show(&id, &rules),
+            RulesCommand::Validate { dir } => rules_validate(&dir),
+        },
+        Command::InventorySchema => {
+            let schema = serde_json::to_string_pretty(&Inventory::json_schema()).expect("schema serializes");
+            emit(None, |w| writeln!(w, "{schema}"))?;
+            Ok(0)
+        }
+    }
+}
+
+/// Loads the bundled and added rules and applies the config file and `--param`s.
+fn load_rules(args: &RuleArgs) -> Result<(Config, RuleSet), Error> {
+    let config = Config::load(args.config.as_deref())?;
+    let mut dirs: Vec<PathBuf> = config.rule_dirs.clone();
+    dirs.extend(args.rule_dirs.iter().cloned());
+    let mut rules = RuleSet::load(&dirs)?;
+    config.apply(&mut rules)?;
+    apply_params(&mut rules, &args.params)?;
+    Ok((config, rules))
+}
+
+fn emit(path: Option<&Path>, render: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), Error> {
+    write_to(path, render).map_err(|source| Error::Write {
+        path: path
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "standard output".into()),
+        source,
+    })
+}
+
+fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// Width for tables that do not go to a terminal: `COLUMNS`, else 120.
+fn plain_width() -> u16 {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(120)
+}
+
+fn scan(args: &ScanArgs) -> Result<u8, Error> {
+    // Rules and config are validated before the (possibly large) inventory is read.
+    let (config, rules) = load_rules(&args.rules)?;
+    let text = read_text(&args.inventory)?;
+    let doc = Document::parse(&text, &args.inventory.display().to_string())?;
+    let result = evaluate_document(&doc, rules, args.now)?;
+    // The inventory text is the largest allocation; free it before rendering.
+    drop(doc);
+    drop(text);
+
+    let gate = GateOptions {
+        fail_on: args.fail_on.or(config.fail_on).unwrap_or(Severity::High),
+        allow_partial: args.allow_partial || config.allow_partial.unwrap_or(false),
+        exit_zero: args.exit_zero || config.exit_zero.unwrap_or(false),
+    };
+    let summary = Summary::compute(&result, gate);
+    let to_file = args.output.as_ref().is_some_and(|p| p.as_os_str() != "-");
+    let to_terminal = !to_file && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let options = RenderOptions {
+        min_severity: args.severity.or(config.severity).unwrap_or(Severity::Info),
+        color: args.format == Format::Table && use_color(args.color, to_terminal),
+        width: if to_terminal { None } else { Some(plain_width()) },
+        pretty: to_terminal,
+    };
+    emit(args.output.as_deref(), |w| {
+        report::render(args.format, &result, &summary, &options, w)
+    })?;
+    if to_file {
+        let path = args.output.as_ref().expect("output path").display();
+        eprintln!(
+            "ecaudit: wrote {path}: {} deployment(s), {} failing finding(s); {} → exit {}",
+            summary.deployments, summary.findings.fail, summary.gate.reason, summary.gate.exit_code
+        );
+    }
+    let code = summary.gate.exit_code;
+    // Freeing millions of findings one by one takes longer than the process exit that frees
+    // them at once.
+    std::mem::forget(result);
+    Ok(code)
+}
+
+#[derive(Serialize)]
+struct RuleListing<'a> {
+    id: &'a str,
+    title: &'a str,
+    severity: Severity,
+    enabled: bool,
+    applies_to: Vec<&'static str>,
+    params: &'a std::collections::BTreeMap<String, serde_json::Value>,
+    controls: &'a std::collections::BTreeMap<String, Vec<String>>,
+    source: String,
+}
+
+fn listing(rule: &Rule, enabled: bool) -> RuleListing<'_> {
+    RuleListing {
+        id: &rule.id,
+        title: &rule.title,
+        severity: rule.severity,
+        enabled,
+        applies_to: rule.applies_to.iter().map(|k| k.as_str()).collect(),
+        params: &rule.params,
+        controls: &rule.controls,
+        source: format!("{}:{}", rule.origin.file, rule.origin.line),
+    }
+}
+
+fn rules_list(format: ListFormat, args: &RuleArgs) -> Result<u8, Error> {
+    let (_, rules) = load_rules(args)?;
+    let mut all: Vec<RuleListing> = rules
+        .rules()
+        .iter()
+        .map(|r| listing(r, true))
+        .chain(rules.disabled().iter().map(|r| listing(r, false)))
+        .collect();
+    all.sort_by(|a, b| a.id.cmp(b.id));
+    match format {
+        ListFormat::Json => {
+            let text = serde_json::to_string_pretty(&all).expect("rules serialize");
+            emit(None, |w| writeln!(w, "{text}"))?;
+        }
+        ListFormat::Table => {
+            let mut t = Table::new();
+            t.load_style(UTF8_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Dynamic);
+            if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                t.set_width(plain_width());
+            }
+            t.set_header(vec!["Rule", "Severity", "Applies to", "Title"]);
+            for r in &all {
+                let id = if r.enabled {
+                    r.id.to_string()
+                } else {
+                    format!("{} (disabled)", r.id)
+                };
+                t.add_row(vec![
+                    id,
+                    r.severity.to_string(),
+                    r.applies_to.join(", "),
+                    r.title.to_string(),
+                ]);
+            }
+            emit(None, |w| writeln!(w, "{t}"))?;
+        }
+    }
+    Ok(0)
+}
+
+fn rules_show(id: &str, args: &RuleArgs) -> Result<u8, Error> {
+    let (_, rules) = load_rules(args)?;
+    let rule = rules.get(id).ok_or_else(|| Error::UnknownRule(id.to_string()))?;
+    let enabled = rules.rules().iter().any(|r| r.id == id);
+    let mut text = String::new();
+    let mut line = |s: String| {
+        text.push_str(&s);
+        text.push('\n');
+    };
+    line(format!("{} — {}", rule.id, rule.title));
+    line(format!(
+        "severity: {}{}",
+        rule.severity,
+        if rule.severity != rule.default_severity {
+            format!(" (configured; the rule file says {})", rule.default_severity)
+        } else {
+            String::new()
+        }
+    ));
+    line(format!("enabled: {enabled}"));
+    line(format!(
+        "applies to: {}",
+        rule.applies_to
+            .iter()
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    line(format!("defined in: {}:{}", rule.origin.file, rule.origin.line));
+    if let Some(d) = &rule.description {
+        line(format!("\n{d}"));
+    }
+    if let Some(w) = &rule.when {
+        line(format!("\nwhen:\n  {}", w.source.replace('\n', "\n  ")));
+    }
+    let (label, expr) = match &rule.test {
+        Test::Check(e) => ("check", e),
+        Test::Violations(e) => ("violations", e),
+    };
+    line(format!("\n{label}:\n  {}", expr.source.replace('\n', "\n  ")));
+    if let Some(e) = &rule.evidence {
+        line(format!("\nevidence:\n  {}", e.source.replace('\n', "\n  ")));
+    }
+    if !rule.params.is_empty() {
+        line("\nparams (in effect):".into());
+        for (k, v) in &rule.params {
+            let default = &rule.default_params[k];
+            let note = if v != default {
+                format!("   (default {default})")
+            } else {
+                String::new()
+            };
+            line(format!("  {k} = {v}{note}"));
+        }
+    }
+    line(format!(
+        "\nremediation:\n  {}",
+        rule.remediation.replace('\n', "\n  ")
+    ));
+    if !rule.controls.is_empty() {
+        line("\ncontrols:".into());
+        for (framework, refs) in &rule.controls {
+            line(format!("  {framework}: {}", refs.join(", ")));
+        }
+    }
+    for r in &rule.references {
+        line(format!("see: {r}"));
+    }
+    emit(None, |w| w.write_all(text.as_bytes()))?;
+    Ok(0)
+}
+
+fn rules_validate(dir: &Path) -> Result<u8, Error> {
+    let set = RuleSet::validate_dir(dir)?;
+    let n = set.rules().len();
+    emit(None, |w| writeln!(w, "{}: {n} rule(s) valid", dir.display()))?;
+    Ok(0)
+}

@@ -1,0 +1,120 @@
+//! Command-line definitions (clap). Parsing only: `app` resolves these with the config file into
+//! what a command does.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::findings::Severity;
+use crate::report::Format;
+
+/// Compliance and drift auditor for Amazon ElastiCache (Redis OSS, Valkey, Memcached).
+#[derive(Debug, Parser)]
+#[command(name = "ecaudit", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    after_help = "Exit codes: 0 nothing at or above --fail-on failed · 1 findings at or above --fail-on \
+· 2 usage, config, rule-file or inventory error · 3 the scan was incomplete and --allow-partial was not given"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Evaluate the rules against an inventory and report findings.
+    Scan(ScanArgs),
+    /// List, show and validate rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Print the JSON Schema of the inventory document.
+    InventorySchema,
+}
+
+/// Where rules and their settings come from.
+#[derive(Debug, Clone, Args)]
+pub struct RuleArgs {
+    /// Add the rule files (*.yaml) of DIR; a rule with a bundled id replaces the bundled rule.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rule_dirs: Vec<PathBuf>,
+    /// Override a rule param, e.g. `snapshot-retention.min_snapshot_retention_days=14`.
+    #[arg(long = "param", value_name = "RULE.KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Config file [default: ./ecaudit.toml when it exists].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing a table to a terminal and NO_COLOR is not set.
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Evaluate this saved inventory (JSON, `-` for standard input) instead of collecting.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when a finding of this severity or higher fails [default: high].
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+    /// Show only findings of this severity or higher (counts still include all) [default: info].
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub severity: Option<Severity>,
+    /// Always exit 0 unless the input is unusable (report-only runs).
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Accept an incomplete scan (coverage gaps, undecidable findings) instead of exiting 3.
+    #[arg(long)]
+    pub allow_partial: bool,
+    /// Evaluate time-dependent rules as of this instant (RFC 3339) [default: the inventory's
+    /// collected_at, else now].
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<DateTime<Utc>>,
+    /// When to colour the table.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the rules in effect (bundled, added and configured).
+    List {
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+    /// Show one rule in full: expressions, params in effect, remediation, controls.
+    Show {
+        /// The rule id.
+        id: String,
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+    /// Check the rule files of DIR: YAML, fields, CEL expressions, ids.
+    Validate {
+        /// Directory of rule files (*.yaml, *.yml).
+        dir: PathBuf,
+    },
+}

@@ -1,0 +1,314 @@
+//! `ecaudit.toml`: scan defaults and per-rule severity, enablement and params. Parsed with spans
+//! into a raw form, then checked against the loaded rules, so every mistake points at its line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::findings::Severity;
+use crate::rules::RuleSet;
+use crate::rules::params::{check_override, parse_for};
+
+/// The file read when `--config` is not given, if it exists in the working directory.
+pub const DEFAULT_FILE: &str = "ecaudit.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}: cannot read config: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}:{column}: {message}")]
+    Invalid {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("--param {arg}: {message}")]
+    Param { arg: String, message: String },
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    scan: RawScan,
+    #[serde(default)]
+    rules: BTreeMap<Spanned<String>, Spanned<RawRuleConfig>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawScan {
+    fail_on: Option<Spanned<String>>,
+    severity: Option<Spanned<String>>,
+    allow_partial: Option<bool>,
+    exit_zero: Option<bool>,
+    #[serde(default)]
+    rule_dirs: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRuleConfig {
+    severity: Option<Spanned<String>>,
+    enabled: Option<bool>,
+    #[serde(default)]
+    params: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+}
+
+/// A position in the config file, for errors found after parsing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// Per-rule settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleConfig {
+    pub id: String,
+    pub at: Span,
+    pub severity: Option<Severity>,
+    pub enabled: Option<bool>,
+    pub params: Vec<(String, serde_json::Value, Span)>,
+}
+
+/// A validated config file (rule ids and params are checked by [`Config::apply`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Config {
+    /// The file it came from (`None`: no config file).
+    pub file: Option<PathBuf>,
+    pub fail_on: Option<Severity>,
+    pub severity: Option<Severity>,
+    pub allow_partial: Option<bool>,
+    pub exit_zero: Option<bool>,
+    /// Rule directories, relative to the config file's directory.
+    pub rule_dirs: Vec<PathBuf>,
+    pub rules: Vec<RuleConfig>,
+}
+
+fn line_column(text: &str, offset: usize) -> Span {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    Span { line, column }
+}
+
+fn toml_to_json(v: &toml::Value) -> Result<serde_json::Value, String> {
+    use serde_json::Value as J;
+    Ok(match v {
+        toml::Value::String(s) => J::String(s.clone()),
+        toml::Value::Integer(i) => J::from(*i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(J::Number)
+            .ok_or("not a finite number")?,
+        toml::Value::Boolean(b) => J::Bool(*b),
+        toml::Value::Array(items) => J::Array(items.iter().map(toml_to_json).collect::<Result<_, _>>()?),
+        toml::Value::Datetime(d) => J::String(d.to_string()),
+        toml::Value::Table(_) => return Err("a table is not a param value".into()),
+    })
+}
+
+impl Config {
+    /// Reads `path`, or `ecaudit.toml` in the working directory when `path` is `None` and that
+    /// file exists.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let path = match path {
+            Some(p) => p.to_path_buf(),
+            None => {
+                let default = PathBuf::from(DEFAULT_FILE);
+                if !default.is_file() {
+                    return Ok(Config::default());
+                }
+                default
+            }
+        };
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Io {
+            file: file.clone(),
+            source,
+        })?;
+        let mut config = Self::parse(&text, &file)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.rule_dirs = config.rule_dirs.iter().map(|d| base.join(d)).collect();
+        config.file = Some(path);
+        Ok(config)
+    }
+
+    /// Parses config text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let invalid = |span: Option<std::ops::Range<usize>>, message: String| {
+            let at = line_column(text, span.map(|s| s.start).unwrap_or(0));
+            ConfigError::Invalid {
+                file: file.to_string(),
+                line: at.line,
+                column: at.column,
+                message,
+            }
+        };
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| invalid(e.span(), e.message().trim().to_string()))?;
+        let severity = |s: &Option<Spanned<String>>, key: &str| -> Result<Option<Severity>, ConfigError> {
+            s.as_ref()
+                .map(|s| {
+                    s.get_ref()
+                        .parse::<Severity>()
+                        .map_err(|e| invalid(Some(s.span()), format!("{key}: {e}")))
+                })
+                .transpose()
+        };
+        let mut rules = Vec::new();
+        for (id, rule) in &raw.rules {
+            let mut params = Vec::new();
+            for (name, value) in &rule.get_ref().params {
+                let json = toml_to_json(value.get_ref()).map_err(|e| {
+                    invalid(
+                        Some(value.span()),
+                        format!("rules.{}.params.{}: {e}", id.get_ref(), name.get_ref()),
+                    )
+                })?;
+                params.push((name.get_ref().clone(), json, line_column(text, name.span().start)));
+            }
+            rules.push(RuleConfig {
+                id: id.get_ref().clone(),
+                at: line_column(text, id.span().start),
+                severity: severity(
+                    &rule.get_ref().severity,
+                    &format!("rules.{}.severity", id.get_ref()),
+                )?,
+                enabled: rule.get_ref().enabled,
+                params,
+            });
+        }
+        Ok(Config {
+            file: None,
+            fail_on: severity(&raw.scan.fail_on, "scan.fail_on")?,
+            severity: severity(&raw.scan.severity, "scan.severity")?,
+            allow_partial: raw.scan.allow_partial,
+            exit_zero: raw.scan.exit_zero,
+            rule_dirs: raw.scan.rule_dirs.iter().map(PathBuf::from).collect(),
+            rules,
+        })
+    }
+
+    /// Applies per-rule settings to loaded rules: unknown rule ids, unknown params and params of
+    /// the wrong type are errors at their line.
+    pub fn apply(&self, rules: &mut RuleSet) -> Result<(), ConfigError> {
+        let file = self
+            .file
+            .as_ref()
+            .map(|f| f.display().to_string())
+            .unwrap_or_else(|| DEFAULT_FILE.to_string());
+        let invalid = |at: &Span, message: String| ConfigError::Invalid {
+            file: file.clone(),
+            line: at.line,
+            column: at.column,
+            message,
+        };
+        for rc in &self.rules {
+            let Some(rule) = rules.get_mut(&rc.id) else {
+                return Err(invalid(
+                    &rc.at,
+                    format!("unknown rule id `{}` (see `ecaudit rules list`)", rc.id),
+                ));
+            };
+            if let Some(severity) = rc.severity {
+                rule.severity = severity;
+            }
+            for (name, value, at) in &rc.params {
+                let Some(default) = rule.default_params.get(name) else {
+                    return Err(invalid(
+                        at,
+                        unknown_param(&rc.id, name, rule.default_params.keys()),
+                    ));
+                };
+                check_override(default, value)
+                    .map_err(|e| invalid(at, format!("rules.{}.params.{name}: {e}", rc.id)))?;
+                rule.params.insert(name.clone(), value.clone());
+            }
+            if let Some(enabled) = rc.enabled {
+                rules.set_enabled(&rc.id, enabled);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn unknown_param<'a>(rule: &str, name: &str, declared: impl Iterator<Item = &'a String>) -> String {
+    let declared: Vec<&str> = declared.map(String::as_str).collect();
+    format!(
+        "rule `{rule}` has no param `{name}` (its params: {})",
+        if declared.is_empty() {
+            "none".to_string()
+        } else {
+            declared.join(", ")
+        }
+    )
+}
+
+/// Applies `--param RULE.KEY=VALUE` overrides (after the config file).
+pub fn apply_params(rules: &mut RuleSet, args: &[String]) -> Result<(), ConfigError> {
+    for arg in args {
+        let err = |message: String| ConfigError::Param {
+            arg: arg.clone(),
+            message,
+        };
+        let (key, value) = arg
+            .split_once('=')
+            .ok_or_else(|| err("expected RULE.KEY=VALUE".into()))?;
+        let (rule_id, name) = key
+            .split_once('.')
+            .ok_or_else(|| err("expected RULE.KEY=VALUE".into()))?;
+        let rule = rules
+            .get_mut(rule_id.trim())
+            .ok_or_else(|| err(format!("unknown rule id `{rule_id}` (see `ecaudit rules list`)")))?;
+        let name = name.trim();
+        let default = rule
+            .default_params
+            .get(name)
+            .ok_or_else(|| err(unknown_param(rule_id, name, rule.default_params.keys())))?;
+        let parsed = parse_for(default, value).map_err(err)?;
+        check_override(default, &parsed).map_err(err)?;
+        rule.params.insert(name.to_string(), parsed);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_scan_and_rule_settings() {
+        let c = Config::parse(
+            "[scan]\nfail_on = \"critical\"\nrule_dirs = [\"more\"]\n\n[rules.snapshot-retention]\nseverity = \"low\"\nparams = { min_snapshot_retention_days = 14 }\n",
+            "ecaudit.toml",
+        )
+        .unwrap();
+        assert_eq!(c.fail_on, Some(Severity::Critical));
+        assert_eq!(c.rule_dirs, vec![PathBuf::from("more")]);
+        assert_eq!(c.rules[0].id, "snapshot-retention");
+        assert_eq!(c.rules[0].at.line, 5);
+        assert_eq!(c.rules[0].params[0].1, serde_json::json!(14));
+    }
+
+    #[test]
+    fn errors_point_at_the_line() {
+        let e = Config::parse("[scan]\nfail_on = \"severe\"\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.toml:2:"), "{e}");
+        assert!(e.contains("unknown severity"), "{e}");
+        let e = Config::parse("[scan]\nfail_no = \"high\"\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.toml:2:"), "{e}");
+        assert!(e.contains("unknown field"), "{e}");
+    }
+}

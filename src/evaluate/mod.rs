@@ -1,0 +1,357 @@
+//! Evaluation: rules × deployments → findings. Pure (no I/O) and parallel over deployments; each
+//! deployment is bound to CEL once and every rule runs in that scope; outcomes are memoised on
+//! the facts each rule reads.
+
+mod memo;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use cel::common::types::CelTimestamp;
+use cel::{Context, Env, ExecutionError, Value};
+use chrono::{DateTime, Utc};
+use rayon::prelude::*;
+
+use crate::findings::{Finding, Status};
+use crate::inventory::{
+    Collector, CoverageEntry, Deployment, DeploymentKind, Document, Inventory, InventoryError,
+};
+use crate::rules::functions::UNKNOWN_FN;
+use crate::rules::{Expr, Rule, RuleSet, Test, cel_env, view};
+use memo::RuleMemo;
+
+/// A rule's decision: status, message, and the violations of a `violations` rule.
+type Decision = (Status, Arc<str>, Vec<String>);
+
+/// Per-thread memo tables, one per rule.
+type Memos = Vec<RuleMemo<Decision, Vec<String>>>;
+
+/// The identity of an evaluated deployment: what findings and reports name it by.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resource {
+    pub kind: DeploymentKind,
+    pub id: String,
+    pub arn: String,
+    pub account_id: String,
+    pub region: String,
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+impl From<&Deployment> for Resource {
+    fn from(d: &Deployment) -> Self {
+        Resource {
+            kind: d.kind,
+            id: d.id.clone(),
+            arn: d.arn.clone(),
+            account_id: d.account_id.clone(),
+            region: d.region.clone(),
+            tags: d.tags.clone(),
+        }
+    }
+}
+
+/// What a scan found: the deployments evaluated (by identity), the inventory's coverage, the
+/// rules and the findings. The full inventory is not kept, so memory does not grow with the
+/// size of each deployment's facts.
+pub struct ScanResult {
+    pub resources: Vec<Resource>,
+    pub coverage: Vec<CoverageEntry>,
+    pub collected_at: Option<DateTime<Utc>>,
+    pub collector: Option<Collector>,
+    pub rules: RuleSet,
+    pub findings: Vec<Finding>,
+    /// The instant rules were evaluated as of (the inventory's collection time when it has one).
+    pub evaluated_at: DateTime<Utc>,
+}
+
+impl ScanResult {
+    pub fn rule(&self, f: &Finding) -> &Rule {
+        &self.rules.rules[f.rule]
+    }
+
+    pub fn resource(&self, f: &Finding) -> &Resource {
+        &self.resources[f.deployment]
+    }
+
+    /// Coverage entries that failed.
+    pub fn gaps(&self) -> impl Iterator<Item = &CoverageEntry> {
+        self.coverage.iter().filter(|c| c.is_gap())
+    }
+}
+
+/// Evaluates rules on deployments, one at a time or in parallel; shareable across threads.
+pub struct Evaluator<'r> {
+    rules: &'r RuleSet,
+    now: DateTime<Utc>,
+    env: Arc<Env>,
+    memoize: bool,
+    memos: Vec<Mutex<Memos>>,
+    deleting: Arc<str>,
+}
+
+impl<'r> Evaluator<'r> {
+    /// An evaluator of `rules` as of `now`.
+    pub fn new(rules: &'r RuleSet, now: DateTime<Utc>) -> Self {
+        Evaluator {
+            rules,
+            now,
+            env: cel_env(),
+            memoize: true,
+            memos: (0..rayon::current_num_threads().max(1))
+                .map(|_| Mutex::new(rules.rules.iter().map(|_| RuleMemo::new()).collect()))
+                .collect(),
+            deleting: Arc::from("Not applicable: the deployment is being deleted"),
+        }
+    }
+
+    /// Turns memoisation off: every rule is evaluated on every deployment (for tests that check
+    /// memoised and evaluated outcomes agree).
+    pub fn without_memo(mut self) -> Self {
+        self.memoize = false;
+        self
+    }
+
+    /// The findings of every enabled rule that applies to deployment `d` (number `index`).
+    pub fn evaluate(&self, index: usize, d: &Deployment) -> Vec<Finding> {
+        let slot = rayon::current_thread_index().unwrap_or(0) % self.memos.len();
+        let mut memos = self.memos[slot].lock().unwrap_or_else(|e| e.into_inner());
+        let mut ctx = Context::with_env(self.env.clone());
+        ctx.add_variable_as_val("d", view::deployment(d));
+        ctx.add_variable_as_val("now", Box::new(CelTimestamp::from(self.now.fixed_offset())));
+        let being_deleted = matches!(d.status.as_deref(), Some("deleting" | "deleted"));
+        let mut out = Vec::with_capacity(self.rules.rules.len());
+        for (rule_index, rule) in self.rules.rules.iter().enumerate() {
+            if !rule.applies_to_kind(d.kind) {
+                continue;
+            }
+            let (status, message, evidence) = if being_deleted {
+                (Status::NotApplicable, self.deleting.clone(), Vec::new())
+            } else {
+                // One scope per deployment; only `params` changes from rule to rule.
+                ctx.add_variable_as_val("params", view::params(&rule.params));
+                evaluate_rule(rule, d, &ctx, self.memoize.then(|| &mut memos[rule_index]))
+            };
+            out.push(Finding {
+                rule: rule_index,
+                deployment: index,
+                status,
+                message,
+                evidence,
+            });
+        }
+        out
+    }
+}
+
+/// Evaluates every enabled rule on every deployment of an in-memory inventory, as of `now`.
+pub fn evaluate(inventory: &Inventory, rules: RuleSet, now: DateTime<Utc>) -> ScanResult {
+    let evaluator = Evaluator::new(&rules, now);
+    let per_deployment: Vec<(Resource, Vec<Finding>)> = inventory
+        .deployments
+        .par_iter()
+        .enumerate()
+        .with_min_len(32)
+        .map(|(i, d)| (Resource::from(d), evaluator.evaluate(i, d)))
+        .collect();
+    drop(evaluator);
+    let mut result = ScanResult {
+        resources: Vec::with_capacity(per_deployment.len()),
+        coverage: inventory.coverage.clone(),
+        collected_at: inventory.collected_at,
+        collector: inventory.collector.clone(),
+        rules,
+        findings: Vec::new(),
+        evaluated_at: now,
+    };
+    result.absorb(per_deployment);
+    result
+}
+
+/// Parses and evaluates the deployments of an inventory document in parallel, keeping only
+/// their identities and findings. As of `now`, or the inventory's collection time, or the
+/// current time.
+pub fn evaluate_document(
+    doc: &Document,
+    rules: RuleSet,
+    now: Option<DateTime<Utc>>,
+) -> Result<ScanResult, InventoryError> {
+    let now = now.or(doc.header.collected_at).unwrap_or_else(Utc::now);
+    let evaluator = Evaluator::new(&rules, now);
+    let per_deployment = (0..doc.len())
+        .into_par_iter()
+        .with_min_len(32)
+        .map(|i| {
+            let d = doc.deployment(i)?;
+            Ok((Resource::from(&d), evaluator.evaluate(i, &d)))
+        })
+        .collect::<Result<Vec<_>, InventoryError>>()?;
+    drop(evaluator);
+    doc.check_unique_arns(per_deployment.iter().map(|(r, _)| r.arn.as_str()))?;
+    let mut result = ScanResult {
+        resources: Vec::with_capacity(per_deployment.len()),
+        coverage: doc.header.coverage.clone(),
+        collected_at: doc.header.collected_at,
+        collector: doc.header.collector.clone(),
+        rules,
+        findings: Vec::new(),
+        evaluated_at: now,
+    };
+    result.absorb(per_deployment);
+    Ok(result)
+}
+
+impl ScanResult {
+    /// Appends per-deployment outcomes (in deployment order).
+    pub fn absorb(&mut self, per_deployment: Vec<(Resource, Vec<Finding>)>) {
+        let total: usize = per_deployment.iter().map(|(_, f)| f.len()).sum();
+        self.findings.reserve(total);
+        for (resource, findings) in per_deployment {
+            self.resources.push(resource);
+            self.findings.extend(findings);
+        }
+    }
+}
+
+/// One rule in a scope where `d`, `now` and the rule's `params` are bound. Evidence is gathered
+/// for findings that failed.
+fn evaluate_rule(
+    rule: &Rule,
+    d: &Deployment,
+    scope: &Context,
+    mut memo: Option<&mut RuleMemo<Decision, Vec<String>>>,
+) -> Decision {
+    let cached = memo
+        .as_mut()
+        .map(|m| m.decision.lookup(rule.decision_inputs.as_deref(), d));
+    let (status, message, mut evidence) = match cached {
+        Some(Ok(decision)) => decision,
+        Some(Err(key)) => {
+            let decision = decide(rule, scope);
+            if let Some(m) = memo.as_mut() {
+                m.decision.store(key, &decision);
+            }
+            decision
+        }
+        None => decide(rule, scope),
+    };
+    if let Some(expr) = rule.evidence.as_ref().filter(|_| status == Status::Fail) {
+        let explain = || match run_strings(expr, scope) {
+            Ok(lines) => lines,
+            Err(e) => vec![format!("(evidence unavailable: {})", describe(&e))],
+        };
+        let lines = match memo
+            .as_mut()
+            .map(|m| m.evidence.lookup(rule.evidence_inputs.as_deref(), d))
+        {
+            Some(Ok(lines)) => lines,
+            Some(Err(key)) => {
+                let lines = explain();
+                if let Some(m) = memo.as_mut() {
+                    m.evidence.store(key, &lines);
+                }
+                lines
+            }
+            None => explain(),
+        };
+        evidence.extend(lines);
+    }
+    (status, message, evidence)
+}
+
+/// Applicability and the test: status, message, and the violations of a `violations` rule.
+fn decide(rule: &Rule, scope: &Context) -> Decision {
+    if let Some(when) = &rule.when {
+        match run_bool(when, scope) {
+            Ok(true) => {}
+            Ok(false) => {
+                return (
+                    Status::NotApplicable,
+                    rule.not_applicable_message.clone(),
+                    Vec::new(),
+                );
+            }
+            Err(e) => return error("when", e),
+        }
+    }
+    let (status, evidence) = match &rule.test {
+        Test::Check(expr) => match run_bool(expr, scope) {
+            Ok(true) => (Status::Pass, Vec::new()),
+            Ok(false) => (Status::Fail, Vec::new()),
+            Err(e) => return error("check", e),
+        },
+        Test::Violations(expr) => match run_strings(expr, scope) {
+            Ok(v) if v.is_empty() => (Status::Pass, v),
+            Ok(v) => (Status::Fail, v),
+            Err(e) => return error("violations", e),
+        },
+    };
+    let message = match status {
+        Status::Pass => rule.pass_message.clone(),
+        _ => rule.fail_message.clone(),
+    };
+    (status, message, evidence)
+}
+
+/// Why evaluation failed, in words a reader of a report understands.
+enum EvalError {
+    /// The rule called `unknown(reason)`: a fact it needs is not known.
+    Undecidable(String),
+    Cel(ExecutionError),
+    Type(String),
+}
+
+fn describe(e: &EvalError) -> String {
+    match e {
+        EvalError::Undecidable(reason) => reason.clone(),
+        EvalError::Cel(e) => e.to_string(),
+        EvalError::Type(t) => t.clone(),
+    }
+}
+
+fn error(what: &str, e: EvalError) -> (Status, Arc<str>, Vec<String>) {
+    let message = match &e {
+        EvalError::Undecidable(reason) => format!("Cannot decide: {reason}"),
+        other => format!("Evaluation error in `{what}`: {}", describe(other)),
+    };
+    (Status::Error, Arc::from(message.as_str()), Vec::new())
+}
+
+fn run(expr: &Expr, ctx: &Context) -> Result<Value, EvalError> {
+    expr.program.execute(ctx).map_err(|e| match e {
+        ExecutionError::FunctionError { function, message } if function == UNKNOWN_FN => {
+            EvalError::Undecidable(message)
+        }
+        other => EvalError::Cel(other),
+    })
+}
+
+fn run_bool(expr: &Expr, ctx: &Context) -> Result<bool, EvalError> {
+    match run(expr, ctx)? {
+        Value::Bool(b) => Ok(b),
+        other => Err(EvalError::Type(format!(
+            "expected a boolean, got {}",
+            other.type_of()
+        ))),
+    }
+}
+
+/// A list of strings (or a single string) as evidence lines.
+fn run_strings(expr: &Expr, ctx: &Context) -> Result<Vec<String>, EvalError> {
+    match run(expr, ctx)? {
+        Value::String(s) => Ok(vec![s.to_string()]),
+        Value::List(items) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(s) => Ok(s.to_string()),
+                other => Err(EvalError::Type(format!(
+                    "expected a list of strings, found an item of type {}",
+                    other.type_of()
+                ))),
+            })
+            .collect(),
+        other => Err(EvalError::Type(format!(
+            "expected a list of strings, got {}",
+            other.type_of()
+        ))),
+    }
+}

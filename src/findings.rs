@@ -1,0 +1,149 @@
+//! Findings: the outcome of one rule on one deployment, with severity, status and a stable
+//! fingerprint.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// How much a failing rule matters. Ordered from `Info` (lowest) to `Critical`.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// Highest first, the order reports list them in.
+    pub const DESCENDING: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown severity `{0}` (expected one of: critical, high, medium, low, info)")]
+pub struct UnknownSeverity(pub String);
+
+impl FromStr for Severity {
+    type Err = UnknownSeverity;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Severity::DESCENDING
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| UnknownSeverity(s.to_string()))
+    }
+}
+
+/// The outcome of a rule on a deployment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The deployment violates the rule.
+    Fail,
+    /// The deployment satisfies the rule.
+    Pass,
+    /// The rule's `when` excludes the deployment, or the deployment is being deleted.
+    NotApplicable,
+    /// The rule could not be decided: a fact it needs is unknown, or the expression failed.
+    Error,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [Status::Fail, Status::Pass, Status::NotApplicable, Status::Error];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Fail => "fail",
+            Status::Pass => "pass",
+            Status::NotApplicable => "not_applicable",
+            Status::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One rule evaluated on one deployment. Rule metadata and the deployment's identity live in the
+/// [`ScanResult`](crate::evaluate::ScanResult) and are referenced by index, so a scan of a large
+/// fleet does not copy titles and remediation texts into every finding.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    /// Index into the rule set.
+    pub rule: usize,
+    /// Index into the inventory's deployments.
+    pub deployment: usize,
+    pub status: Status,
+    pub message: Arc<str>,
+    pub evidence: Vec<String>,
+}
+
+/// The stable identity of a finding across scans: the rule id and the resource ARN, hashed.
+/// Baselines and suppressions rely on it never changing for the same pair.
+pub fn fingerprint(rule_id: &str, resource_arn: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(rule_id.as_bytes());
+    hasher.update([0u8]);
+    hasher.update(resource_arn.as_bytes());
+    let digest = hasher.finalize();
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(32);
+    for byte in &digest[..16] {
+        out.push(HEX[usize::from(byte >> 4)] as char);
+        out.push(HEX[usize::from(byte & 0xf)] as char);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severities_order_from_info_to_critical() {
+        assert!(Severity::Critical > Severity::High);
+        assert!(Severity::Low > Severity::Info);
+        assert_eq!("medium".parse::<Severity>().unwrap(), Severity::Medium);
+        assert!("severe".parse::<Severity>().is_err());
+    }
+
+    #[test]
+    fn fingerprint_is_stable_and_separates_fields() {
+        // Pinned: `printf 'x\0y' | sha256sum | cut -c1-32`. Changing it breaks every baseline.
+        assert_eq!(fingerprint("x", "y"), "ce3890a816f5237a17aa7e1436113bba");
+        assert_ne!(fingerprint("ab", "c"), fingerprint("a", "bc"));
+        assert_ne!(fingerprint("multi-az", "arn:a"), fingerprint("multi-az", "arn:b"));
+    }
+}

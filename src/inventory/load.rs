@@ -1,0 +1,328 @@
+//! Reading an inventory document: the top level and version first, then deployments parsed one
+//! by one (in parallel, by the caller), every error pointing at the file, line, column and JSON
+//! path at fault.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{Collector, CoverageEntry, Deployment, Inventory, SCHEMA_VERSION};
+use crate::net::parse_cidr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    #[error("{path}: cannot read inventory: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: invalid inventory: {message}")]
+    Invalid {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error(
+        "{path}: unsupported inventory schema_version {found}; this ecaudit reads schema_version {expected}"
+    )]
+    UnsupportedVersion {
+        path: String,
+        found: String,
+        expected: u32,
+    },
+    #[error("{path}: deployments[{index}] and deployments[{first}] have the same ARN {arn}")]
+    DuplicateArn {
+        path: String,
+        arn: String,
+        first: usize,
+        index: usize,
+    },
+}
+
+/// The top level, with deployments left unparsed so they can be parsed in parallel.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInventory<'a> {
+    schema_version: Option<serde_json::Value>,
+    #[serde(default)]
+    collected_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    collector: Option<Collector>,
+    #[serde(borrow)]
+    deployments: Option<Vec<&'a RawValue>>,
+    #[serde(default)]
+    coverage: Vec<CoverageEntry>,
+}
+
+/// An inventory whose top level is read and checked, and whose deployments are parsed on demand.
+pub struct Document<'a> {
+    /// Everything but the deployments.
+    pub header: Inventory,
+    raw: Vec<&'a RawValue>,
+    text: &'a str,
+    path: String,
+}
+
+/// Reads a file (`-` for standard input) into memory.
+pub fn read_text(path: &Path) -> Result<String, InventoryError> {
+    let display = path.display().to_string();
+    let io = |source| InventoryError::Io {
+        path: display.clone(),
+        source,
+    };
+    let bytes = if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut buf).map_err(io)?;
+        buf
+    } else {
+        std::fs::read(path).map_err(io)?
+    };
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let (line, column) = line_column(&String::from_utf8_lossy(e.as_bytes()), offset);
+        InventoryError::Invalid {
+            path: display.clone(),
+            line,
+            column,
+            message: "the file is not UTF-8".into(),
+        }
+    })
+}
+
+/// Reads a whole inventory from a file (`-` for standard input).
+pub fn load_inventory(path: &Path) -> Result<Inventory, InventoryError> {
+    let text = read_text(path)?;
+    parse_inventory(&text, &path.display().to_string())
+}
+
+/// Parses a whole inventory document; `path` only names it in errors.
+pub fn parse_inventory(text: &str, path: &str) -> Result<Inventory, InventoryError> {
+    let doc = Document::parse(text, path)?;
+    let deployments = (0..doc.len())
+        .into_par_iter()
+        .map(|i| doc.deployment(i))
+        .collect::<Result<Vec<_>, _>>()?;
+    doc.check_unique_arns(deployments.iter().map(|d| d.arn.as_str()))?;
+    Ok(Inventory {
+        deployments,
+        ..doc.header
+    })
+}
+
+impl<'a> Document<'a> {
+    /// Reads the top level: syntax, `schema_version`, coverage; deployments stay unparsed.
+    pub fn parse(text: &'a str, path: &str) -> Result<Self, InventoryError> {
+        let invalid = |line, column, message: String| InventoryError::Invalid {
+            path: path.to_string(),
+            line,
+            column,
+            message,
+        };
+        let mut de = serde_json::Deserializer::from_str(text);
+        let raw: RawInventory =
+            serde_path_to_error::deserialize(&mut de).map_err(|e| json_error(&e, 1, 1, "", &invalid))?;
+        de.end()
+            .map_err(|e| invalid(e.line(), e.column(), e.to_string()))?;
+
+        match &raw.schema_version {
+            None => return Err(invalid(1, 1, "missing field `schema_version`".into())),
+            Some(v) if v.as_u64() == Some(u64::from(SCHEMA_VERSION)) => {}
+            Some(v) => {
+                return Err(InventoryError::UnsupportedVersion {
+                    path: path.to_string(),
+                    found: v.to_string(),
+                    expected: SCHEMA_VERSION,
+                });
+            }
+        }
+        let Some(deployments) = raw.deployments else {
+            return Err(invalid(1, 1, "missing field `deployments`".into()));
+        };
+        Ok(Document {
+            header: Inventory {
+                schema_version: SCHEMA_VERSION,
+                collected_at: raw.collected_at,
+                collector: raw.collector,
+                deployments: Vec::new(),
+                coverage: raw.coverage,
+            },
+            raw: deployments,
+            text,
+            path: path.to_string(),
+        })
+    }
+
+    /// Number of deployments.
+    pub fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// Parses and checks deployment `index`.
+    pub fn deployment(&self, index: usize) -> Result<Deployment, InventoryError> {
+        let raw = self.raw[index].get();
+        let at = || {
+            let offset = raw.as_ptr() as usize - self.text.as_ptr() as usize;
+            line_column(self.text, offset)
+        };
+        let invalid = |line, column, message: String| InventoryError::Invalid {
+            path: self.path.clone(),
+            line,
+            column,
+            message,
+        };
+        // Path tracking costs a third of the parse time: only an invalid deployment is parsed a
+        // second time to say where it is wrong.
+        let d = serde_json::from_str::<Deployment>(raw).map_err(|_| {
+            let mut de = serde_json::Deserializer::from_str(raw);
+            match serde_path_to_error::deserialize::<_, Deployment>(&mut de) {
+                Err(e) => {
+                    let (line, column) = at();
+                    json_error(&e, line, column, &format!("deployments[{index}]"), &invalid)
+                }
+                Ok(_) => invalid(
+                    at().0,
+                    at().1,
+                    format!("deployments[{index}]: invalid deployment"),
+                ),
+            }
+        })?;
+        check_deployment(&d).map_err(|(field, message)| {
+            let (line, column) = at();
+            invalid(line, column, format!("deployments[{index}].{field}: {message}"))
+        })?;
+        Ok(d)
+    }
+
+    /// Rejects two deployments with the same ARN: findings are keyed by it.
+    pub fn check_unique_arns<'s>(&self, arns: impl Iterator<Item = &'s str>) -> Result<(), InventoryError> {
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(self.raw.len());
+        for (index, arn) in arns.enumerate() {
+            if let Some(first) = seen.insert(arn, index) {
+                return Err(InventoryError::DuplicateArn {
+                    path: self.path.clone(),
+                    arn: arn.to_string(),
+                    first,
+                    index,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks what the types cannot: identity fields are not empty, CIDR blocks parse.
+fn check_deployment(d: &Deployment) -> Result<(), (String, String)> {
+    for (field, value) in [
+        ("id", &d.id),
+        ("arn", &d.arn),
+        ("account_id", &d.account_id),
+        ("region", &d.region),
+    ] {
+        if value.trim().is_empty() {
+            return Err((field.to_string(), "must not be empty".to_string()));
+        }
+    }
+    let cidr = |field: String, c: &str| parse_cidr(c).map(|_| ()).map_err(|e| (field, e));
+    if let Some(vpc) = &d.vpc {
+        for (i, c) in vpc.ipv4_cidr_blocks.iter().enumerate() {
+            cidr(format!("vpc.ipv4_cidr_blocks[{i}]"), c)?;
+        }
+        for (i, c) in vpc.ipv6_cidr_blocks.iter().enumerate() {
+            cidr(format!("vpc.ipv6_cidr_blocks[{i}]"), c)?;
+        }
+    }
+    for (g, group) in d.security_groups.iter().enumerate() {
+        for (p, perm) in group.ingress.iter().enumerate() {
+            for (i, r) in perm.ipv4_ranges.iter().enumerate() {
+                cidr(
+                    format!("security_groups[{g}].ingress[{p}].ipv4_ranges[{i}].cidr"),
+                    &r.cidr,
+                )?;
+            }
+            for (i, r) in perm.ipv6_ranges.iter().enumerate() {
+                cidr(
+                    format!("security_groups[{g}].ingress[{p}].ipv6_ranges[{i}].cidr"),
+                    &r.cidr,
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Turns a serde error inside a sub-document that starts at (`line`, `column`) of the file into
+/// an error at the right place of the file, naming the JSON path.
+fn json_error(
+    e: &serde_path_to_error::Error<serde_json::Error>,
+    line: usize,
+    column: usize,
+    prefix: &str,
+    invalid: &impl Fn(usize, usize, String) -> InventoryError,
+) -> InventoryError {
+    let inner = e.inner();
+    let (l, c) = (inner.line(), inner.column());
+    let (abs_line, abs_col) = if l <= 1 {
+        (line, column + c.saturating_sub(1))
+    } else {
+        (line + l - 1, c)
+    };
+    let inner_path = e.path().to_string();
+    let json_path = match (prefix.is_empty(), inner_path.as_str()) {
+        (true, ".") => String::new(),
+        (true, p) => p.to_string(),
+        (false, ".") => prefix.to_string(),
+        (false, p) => format!("{prefix}.{p}"),
+    };
+    // serde_json appends " at line L column C" relative to the sub-document: drop it, the
+    // position is reported in file coordinates instead.
+    let message = inner.to_string();
+    let message = match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message,
+    };
+    if json_path.is_empty() {
+        invalid(abs_line, abs_col, message)
+    } else {
+        invalid(abs_line, abs_col, format!("{json_path}: {message}"))
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = match before.iter().rposition(|&b| b == b'\n') {
+        Some(nl) => offset - nl,
+        None => offset + 1,
+    };
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_column_counts_from_one() {
+        assert_eq!(line_column("ab\ncd", 0), (1, 1));
+        assert_eq!(line_column("ab\ncd", 3), (2, 1));
+        assert_eq!(line_column("ab\ncd", 4), (2, 2));
+    }
+
+    #[test]
+    fn error_in_a_deployment_points_at_its_line() {
+        let text = "{\n  \"schema_version\": 1,\n  \"deployments\": [\n    {\"kind\": \"cache_cluster\",\n     \"id\": 5}\n  ]\n}";
+        let err = parse_inventory(text, "inv.json").unwrap_err().to_string();
+        assert!(err.starts_with("inv.json:5:"), "{err}");
+        assert!(err.contains("deployments[0].id"), "{err}");
+    }
+}

@@ -1,0 +1,18 @@
+//! ecaudit: a compliance and drift auditor for Amazon ElastiCache.
+//!
+//! One pipeline, data flowing one way: targets → collect → [`inventory::Inventory`] →
+//! [`evaluate`] → [`findings`] → [`report`]. This crate is the library; `src/main.rs` is a thin
+//! binary over [`app::run`].
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod evaluate;
+pub mod facts;
+pub mod findings;
+pub mod inventory;
+pub mod net;
+pub mod output;
+pub mod report;
+pub mod rules;
+pub mod summary;

@@ -1,0 +1,202 @@
+//! The JSON result document (`docs/findings.md`): summary, coverage and findings, streamed to
+//! the writer without building the document in memory.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use chrono::{DateTime, Utc};
+use rayon::prelude::*;
+use serde::Serialize;
+use serde::ser::SerializeSeq;
+
+use super::RenderOptions;
+use crate::evaluate::ScanResult;
+use crate::findings::{Finding, Severity, Status, fingerprint};
+use crate::inventory::{CoverageEntry, DeploymentKind};
+use crate::rules::pack::PACK_VERSION;
+use crate::summary::Summary;
+
+/// Version of the result document's shape.
+pub const RESULT_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Document<'a> {
+    schema_version: u32,
+    tool: Tool,
+    scan: Scan,
+    summary: &'a Summary,
+    coverage: &'a [CoverageEntry],
+    findings: Findings<'a>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+    rule_pack: &'static str,
+}
+
+#[derive(Serialize)]
+struct Scan {
+    /// The instant rules were evaluated as of.
+    evaluated_at: DateTime<Utc>,
+    /// When the inventory was collected, if known.
+    collected_at: Option<DateTime<Utc>>,
+    /// Findings below this severity are left out of `findings`.
+    min_severity: Severity,
+}
+
+/// One finding as the document shows it.
+#[derive(Serialize)]
+pub struct FindingRecord<'a> {
+    pub rule_id: &'a str,
+    pub title: &'a str,
+    pub severity: Severity,
+    pub status: Status,
+    pub resource_kind: DeploymentKind,
+    pub resource_id: &'a str,
+    pub resource_arn: &'a str,
+    pub account_id: &'a str,
+    pub region: &'a str,
+    pub message: &'a str,
+    pub evidence: &'a [String],
+    /// How to fix it: only for failing findings.
+    pub remediation: Option<&'a str>,
+    pub controls: &'a BTreeMap<String, Vec<String>>,
+    pub fingerprint: String,
+}
+
+impl<'a> FindingRecord<'a> {
+    pub fn new(result: &'a ScanResult, f: &'a Finding) -> Self {
+        let rule = result.rule(f);
+        let d = result.resource(f);
+        FindingRecord {
+            rule_id: &rule.id,
+            title: &rule.title,
+            severity: rule.severity,
+            status: f.status,
+            resource_kind: d.kind,
+            resource_id: &d.id,
+            resource_arn: &d.arn,
+            account_id: &d.account_id,
+            region: &d.region,
+            message: &f.message,
+            evidence: &f.evidence,
+            remediation: (f.status == Status::Fail).then_some(rule.remediation.as_str()),
+            controls: &rule.controls,
+            fingerprint: fingerprint(&rule.id, &d.arn),
+        }
+    }
+}
+
+struct Findings<'a> {
+    result: &'a ScanResult,
+    min_severity: Severity,
+}
+
+impl Serialize for Findings<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(None)?;
+        for f in &self.result.findings {
+            if self.result.rule(f).severity >= self.min_severity {
+                seq.serialize_element(&FindingRecord::new(self.result, f))?;
+            }
+        }
+        seq.end()
+    }
+}
+
+/// Findings rendered per parallel task; tasks run a window at a time, so memory holds at most
+/// a window's worth of rendered text.
+const CHUNK: usize = 2048;
+const WINDOW: usize = 32;
+
+/// Renders the document: indented when `pretty` (for people), otherwise compact, with the
+/// findings rendered in parallel (for machines and large fleets).
+pub fn render(
+    result: &ScanResult,
+    summary: &Summary,
+    options: &RenderOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let doc = Document {
+        schema_version: RESULT_SCHEMA_VERSION,
+        tool: Tool {
+            name: "ecaudit",
+            version: env!("CARGO_PKG_VERSION"),
+            rule_pack: PACK_VERSION,
+        },
+        scan: Scan {
+            evaluated_at: result.evaluated_at,
+            collected_at: result.collected_at,
+            min_severity: options.min_severity,
+        },
+        summary,
+        coverage: &result.coverage,
+        findings: Findings {
+            result,
+            min_severity: options.min_severity,
+        },
+    };
+    if options.pretty {
+        serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::from)?;
+        return out.write_all(b"\n");
+    }
+
+    // Everything but the findings, then the findings array written chunk by chunk.
+    let mut head = serde_json::to_vec(&Head {
+        schema_version: doc.schema_version,
+        tool: doc.tool,
+        scan: doc.scan,
+        summary,
+        coverage: &result.coverage,
+    })
+    .map_err(io::Error::from)?;
+    head.pop(); // the closing brace
+    out.write_all(&head)?;
+    out.write_all(b",\"findings\":[")?;
+    let shown: Vec<&Finding> = result
+        .findings
+        .iter()
+        .filter(|f| result.rule(f).severity >= options.min_severity)
+        .collect();
+    let mut first = true;
+    for window in shown.chunks(CHUNK * WINDOW) {
+        let rendered: Vec<io::Result<Vec<u8>>> = window
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let mut buf = Vec::with_capacity(chunk.len() * 512);
+                for (i, f) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        buf.push(b',');
+                    }
+                    serde_json::to_writer(&mut buf, &FindingRecord::new(result, f))
+                        .map_err(io::Error::from)?;
+                }
+                Ok(buf)
+            })
+            .collect();
+        for buf in rendered {
+            let buf = buf?;
+            if buf.is_empty() {
+                continue;
+            }
+            if !first {
+                out.write_all(b",")?;
+            }
+            first = false;
+            out.write_all(&buf)?;
+        }
+    }
+    out.write_all(b"]}\n")
+}
+
+/// The document without its findings.
+#[derive(Serialize)]
+struct Head<'a> {
+    schema_version: u32,
+    tool: Tool,
+    scan: Scan,
+    summary: &'a Summary,
+    coverage: &'a [CoverageEntry],
+}

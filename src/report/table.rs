@@ -1,0 +1,200 @@
+//! The terminal report: summaries by severity and by rule, the failing and undecided findings
+//! with their evidence, coverage gaps, and the gate's verdict. Colour only when asked (a TTY
+//! without `NO_COLOR`).
+
+use std::io::{self, Write};
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table};
+
+use super::RenderOptions;
+use crate::evaluate::ScanResult;
+use crate::findings::{Severity, Status};
+use crate::rules::pack::PACK_VERSION;
+use crate::summary::{StatusCounts, Summary};
+
+fn table(options: &RenderOptions) -> Table {
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if let Some(width) = options.width {
+        t.set_width(width);
+    }
+    if options.color {
+        t.enforce_styling();
+    } else {
+        t.force_no_tty();
+    }
+    t
+}
+
+fn severity_cell(s: Severity, color: bool) -> Cell {
+    let cell = Cell::new(s.as_str());
+    if !color {
+        return cell;
+    }
+    match s {
+        Severity::Critical => cell.fg(Color::Red).add_attribute(Attribute::Bold),
+        Severity::High => cell.fg(Color::Red),
+        Severity::Medium => cell.fg(Color::Yellow),
+        Severity::Low => cell.fg(Color::Blue),
+        Severity::Info => cell.add_attribute(Attribute::Dim),
+    }
+}
+
+fn count_cell(n: usize, status: Status, color: bool) -> Cell {
+    let cell = Cell::new(n).set_alignment(CellAlignment::Right);
+    if !color || n == 0 {
+        return cell;
+    }
+    match status {
+        Status::Fail => cell.fg(Color::Red),
+        Status::Error => cell.fg(Color::Magenta),
+        Status::Pass => cell.fg(Color::Green),
+        Status::NotApplicable => cell,
+    }
+}
+
+fn counts_row(first: Vec<Cell>, c: &StatusCounts, color: bool) -> Vec<Cell> {
+    let mut row = first;
+    row.push(count_cell(c.fail, Status::Fail, color));
+    row.push(count_cell(c.pass, Status::Pass, color));
+    row.push(count_cell(c.not_applicable, Status::NotApplicable, color));
+    row.push(count_cell(c.error, Status::Error, color));
+    row
+}
+
+pub fn render(
+    result: &ScanResult,
+    summary: &Summary,
+    options: &RenderOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let color = options.color;
+    writeln!(
+        out,
+        "ecaudit {} · rule pack {} · {} deployment(s) in {} account(s), {} region(s) · evaluated as of {}",
+        env!("CARGO_PKG_VERSION"),
+        PACK_VERSION,
+        summary.deployments,
+        summary.accounts,
+        summary.regions,
+        result
+            .evaluated_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )?;
+
+    let mut by_severity = table(options);
+    by_severity.set_header(vec!["Severity", "Fail", "Pass", "N/A", "Error"]);
+    for s in &summary.by_severity {
+        by_severity.add_row(counts_row(
+            vec![severity_cell(s.severity, color)],
+            &s.counts,
+            color,
+        ));
+    }
+    by_severity.add_row(counts_row(vec![Cell::new("total")], &summary.findings, color));
+    writeln!(out, "\nFindings by severity\n{by_severity}")?;
+
+    let mut by_rule = table(options);
+    by_rule.set_header(vec!["Rule", "Severity", "Fail", "Pass", "N/A", "Error"]);
+    for r in &summary.by_rule {
+        by_rule.add_row(counts_row(
+            vec![Cell::new(&r.rule_id), severity_cell(r.severity, color)],
+            &r.counts,
+            color,
+        ));
+    }
+    writeln!(out, "\nFindings by rule\n{by_rule}")?;
+
+    // Failing findings first by severity, then undecided ones; evidence beside each.
+    let mut shown: Vec<_> = result
+        .findings
+        .iter()
+        .filter(|f| matches!(f.status, Status::Fail | Status::Error))
+        .filter(|f| result.rule(f).severity >= options.min_severity)
+        .collect();
+    shown.sort_by(|a, b| {
+        let (ra, rb) = (result.rule(a), result.rule(b));
+        (a.status, std::cmp::Reverse(ra.severity), &ra.id, a.deployment).cmp(&(
+            b.status,
+            std::cmp::Reverse(rb.severity),
+            &rb.id,
+            b.deployment,
+        ))
+    });
+    let hidden = result
+        .findings
+        .iter()
+        .filter(|f| matches!(f.status, Status::Fail | Status::Error))
+        .count()
+        - shown.len();
+    if shown.is_empty() {
+        writeln!(out, "\nNo failing findings.")?;
+    } else {
+        let mut findings = table(options);
+        findings.set_header(vec![
+            "Severity",
+            "Rule",
+            "Deployment",
+            "Account / region",
+            "Finding",
+        ]);
+        for f in &shown {
+            let rule = result.rule(f);
+            let d = result.resource(f);
+            let mut text = f.message.to_string();
+            for line in &f.evidence {
+                text.push_str("\n• ");
+                text.push_str(line);
+            }
+            let severity = if f.status == Status::Error {
+                let cell = Cell::new("error");
+                if color { cell.fg(Color::Magenta) } else { cell }
+            } else {
+                severity_cell(rule.severity, color)
+            };
+            findings.add_row(vec![
+                severity,
+                Cell::new(&rule.id),
+                Cell::new(format!("{}\n{}", d.id, d.kind)),
+                Cell::new(format!("{}\n{}", d.account_id, d.region)),
+                Cell::new(text),
+            ]);
+        }
+        writeln!(out, "\nFailing and undecided findings\n{findings}")?;
+    }
+    if hidden > 0 {
+        writeln!(
+            out,
+            "({hidden} finding(s) below {} not shown)",
+            options.min_severity
+        )?;
+    }
+
+    let gaps: Vec<_> = result.gaps().collect();
+    if !gaps.is_empty() {
+        let mut coverage = table(options);
+        coverage.set_header(vec!["Account", "Region", "API", "Error"]);
+        for g in gaps {
+            let error = g
+                .error
+                .as_ref()
+                .map(|e| format!("{}: {}", e.code, e.message))
+                .unwrap_or_default();
+            coverage.add_row(vec![
+                Cell::new(&g.account_id),
+                Cell::new(&g.region),
+                Cell::new(format!("{}:{}", g.service, g.api)),
+                Cell::new(error),
+            ]);
+        }
+        writeln!(out, "\nCoverage gaps: what this scan could not read\n{coverage}")?;
+    }
+
+    writeln!(
+        out,
+        "\nResult: {} → exit {}",
+        summary.gate.reason, summary.gate.exit_code
+    )
+}

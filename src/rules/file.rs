@@ -1,0 +1,106 @@
+//! The rule file as written: YAML parsed with spans, before validation. A YAML or shape error is
+//! mapped back to the rule it falls in, so even those name the rule id.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::diag::{Code, Diagnostic};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFile {
+    pub rules: Vec<Spanned<RawRule>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRule {
+    pub id: Spanned<String>,
+    pub title: Spanned<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub severity: Spanned<String>,
+    pub applies_to: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub when: Option<Spanned<String>>,
+    #[serde(default)]
+    pub check: Option<Spanned<String>>,
+    #[serde(default)]
+    pub violations: Option<Spanned<String>>,
+    #[serde(default)]
+    pub evidence: Option<Spanned<String>>,
+    #[serde(default)]
+    pub fail_message: Option<String>,
+    #[serde(default)]
+    pub not_applicable_message: Option<String>,
+    #[serde(default)]
+    pub params: BTreeMap<String, Spanned<serde_json::Value>>,
+    pub remediation: Spanned<String>,
+    #[serde(default)]
+    pub controls: Option<Spanned<BTreeMap<String, serde_json::Value>>>,
+    #[serde(default)]
+    pub references: Vec<String>,
+}
+
+/// Just enough of a rule to say which one an error falls in.
+#[derive(Deserialize)]
+struct LooseFile {
+    #[serde(default)]
+    rules: Vec<Spanned<serde_json::Value>>,
+}
+
+fn options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        // YAML 1.1 booleans (`yes`, `no`, `on`) would turn a param such as `cluster_enabled: yes`
+        // into `true`; only `true` and `false` are booleans here.
+        strict_booleans: true,
+        with_snippet: false,
+    }
+}
+
+/// The location and bare message of a serde-saphyr error.
+fn location_of(e: &serde_saphyr::Error) -> (usize, usize, String) {
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line() as usize, l.column() as usize))
+        .unwrap_or((0, 0));
+    let message = e.without_snippet().to_string();
+    // The plain rendering ends with " at line L, column C": the location is reported separately.
+    let message = match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message,
+    };
+    (line, column, message)
+}
+
+/// Parses a rule file's text, or explains why it cannot be.
+pub(super) fn parse(file: &str, text: &str) -> Result<RawFile, Diagnostic> {
+    serde_saphyr::from_str_with_options::<RawFile>(text, options()).map_err(|e| {
+        let (line, column, message) = location_of(&e);
+        // A second, lenient pass tells which rule the error is in (if the YAML parses at all).
+        let loose = serde_saphyr::from_str_with_options::<LooseFile>(text, options());
+        let code = match &loose {
+            Err(_) => Code::YamlSyntax,
+            Ok(_) if message.starts_with("unknown field") => Code::UnknownField,
+            Ok(_) if message.starts_with("missing field") => Code::MissingField,
+            Ok(_) => Code::InvalidValue,
+        };
+        let rule_id = loose.ok().and_then(|f| {
+            f.rules
+                .iter()
+                .take_while(|r| (r.referenced.line() as usize) <= line)
+                .last()
+                .and_then(|r| r.value.get("id").and_then(|id| id.as_str()).map(str::to_string))
+        });
+        Diagnostic {
+            code,
+            file: file.to_string(),
+            line,
+            column,
+            rule_id,
+            message,
+        }
+    })
+}

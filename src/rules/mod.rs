@@ -1,0 +1,669 @@
+//! Rules: the rule-file model, loading and validation (every problem reported with file, line and
+//! rule id before anything is evaluated), CEL compilation, and the bundled pack.
+
+pub(crate) mod check;
+pub mod diag;
+mod file;
+pub mod functions;
+pub mod pack;
+pub mod params;
+pub(crate) mod view;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use cel::Env;
+
+use crate::findings::Severity;
+use crate::inventory::DeploymentKind;
+use diag::{Code, Diagnostic, RuleErrors};
+use serde_saphyr::Spanned;
+
+pub use check::{CEL_FUNCTIONS, ROOT_VARIABLES};
+
+/// Control frameworks a rule may map to, with their display names.
+pub const FRAMEWORKS: &[(&str, &str)] = &[
+    ("aws-fsbp", "AWS Foundational Security Best Practices"),
+    ("aws-config", "AWS Config managed rules"),
+    ("nist-800-53", "NIST SP 800-53 Rev. 5"),
+    ("pci-dss-4.0", "PCI DSS 4.0"),
+    ("soc2", "SOC 2 Trust Services Criteria"),
+    ("iso-27001-2022", "ISO/IEC 27001:2022"),
+];
+
+/// The CEL environment rules are compiled and run in: the standard library, the strings, lists
+/// and math extensions, and ecaudit's functions. Built once per process.
+pub fn cel_env() -> Arc<Env> {
+    static ENV: OnceLock<Arc<Env>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Env::stdlib();
+        env.add_extension(cel::extensions::strings)
+            .expect("strings extension");
+        env.add_extension(cel::extensions::lists)
+            .expect("lists extension");
+        env.add_extension(cel::extensions::math).expect("math extension");
+        functions::register(&mut env).expect("ecaudit functions");
+        Arc::new(env)
+    })
+    .clone()
+}
+
+/// A compiled CEL expression with its source.
+pub struct Expr {
+    pub source: String,
+    pub(crate) program: cel::Program,
+    /// What it reads of the deployment (`None`: the whole deployment).
+    pub(crate) inputs: check::Inputs,
+}
+
+impl std::fmt::Debug for Expr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Expr").field(&self.source).finish()
+    }
+}
+
+/// How a rule decides.
+#[derive(Debug)]
+pub enum Test {
+    /// A boolean: true passes.
+    Check(Expr),
+    /// A list of evidence strings: empty passes, each string is a violation.
+    Violations(Expr),
+}
+
+/// Where a rule was defined.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The file (`bundled:<name>` for the embedded pack).
+    pub file: String,
+    pub line: usize,
+    pub bundled: bool,
+}
+
+/// A validated rule, ready to evaluate.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    /// Effective severity (after configuration).
+    pub severity: Severity,
+    /// Severity as the rule file sets it.
+    pub default_severity: Severity,
+    pub applies_to: Vec<DeploymentKind>,
+    pub when: Option<Expr>,
+    pub test: Test,
+    pub evidence: Option<Expr>,
+    /// Effective params (defaults merged with configuration and `--param`).
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// Params as the rule file sets them.
+    pub default_params: BTreeMap<String, serde_json::Value>,
+    pub remediation: String,
+    pub controls: BTreeMap<String, Vec<String>>,
+    pub references: Vec<String>,
+    pub origin: Origin,
+    pub(crate) pass_message: Arc<str>,
+    pub(crate) fail_message: Arc<str>,
+    pub(crate) not_applicable_message: Arc<str>,
+    /// What `when` and the test read of the deployment; `None`: the whole deployment.
+    pub(crate) decision_inputs: check::Inputs,
+    /// What `when`, the test and `evidence` read together.
+    pub(crate) evidence_inputs: check::Inputs,
+}
+
+/// The union of what several expressions read (`None` if any reads the whole deployment).
+fn union_inputs<'a>(exprs: impl Iterator<Item = &'a Expr>) -> check::Inputs {
+    let mut all = Vec::new();
+    for e in exprs {
+        all.extend(e.inputs.clone()?);
+    }
+    all.sort();
+    all.dedup();
+    Some(all)
+}
+
+impl Rule {
+    pub fn applies_to_kind(&self, kind: DeploymentKind) -> bool {
+        self.applies_to.contains(&kind)
+    }
+
+    pub fn fail_message(&self) -> &str {
+        &self.fail_message
+    }
+}
+
+/// The rules of a scan, sorted by id, compiled once and shared across threads.
+#[derive(Debug)]
+pub struct RuleSet {
+    pub(crate) rules: Vec<Rule>,
+    /// Rules disabled by configuration, kept so `rules list` can show them.
+    pub(crate) disabled: Vec<Rule>,
+}
+
+/// A rule file's text and name.
+pub struct RuleSource {
+    pub name: String,
+    pub text: String,
+    pub bundled: bool,
+}
+
+impl RuleSet {
+    /// The bundled pack plus every `*.yaml`/`*.yml` file in `dirs`. A user rule with a bundled
+    /// id replaces the bundled rule; any other duplicate id is an error.
+    pub fn load(dirs: &[PathBuf]) -> Result<RuleSet, RuleErrors> {
+        let mut sources = pack::sources();
+        let mut diags = Vec::new();
+        for dir in dirs {
+            match read_dir_sources(dir) {
+                Ok(found) => sources.extend(found),
+                Err(d) => diags.push(d),
+            }
+        }
+        let set = Self::from_sources(sources);
+        match (set, diags.is_empty()) {
+            (Ok(set), true) => Ok(set),
+            (Ok(_), false) => Err(RuleErrors(diags)),
+            (Err(RuleErrors(mut more)), _) => {
+                diags.append(&mut more);
+                Err(RuleErrors(diags))
+            }
+        }
+    }
+
+    /// Validates the rule files of one directory on their own (`ecaudit rules validate DIR`).
+    pub fn validate_dir(dir: &Path) -> Result<RuleSet, RuleErrors> {
+        let sources = read_dir_sources(dir).map_err(|d| RuleErrors(vec![d]))?;
+        Self::from_sources(sources)
+    }
+
+    /// Parses, compiles and validates rule sources; reports every problem found.
+    pub fn from_sources(sources: Vec<RuleSource>) -> Result<RuleSet, RuleErrors> {
+        let env = cel_env();
+        let mut diags = Vec::new();
+        let mut rules: Vec<Rule> = Vec::new();
+        for source in &sources {
+            match file::parse(&source.name, &source.text) {
+                Ok(raw) => {
+                    for raw_rule in raw.rules {
+                        if let Some(rule) = validate(&env, source, raw_rule, &mut diags) {
+                            rules.push(rule);
+                        }
+                    }
+                }
+                Err(d) => diags.push(d),
+            }
+        }
+
+        // Duplicates: a user rule replaces a bundled one; any other pair is an error.
+        let mut by_id: HashMap<String, usize> = HashMap::new();
+        let mut kept: Vec<Option<Rule>> = Vec::new();
+        for rule in rules {
+            match by_id.get(&rule.id).copied() {
+                Some(i) => {
+                    let first = kept[i].as_ref().expect("kept rule");
+                    if first.origin.bundled && !rule.origin.bundled {
+                        kept[i] = Some(rule);
+                    } else {
+                        diags.push(Diagnostic {
+                            code: Code::DuplicateId,
+                            file: rule.origin.file.clone(),
+                            line: rule.origin.line,
+                            column: 0,
+                            rule_id: Some(rule.id.clone()),
+                            message: format!(
+                                "id `{}` is already used by the rule at {}:{}",
+                                rule.id, first.origin.file, first.origin.line
+                            ),
+                        });
+                    }
+                }
+                None => {
+                    by_id.insert(rule.id.clone(), kept.len());
+                    kept.push(Some(rule));
+                }
+            }
+        }
+        if !diags.is_empty() {
+            return Err(RuleErrors(diags));
+        }
+        let mut rules: Vec<Rule> = kept.into_iter().flatten().collect();
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(RuleSet {
+            rules,
+            disabled: Vec::new(),
+        })
+    }
+
+    /// The enabled rules, by id.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Rules turned off in configuration.
+    pub fn disabled(&self) -> &[Rule] {
+        &self.disabled
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().chain(&self.disabled).find(|r| r.id == id)
+    }
+
+    pub(crate) fn get_mut(&mut self, id: &str) -> Option<&mut Rule> {
+        self.rules
+            .iter_mut()
+            .chain(self.disabled.iter_mut())
+            .find(|r| r.id == id)
+    }
+
+    /// Moves a rule to the disabled list (or back).
+    pub(crate) fn set_enabled(&mut self, id: &str, enabled: bool) {
+        let (from, to) = if enabled {
+            (&mut self.disabled, &mut self.rules)
+        } else {
+            (&mut self.rules, &mut self.disabled)
+        };
+        if let Some(i) = from.iter().position(|r| r.id == id) {
+            to.push(from.remove(i));
+            to.sort_by(|a, b| a.id.cmp(&b.id));
+        }
+    }
+
+    /// Every id known, enabled or not.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().chain(&self.disabled).map(|r| r.id.as_str())
+    }
+}
+
+/// The rule files of a directory, sorted by name.
+fn read_dir_sources(dir: &Path) -> Result<Vec<RuleSource>, Diagnostic> {
+    let io_diag = |path: &Path, e: std::io::Error| Diagnostic {
+        code: Code::Io,
+        file: path.display().to_string(),
+        line: 0,
+        column: 0,
+        rule_id: None,
+        message: format!("cannot read: {e}"),
+    };
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| io_diag(dir, e))? {
+        let path = entry.map_err(|e| io_diag(dir, e))?.path();
+        if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) && path.is_file() {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).map_err(|e| io_diag(&path, e))?;
+            Ok(RuleSource {
+                name: path.display().to_string(),
+                text,
+                bundled: false,
+            })
+        })
+        .collect()
+}
+
+fn is_kebab_case(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .split('-')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+}
+
+/// Where, in the file, the text of a YAML scalar starts: after a `|`/`>` block indicator line the
+/// content starts on the next line.
+fn expression_origin(text: &str, at: &serde_saphyr::Location) -> (usize, usize, bool) {
+    let line = at.line() as usize;
+    let column = at.column() as usize;
+    let line_text = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+    let rest: String = line_text.chars().skip(column.saturating_sub(1)).collect();
+    if rest.starts_with('|') || rest.starts_with('>') {
+        let next = text.lines().nth(line).unwrap_or("");
+        let indent = next.len() - next.trim_start().len();
+        (line + 1, indent + 1, rest.starts_with('|'))
+    } else {
+        (line, column, true)
+    }
+}
+
+/// Maps a character offset within an expression to a file line and column.
+fn file_position(source: &str, offset: usize, origin: (usize, usize, bool)) -> (usize, usize) {
+    let (line, column, lines_preserved) = origin;
+    if !lines_preserved {
+        return (line, column);
+    }
+    let before: String = source.chars().take(offset).collect();
+    let expr_line = before.matches('\n').count();
+    let expr_col = before.chars().rev().take_while(|&c| c != '\n').count();
+    if expr_line == 0 {
+        // A quoted scalar starts one column after its quote.
+        (line, column + expr_col)
+    } else {
+        (line + expr_line, origin.1 + expr_col)
+    }
+}
+
+/// Compiles one expression and checks it statically; records problems as diagnostics.
+fn compile(
+    env: &Env,
+    source: &RuleSource,
+    rule_id: &str,
+    what: &str,
+    spanned: &Spanned<String>,
+    params: &BTreeMap<String, serde_json::Value>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Expr> {
+    let origin = expression_origin(&source.text, &spanned.referenced);
+    let text = spanned.value.trim_end();
+    let diag = |code, (line, column): (usize, usize), message: String| Diagnostic {
+        code,
+        file: source.name.clone(),
+        line,
+        column,
+        rule_id: Some(rule_id.to_string()),
+        message: format!("`{what}`: {message}"),
+    };
+    if text.trim().is_empty() {
+        diags.push(diag(
+            Code::CelSyntax,
+            (origin.0, origin.1),
+            "the expression is empty".into(),
+        ));
+        return None;
+    }
+    let program = match env.compile(text) {
+        Ok(p) => p,
+        Err(errors) => {
+            for e in errors.errors {
+                // Positions are 1-based lines and 0-based columns within the expression.
+                let (l, c) = (e.pos.0.max(1) as usize, e.pos.1.max(0) as usize);
+                let offset: usize = text
+                    .split('\n')
+                    .take(l - 1)
+                    .map(|s| s.chars().count() + 1)
+                    .sum::<usize>()
+                    + c;
+                diags.push(diag(
+                    Code::CelSyntax,
+                    file_position(text, offset, origin),
+                    e.msg.clone(),
+                ));
+            }
+            return None;
+        }
+    };
+    let (problems, inputs) = check::check(program.expression(), params);
+    if !problems.is_empty() {
+        for p in problems {
+            let offset = program
+                .source_info()
+                .offset_for(p.expr_id)
+                .map(|(start, _)| start as usize)
+                .unwrap_or(0);
+            diags.push(diag(p.code, file_position(text, offset, origin), p.message));
+        }
+        return None;
+    }
+    Some(Expr {
+        source: text.to_string(),
+        program,
+        inputs,
+    })
+}
+
+/// Validates one raw rule into a [`Rule`]; problems go to `diags`.
+fn validate(
+    env: &Env,
+    source: &RuleSource,
+    raw: Spanned<file::RawRule>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Rule> {
+    let start = diags.len();
+    let rule_line = raw.referenced.line() as usize;
+    let raw = raw.value;
+    let id = raw.id.value.trim().to_string();
+    let at = |loc: &serde_saphyr::Location| (loc.line() as usize, loc.column() as usize);
+    let mut push = |code, (line, column): (usize, usize), message: String| {
+        diags.push(Diagnostic {
+            code,
+            file: source.name.clone(),
+            line,
+            column,
+            rule_id: Some(id.clone()),
+            message,
+        })
+    };
+
+    if !is_kebab_case(&id) {
+        push(
+            Code::BadId,
+            at(&raw.id.referenced),
+            format!("id `{id}` is not kebab-case (e.g. `snapshot-retention`)"),
+        );
+    }
+    let severity = match raw.severity.value.trim().parse::<Severity>() {
+        Ok(s) => Some(s),
+        Err(e) => {
+            push(Code::BadSeverity, at(&raw.severity.referenced), e.to_string());
+            None
+        }
+    };
+    let mut applies_to = Vec::new();
+    for kind in &raw.applies_to {
+        match DeploymentKind::parse(kind.value.trim()) {
+            Some(k) => applies_to.push(k),
+            None => push(
+                Code::BadKind,
+                at(&kind.referenced),
+                format!(
+                    "unknown deployment kind `{}` (expected replication_group, cache_cluster or serverless_cache)",
+                    kind.value
+                ),
+            ),
+        }
+    }
+    if raw.applies_to.is_empty() {
+        push(
+            Code::BadKind,
+            (rule_line, 0),
+            "`applies_to` is empty: the rule would never run".into(),
+        );
+    }
+    if raw.title.value.trim().is_empty() {
+        push(
+            Code::EmptyText,
+            at(&raw.title.referenced),
+            "`title` is empty".into(),
+        );
+    }
+    if raw.remediation.value.trim().is_empty() {
+        push(
+            Code::EmptyText,
+            at(&raw.remediation.referenced),
+            "`remediation` is empty".into(),
+        );
+    }
+
+    let mut params = BTreeMap::new();
+    for (name, value) in &raw.params {
+        if let Err(why) = params::check_value(&value.value) {
+            push(
+                Code::BadParam,
+                at(&value.referenced),
+                format!("param `{name}`: {why}"),
+            );
+        }
+        params.insert(name.clone(), value.value.clone());
+    }
+
+    let mut controls = BTreeMap::new();
+    let controls_at = raw
+        .controls
+        .as_ref()
+        .map(|c| at(&c.referenced))
+        .unwrap_or((rule_line, 0));
+    let no_controls = BTreeMap::new();
+    for (framework, refs) in raw.controls.as_ref().map(|c| &c.value).unwrap_or(&no_controls) {
+        if !FRAMEWORKS.iter().any(|(f, _)| f == framework) {
+            let known: Vec<&str> = FRAMEWORKS.iter().map(|(f, _)| *f).collect();
+            push(
+                Code::UnknownFramework,
+                controls_at,
+                format!(
+                    "unknown control framework `{framework}` (known: {})",
+                    known.join(", ")
+                ),
+            );
+            continue;
+        }
+        let refs = match refs {
+            serde_json::Value::Array(items) => items.iter().map(scalar_text).collect::<Option<Vec<_>>>(),
+            other => scalar_text(other).map(|s| vec![s]),
+        };
+        match refs {
+            Some(refs) => {
+                controls.insert(framework.clone(), refs);
+            }
+            None => push(
+                Code::InvalidValue,
+                controls_at,
+                format!("controls `{framework}`: expected a control id or a list of them"),
+            ),
+        }
+    }
+
+    let test = match (&raw.check, &raw.violations) {
+        (Some(check), None) => compile(env, source, &id, "check", check, &params, diags).map(Test::Check),
+        (None, Some(violations)) => {
+            compile(env, source, &id, "violations", violations, &params, diags).map(Test::Violations)
+        }
+        (both_or_none, _) => {
+            diags.push(Diagnostic {
+                code: Code::CheckForm,
+                file: source.name.clone(),
+                line: rule_line,
+                column: 0,
+                rule_id: Some(id.clone()),
+                message: if both_or_none.is_some() {
+                    "has both `check` and `violations`; keep one".into()
+                } else {
+                    "has neither `check` (a boolean) nor `violations` (a list of evidence strings)".into()
+                },
+            });
+            None
+        }
+    };
+    let when = raw
+        .when
+        .as_ref()
+        .and_then(|w| compile(env, source, &id, "when", w, &params, diags));
+    let evidence = raw
+        .evidence
+        .as_ref()
+        .and_then(|e| compile(env, source, &id, "evidence", e, &params, diags));
+
+    if diags.len() > start {
+        return None;
+    }
+    let title = raw.title.value.trim().to_string();
+    let fail_message = raw
+        .fail_message
+        .map(|m| m.trim().to_string())
+        .unwrap_or_else(|| format!("Not satisfied: {title}"));
+    let when_source = when.as_ref().map(|w| w.source.clone()).unwrap_or_default();
+    let test = test?;
+    let test_expr = match &test {
+        Test::Check(e) | Test::Violations(e) => e,
+    };
+    let decision_inputs = union_inputs(when.iter().chain([test_expr]));
+    let evidence_inputs = union_inputs(when.iter().chain([test_expr]).chain(evidence.iter()));
+    Some(Rule {
+        decision_inputs,
+        evidence_inputs,
+        id,
+        pass_message: Arc::from(title.as_str()),
+        fail_message: Arc::from(fail_message.as_str()),
+        not_applicable_message: Arc::from(
+            raw.not_applicable_message
+                .map(|m| m.trim().to_string())
+                .unwrap_or_else(|| format!("Not applicable: `{when_source}` is false"))
+                .as_str(),
+        ),
+        title,
+        description: raw.description.map(|d| d.trim().to_string()),
+        severity: severity?,
+        default_severity: severity?,
+        applies_to,
+        when,
+        test,
+        evidence,
+        default_params: params.clone(),
+        params,
+        remediation: raw.remediation.value.trim().to_string(),
+        controls,
+        references: raw.references,
+        origin: Origin {
+            file: source.name.clone(),
+            line: rule_line,
+            bundled: source.bundled,
+        },
+    })
+}
+
+fn scalar_text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kebab_case_ids() {
+        assert!(is_kebab_case("snapshot-retention"));
+        assert!(is_kebab_case("pci-4"));
+        assert!(!is_kebab_case("Snapshot"));
+        assert!(!is_kebab_case("a--b"));
+        assert!(!is_kebab_case("-a"));
+        assert!(!is_kebab_case("a_b"));
+    }
+
+    #[test]
+    fn every_listed_function_exists_in_the_environment() {
+        // Called with no arguments, a function that exists fails with "no matching overload";
+        // one that does not exists fails with "undeclared reference" in every call style.
+        let env = cel_env();
+        let ctx = cel::Context::with_env(env.clone());
+        let names = CEL_FUNCTIONS
+            .iter()
+            .copied()
+            .chain(functions::FUNCTIONS.iter().map(|(f, _)| *f));
+        for name in names {
+            let declared = ["", "'x'.", "[].", "optional.none()."].iter().any(|receiver| {
+                let Ok(program) = env.compile(&format!("{receiver}{name}()")) else {
+                    return false;
+                };
+                !matches!(
+                    program.execute(&ctx),
+                    Err(cel::ExecutionError::UndeclaredReference(_))
+                )
+            });
+            assert!(
+                declared,
+                "`{name}` is listed as a CEL function but the environment lacks it"
+            );
+        }
+        let program = env.compile("no_such_function()").unwrap();
+        assert!(matches!(
+            program.execute(&ctx),
+            Err(cel::ExecutionError::UndeclaredReference(_))
+        ));
+    }
+}

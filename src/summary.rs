@@ -1,0 +1,183 @@
+//! Counts over a scan's findings, and the gate: which exit code the scan ends with and why.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::evaluate::ScanResult;
+use crate::findings::{Severity, Status};
+
+/// Exit codes, as documented in the README.
+pub mod exit {
+    /// Nothing at or above `--fail-on` failed.
+    pub const OK: u8 = 0;
+    /// Findings at or above `--fail-on` failed.
+    pub const FINDINGS: u8 = 1;
+    /// Usage, config, rule-file or inventory error.
+    pub const USAGE: u8 = 2;
+    /// The scan was incomplete (coverage gaps or undecidable findings) and `--allow-partial`
+    /// was not given.
+    pub const INCOMPLETE: u8 = 3;
+}
+
+/// What decides the exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GateOptions {
+    pub fail_on: Severity,
+    pub allow_partial: bool,
+    pub exit_zero: bool,
+}
+
+impl Default for GateOptions {
+    fn default() -> Self {
+        GateOptions {
+            fail_on: Severity::High,
+            allow_partial: false,
+            exit_zero: false,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StatusCounts {
+    pub total: usize,
+    pub fail: usize,
+    pub pass: usize,
+    pub not_applicable: usize,
+    pub error: usize,
+}
+
+impl StatusCounts {
+    fn add(&mut self, status: Status) {
+        self.total += 1;
+        match status {
+            Status::Fail => self.fail += 1,
+            Status::Pass => self.pass += 1,
+            Status::NotApplicable => self.not_applicable += 1,
+            Status::Error => self.error += 1,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SeverityCounts {
+    pub severity: Severity,
+    #[serde(flatten)]
+    pub counts: StatusCounts,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RuleCounts {
+    pub rule_id: String,
+    pub severity: Severity,
+    #[serde(flatten)]
+    pub counts: StatusCounts,
+}
+
+/// The gate's verdict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Gate {
+    pub fail_on: Severity,
+    /// Failing findings at or above `fail_on`.
+    pub failing: usize,
+    /// Coverage gaps plus `error` findings: what the scan could not decide.
+    pub incomplete: bool,
+    pub allow_partial: bool,
+    pub exit_zero: bool,
+    pub exit_code: u8,
+    /// The exit code in words.
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub deployments: usize,
+    pub accounts: usize,
+    pub regions: usize,
+    pub rules: usize,
+    pub findings: StatusCounts,
+    pub by_severity: Vec<SeverityCounts>,
+    pub by_rule: Vec<RuleCounts>,
+    pub coverage_gaps: usize,
+    pub gate: Gate,
+}
+
+impl Summary {
+    pub fn compute(result: &ScanResult, options: GateOptions) -> Summary {
+        let rules = result.rules.rules();
+        let mut total = StatusCounts::default();
+        let mut by_rule: Vec<StatusCounts> = vec![StatusCounts::default(); rules.len()];
+        let mut by_severity = [StatusCounts::default(); 5];
+        let mut failing = 0;
+        for f in &result.findings {
+            let severity = rules[f.rule].severity;
+            total.add(f.status);
+            by_rule[f.rule].add(f.status);
+            by_severity[severity as usize].add(f.status);
+            if f.status == Status::Fail && severity >= options.fail_on {
+                failing += 1;
+            }
+        }
+        let deployments = &result.resources;
+        let accounts: BTreeSet<&str> = deployments.iter().map(|d| d.account_id.as_str()).collect();
+        let regions: BTreeSet<&str> = deployments.iter().map(|d| d.region.as_str()).collect();
+        let coverage_gaps = result.gaps().count();
+        let incomplete = coverage_gaps > 0 || total.error > 0;
+
+        let (exit_code, reason) = if options.exit_zero {
+            (exit::OK, "--exit-zero: report only".to_string())
+        } else if incomplete && !options.allow_partial {
+            (
+                exit::INCOMPLETE,
+                format!(
+                    "the scan is incomplete: {coverage_gaps} coverage gap(s), {} finding(s) could not be decided (--allow-partial accepts this)",
+                    total.error
+                ),
+            )
+        } else if failing > 0 {
+            (
+                exit::FINDINGS,
+                format!("{failing} failing finding(s) at or above {}", options.fail_on),
+            )
+        } else {
+            (
+                exit::OK,
+                format!("no failing findings at or above {}", options.fail_on),
+            )
+        };
+
+        Summary {
+            deployments: deployments.len(),
+            accounts: accounts.len(),
+            regions: regions.len(),
+            rules: rules.len(),
+            findings: total,
+            by_severity: Severity::DESCENDING
+                .iter()
+                .map(|&s| SeverityCounts {
+                    severity: s,
+                    counts: by_severity[s as usize],
+                })
+                .collect(),
+            by_rule: rules
+                .iter()
+                .zip(by_rule)
+                .map(|(r, counts)| RuleCounts {
+                    rule_id: r.id.clone(),
+                    severity: r.severity,
+                    counts,
+                })
+                .collect(),
+            coverage_gaps,
+            gate: Gate {
+                fail_on: options.fail_on,
+                failing,
+                incomplete,
+                allow_partial: options.allow_partial,
+                exit_zero: options.exit_zero,
+                exit_code,
+                reason,
+            },
+        }
+    }
+}
