@@ -103,6 +103,12 @@ pub fn is_public(net: &IpNet) -> bool {
     match net {
         IpNet::V4(_) => !covered(lo, hi, &NON_PUBLIC_V4_INTERVALS),
         IpNet::V6(_) => {
+            // IPv4-mapped addresses (::ffff:0:0/96) are IPv4 addresses.
+            let (mlo, mhi) = (0xffff_0000_0000u128, 0xffff_ffff_ffffu128);
+            let (vlo, vhi) = (lo.max(mlo), hi.min(mhi));
+            if vlo <= vhi && !covered(vlo - mlo, vhi - mlo, &NON_PUBLIC_V4_INTERVALS) {
+                return true;
+            }
             // Public addresses are in 2000::/3, minus the special ranges inside it.
             let (glo, ghi) = *GLOBAL_V6;
             let (lo, hi) = (lo.max(glo), hi.min(ghi));
@@ -147,6 +153,9 @@ mod tests {
     fn public_means_some_routable_address() {
         assert!(is_public(&net("0.0.0.0/0")));
         assert!(is_public(&net("::/0")));
+        assert!(is_public(&net("::ffff:0:0/96")), "IPv4-mapped: all of IPv4");
+        assert!(is_public(&net("::ffff:8.8.8.8/128")));
+        assert!(!is_public(&net("::ffff:10.0.0.0/104")), "IPv4-mapped 10.0.0.0/8");
         assert!(is_public(&net("8.8.8.8/32")));
         assert!(is_public(&net("2600:1f18::/32")));
         assert!(!is_public(&net("10.0.0.0/8")));

@@ -71,10 +71,11 @@ impl<V: Clone> Table<V> {
     }
 }
 
-/// The tables of one rule: its decision, and the evidence of a decision that did not pass.
+/// The tables of one rule: its decision, the evidence of a failing decision, and its notes.
 pub(super) struct RuleMemo<D, E> {
     pub decision: Table<D>,
     pub evidence: Table<E>,
+    pub notes: Table<E>,
 }
 
 impl<D: Clone, E: Clone> RuleMemo<D, E> {
@@ -82,6 +83,7 @@ impl<D: Clone, E: Clone> RuleMemo<D, E> {
         RuleMemo {
             decision: Table::new(),
             evidence: Table::new(),
+            notes: Table::new(),
         }
     }
 }

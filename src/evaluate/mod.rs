@@ -16,9 +16,10 @@ use crate::findings::{Finding, Status};
 use crate::inventory::{
     Collector, CoverageEntry, Deployment, DeploymentKind, Document, Inventory, InventoryError,
 };
+use crate::rules::check::KeyPath;
 use crate::rules::functions::UNKNOWN_FN;
 use crate::rules::{Expr, Rule, RuleSet, Test, cel_env, view};
-use memo::RuleMemo;
+use memo::{RuleMemo, Table};
 
 /// A rule's decision: status, message, and the violations of a `violations` rule.
 type Decision = (Status, Arc<str>, Vec<String>);
@@ -146,7 +147,7 @@ impl<'r> Evaluator<'r> {
 /// Evaluates every enabled rule on every deployment of an in-memory inventory, as of `now`.
 pub fn evaluate(inventory: &Inventory, rules: RuleSet, now: DateTime<Utc>) -> ScanResult {
     let evaluator = Evaluator::new(&rules, now);
-    let per_deployment: Vec<(Resource, Vec<Finding>)> = inventory
+    let outcomes: Vec<(Resource, Vec<Finding>)> = inventory
         .deployments
         .par_iter()
         .enumerate()
@@ -154,17 +155,7 @@ pub fn evaluate(inventory: &Inventory, rules: RuleSet, now: DateTime<Utc>) -> Sc
         .map(|(i, d)| (Resource::from(d), evaluator.evaluate(i, d)))
         .collect();
     drop(evaluator);
-    let mut result = ScanResult {
-        resources: Vec::with_capacity(per_deployment.len()),
-        coverage: inventory.coverage.clone(),
-        collected_at: inventory.collected_at,
-        collector: inventory.collector.clone(),
-        rules,
-        findings: Vec::new(),
-        evaluated_at: now,
-    };
-    result.absorb(per_deployment);
-    result
+    ScanResult::assemble(inventory, rules, now, outcomes)
 }
 
 /// Parses and evaluates the deployments of an inventory document in parallel, keeping only
@@ -177,7 +168,7 @@ pub fn evaluate_document(
 ) -> Result<ScanResult, InventoryError> {
     let now = now.or(doc.header.collected_at).unwrap_or_else(Utc::now);
     let evaluator = Evaluator::new(&rules, now);
-    let per_deployment = (0..doc.len())
+    let outcomes = (0..doc.len())
         .into_par_iter()
         .with_min_len(32)
         .map(|i| {
@@ -186,28 +177,33 @@ pub fn evaluate_document(
         })
         .collect::<Result<Vec<_>, InventoryError>>()?;
     drop(evaluator);
-    doc.check_unique_arns(per_deployment.iter().map(|(r, _)| r.arn.as_str()))?;
-    let mut result = ScanResult {
-        resources: Vec::with_capacity(per_deployment.len()),
-        coverage: doc.header.coverage.clone(),
-        collected_at: doc.header.collected_at,
-        collector: doc.header.collector.clone(),
-        rules,
-        findings: Vec::new(),
-        evaluated_at: now,
-    };
-    result.absorb(per_deployment);
-    Ok(result)
+    doc.check_unique_arns(outcomes.iter().map(|(r, _)| r.arn.as_str()))?;
+    Ok(ScanResult::assemble(&doc.header, rules, now, outcomes))
 }
 
 impl ScanResult {
-    /// Appends per-deployment outcomes (in deployment order).
-    pub fn absorb(&mut self, per_deployment: Vec<(Resource, Vec<Finding>)>) {
-        let total: usize = per_deployment.iter().map(|(_, f)| f.len()).sum();
-        self.findings.reserve(total);
-        for (resource, findings) in per_deployment {
-            self.resources.push(resource);
-            self.findings.extend(findings);
+    /// A result from the inventory's header (coverage, collection time) and per-deployment
+    /// outcomes in deployment order.
+    fn assemble(
+        header: &Inventory,
+        rules: RuleSet,
+        now: DateTime<Utc>,
+        outcomes: Vec<(Resource, Vec<Finding>)>,
+    ) -> ScanResult {
+        let mut resources = Vec::with_capacity(outcomes.len());
+        let mut findings = Vec::with_capacity(outcomes.iter().map(|(_, f)| f.len()).sum());
+        for (resource, found) in outcomes {
+            resources.push(resource);
+            findings.extend(found);
+        }
+        ScanResult {
+            resources,
+            coverage: header.coverage.clone(),
+            collected_at: header.collected_at,
+            collector: header.collector.clone(),
+            rules,
+            findings,
+            evaluated_at: now,
         }
     }
 }
@@ -235,27 +231,49 @@ fn evaluate_rule(
         None => decide(rule, scope),
     };
     if let Some(expr) = rule.evidence.as_ref().filter(|_| status == Status::Fail) {
-        let explain = || match run_strings(expr, scope) {
-            Ok(lines) => lines,
-            Err(e) => vec![format!("(evidence unavailable: {})", describe(&e))],
-        };
-        let lines = match memo
-            .as_mut()
-            .map(|m| m.evidence.lookup(rule.evidence_inputs.as_deref(), d))
-        {
-            Some(Ok(lines)) => lines,
-            Some(Err(key)) => {
-                let lines = explain();
-                if let Some(m) = memo.as_mut() {
-                    m.evidence.store(key, &lines);
-                }
-                lines
-            }
-            None => explain(),
-        };
-        evidence.extend(lines);
+        let inputs = rule.evidence_inputs.as_deref();
+        evidence.extend(lines(
+            expr,
+            inputs,
+            d,
+            scope,
+            memo.as_mut().map(|m| &mut m.evidence),
+        ));
+    }
+    if let Some(expr) = rule
+        .notes
+        .as_ref()
+        .filter(|_| matches!(status, Status::Pass | Status::Fail))
+    {
+        let inputs = rule.notes_inputs.as_deref();
+        evidence.extend(lines(expr, inputs, d, scope, memo.as_mut().map(|m| &mut m.notes)));
     }
     (status, message, evidence)
+}
+
+/// The lines an `evidence` or `notes` expression gives, memoised on what it reads.
+fn lines(
+    expr: &Expr,
+    inputs: Option<&[KeyPath]>,
+    d: &Deployment,
+    scope: &Context,
+    table: Option<&mut Table<Vec<String>>>,
+) -> Vec<String> {
+    let run = || match run_strings(expr, scope) {
+        Ok(lines) => lines,
+        Err(e) => vec![format!("(evidence unavailable: {})", describe(&e))],
+    };
+    let Some(table) = table else {
+        return run();
+    };
+    match table.lookup(inputs, d) {
+        Ok(lines) => lines,
+        Err(key) => {
+            let lines = run();
+            table.store(key, &lines);
+            lines
+        }
+    }
 }
 
 /// Applicability and the test: status, message, and the violations of a `violations` rule.

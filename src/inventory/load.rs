@@ -127,7 +127,7 @@ impl<'a> Document<'a> {
         let raw: RawInventory =
             serde_path_to_error::deserialize(&mut de).map_err(|e| json_error(&e, 1, 1, "", &invalid))?;
         de.end()
-            .map_err(|e| invalid(e.line(), e.column(), e.to_string()))?;
+            .map_err(|e| invalid(e.line(), e.column().max(1), strip_position(&e.to_string())))?;
 
         match &raw.schema_version {
             None => return Err(invalid(1, 1, "missing field `schema_version`".into())),
@@ -273,7 +273,7 @@ fn json_error(
     let (abs_line, abs_col) = if l <= 1 {
         (line, column + c.saturating_sub(1))
     } else {
-        (line + l - 1, c)
+        (line + l - 1, c.max(1))
     };
     let inner_path = e.path().to_string();
     let json_path = match (prefix.is_empty(), inner_path.as_str()) {
@@ -282,17 +282,20 @@ fn json_error(
         (false, ".") => prefix.to_string(),
         (false, p) => format!("{prefix}.{p}"),
     };
-    // serde_json appends " at line L column C" relative to the sub-document: drop it, the
-    // position is reported in file coordinates instead.
-    let message = inner.to_string();
-    let message = match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message,
-    };
+    let message = strip_position(&inner.to_string());
     if json_path.is_empty() {
         invalid(abs_line, abs_col, message)
     } else {
         invalid(abs_line, abs_col, format!("{json_path}: {message}"))
+    }
+}
+
+/// serde_json appends " at line L column C" to its messages; the position is reported in file
+/// coordinates instead.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
     }
 }
 

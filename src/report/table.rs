@@ -133,13 +133,7 @@ pub fn render(
         writeln!(out, "\nNo failing findings.")?;
     } else {
         let mut findings = table(options);
-        findings.set_header(vec![
-            "Severity",
-            "Rule",
-            "Deployment",
-            "Account / region",
-            "Finding",
-        ]);
+        findings.set_header(vec!["Severity", "Rule", "Deployment", "Finding"]);
         for f in &shown {
             let rule = result.rule(f);
             let d = result.resource(f);
@@ -157,8 +151,7 @@ pub fn render(
             findings.add_row(vec![
                 severity,
                 Cell::new(&rule.id),
-                Cell::new(format!("{}\n{}", d.id, d.kind)),
-                Cell::new(format!("{}\n{}", d.account_id, d.region)),
+                Cell::new(format!("{}\n{}\n{} {}", d.id, d.kind, d.account_id, d.region)),
                 Cell::new(text),
             ]);
         }

@@ -118,6 +118,8 @@ pub(super) struct Problem {
     pub code: Code,
     pub expr_id: u64,
     pub message: String,
+    /// Characters of a call's name before the position CEL records for the call.
+    pub name_len: usize,
 }
 
 fn is_operator(name: &str) -> bool {
@@ -192,6 +194,7 @@ impl<'a> Checker<'a> {
             code,
             expr_id,
             message,
+            name_len: 0,
         });
     }
 
@@ -322,6 +325,9 @@ impl<'a> Checker<'a> {
                         e.id,
                         format!("unknown function `{}`{hint}", call.func_name),
                     );
+                    if let Some(p) = self.problems.last_mut() {
+                        p.name_len = call.func_name.chars().count();
+                    }
                 }
                 let is_null =
                     |a: &IdedExpr| matches!(a.expr, Expr::Literal(cel::common::ast::LiteralValue::Null));

@@ -32,6 +32,8 @@ pub(super) struct RawRule {
     #[serde(default)]
     pub evidence: Option<Spanned<String>>,
     #[serde(default)]
+    pub notes: Option<Spanned<String>>,
+    #[serde(default)]
     pub fail_message: Option<String>,
     #[serde(default)]
     pub not_applicable_message: Option<String>,
@@ -87,13 +89,23 @@ pub(super) fn parse(file: &str, text: &str) -> Result<RawFile, Diagnostic> {
             Ok(_) if message.starts_with("missing field") => Code::MissingField,
             Ok(_) => Code::InvalidValue,
         };
-        let rule_id = loose.ok().and_then(|f| {
+        // The rule the error falls in: the last one starting at or before the error's line.
+        let rule = loose.ok().and_then(|f| {
             f.rules
                 .iter()
                 .take_while(|r| (r.referenced.line() as usize) <= line)
                 .last()
-                .and_then(|r| r.value.get("id").and_then(|id| id.as_str()).map(str::to_string))
+                .map(|r| {
+                    let id = r.value.get("id").and_then(|id| id.as_str()).map(str::to_string);
+                    (id, r.referenced.line() as usize, r.referenced.column() as usize)
+                })
         });
+        let rule_id = rule.as_ref().and_then(|(id, _, _)| id.clone());
+        // serde reports a missing key where the rule ends; the rule's start is more useful.
+        let (line, column) = match (&rule, code) {
+            (Some((_, l, c)), Code::MissingField) => (*l, *c),
+            _ => (line, column),
+        };
         Diagnostic {
             code,
             file: file.to_string(),

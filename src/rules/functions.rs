@@ -170,8 +170,10 @@ pub fn parse_version(s: &str) -> Result<semver::Version, String> {
     semver::Version::parse(&padded.join(".")).map_err(|e| format!("`{s}`: {e}"))
 }
 
+/// An imprecise version (`6.x`) is an unknown fact: the finding says it cannot decide.
 fn version(function: &str, val: &dyn Val) -> Result<semver::Version, ExecutionError> {
-    parse_version(str_arg(function, val)?).map_err(|e| ExecutionError::function_error(function, e))
+    parse_version(str_arg(function, val)?)
+        .map_err(|e| ExecutionError::function_error(UNKNOWN_FN, format!("engine version {e}")))
 }
 
 fn version_compare<'b, 'v>(a: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
@@ -208,7 +210,7 @@ fn parameter_family<'b, 'v>(a: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, Ex
     const F: &str = "parameter_family";
     let [engine, ver] = args::<2>(F, &a)?;
     let family = expected_family(str_arg(F, engine)?, str_arg(F, ver)?)
-        .map_err(|e| ExecutionError::function_error(F, e))?;
+        .map_err(|e| ExecutionError::function_error(UNKNOWN_FN, format!("no parameter-group family: {e}")))?;
     Ok(CowVal::owned(CelString::from(family)))
 }
 

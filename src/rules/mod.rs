@@ -94,7 +94,10 @@ pub struct Rule {
     pub applies_to: Vec<DeploymentKind>,
     pub when: Option<Expr>,
     pub test: Test,
+    /// Facts that explain a failure (evaluated for failing findings).
     pub evidence: Option<Expr>,
+    /// Context worth knowing whatever the outcome (evaluated for passing and failing findings).
+    pub notes: Option<Expr>,
     /// Effective params (defaults merged with configuration and `--param`).
     pub params: BTreeMap<String, serde_json::Value>,
     /// Params as the rule file sets them.
@@ -110,6 +113,8 @@ pub struct Rule {
     pub(crate) decision_inputs: check::Inputs,
     /// What `when`, the test and `evidence` read together.
     pub(crate) evidence_inputs: check::Inputs,
+    /// What `notes` reads.
+    pub(crate) notes_inputs: check::Inputs,
 }
 
 /// The union of what several expressions read (`None` if any reads the whole deployment).
@@ -324,6 +329,9 @@ fn expression_origin(text: &str, at: &serde_saphyr::Location) -> (usize, usize, 
         let next = text.lines().nth(line).unwrap_or("");
         let indent = next.len() - next.trim_start().len();
         (line + 1, indent + 1, rest.starts_with('|'))
+    } else if rest.starts_with('"') || rest.starts_with('\'') {
+        // A quoted scalar's text starts one column after its quote.
+        (line, column + 1, true)
     } else {
         (line, column, true)
     }
@@ -339,7 +347,6 @@ fn file_position(source: &str, offset: usize, origin: (usize, usize, bool)) -> (
     let expr_line = before.matches('\n').count();
     let expr_col = before.chars().rev().take_while(|&c| c != '\n').count();
     if expr_line == 0 {
-        // A quoted scalar starts one column after its quote.
         (line, column + expr_col)
     } else {
         (line + expr_line, origin.1 + expr_col)
@@ -398,10 +405,11 @@ fn compile(
     let (problems, inputs) = check::check(program.expression(), params);
     if !problems.is_empty() {
         for p in problems {
+            // CEL places a call at its parenthesis: step back over the function name.
             let offset = program
                 .source_info()
                 .offset_for(p.expr_id)
-                .map(|(start, _)| start as usize)
+                .map(|(start, _)| (start as usize).saturating_sub(p.name_len))
                 .unwrap_or(0);
             diags.push(diag(p.code, file_position(text, offset, origin), p.message));
         }
@@ -564,6 +572,10 @@ fn validate(
         .evidence
         .as_ref()
         .and_then(|e| compile(env, source, &id, "evidence", e, &params, diags));
+    let notes = raw
+        .notes
+        .as_ref()
+        .and_then(|e| compile(env, source, &id, "notes", e, &params, diags));
 
     if diags.len() > start {
         return None;
@@ -580,9 +592,11 @@ fn validate(
     };
     let decision_inputs = union_inputs(when.iter().chain([test_expr]));
     let evidence_inputs = union_inputs(when.iter().chain([test_expr]).chain(evidence.iter()));
+    let notes_inputs = union_inputs(notes.iter());
     Some(Rule {
         decision_inputs,
         evidence_inputs,
+        notes_inputs,
         id,
         pass_message: Arc::from(title.as_str()),
         fail_message: Arc::from(fail_message.as_str()),
@@ -600,6 +614,7 @@ fn validate(
         when,
         test,
         evidence,
+        notes,
         default_params: params.clone(),
         params,
         remediation: raw.remediation.value.trim().to_string(),

@@ -42,6 +42,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_bundled_pack_loads_cleanly() {
+        let set = crate::rules::RuleSet::load(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(set.rules().len(), 22);
+    }
+
+    #[test]
     fn every_rule_file_is_bundled() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
         let mut on_disk: Vec<String> = std::fs::read_dir(dir)
