@@ -103,7 +103,7 @@ impl fmt::Display for Status {
 pub struct Finding {
     /// Index into the rule set.
     pub rule: usize,
-    /// Index into the inventory's deployments.
+    /// Index into the scan's resources (the inventory's deployments, in order).
     pub deployment: usize,
     pub status: Status,
     pub message: Arc<str>,

@@ -168,17 +168,24 @@ pub fn evaluate_document(
 ) -> Result<ScanResult, InventoryError> {
     let now = now.or(doc.header.collected_at).unwrap_or_else(Utc::now);
     let evaluator = Evaluator::new(&rules, now);
-    let outcomes = (0..doc.len())
-        .into_par_iter()
-        .with_min_len(32)
-        .map(|i| {
-            let d = doc.deployment(i)?;
-            Ok((Resource::from(&d), evaluator.evaluate(i, &d)))
-        })
-        .collect::<Result<Vec<_>, InventoryError>>()?;
+    let mut result = ScanResult::assemble(&doc.header, RuleSet::empty(), now, Vec::new());
+    // Batches keep the per-deployment intermediate small: memory holds the findings once.
+    const BATCH: usize = 8192;
+    for start in (0..doc.len()).step_by(BATCH) {
+        let outcomes = (start..(start + BATCH).min(doc.len()))
+            .into_par_iter()
+            .with_min_len(32)
+            .map(|i| {
+                let d = doc.deployment(i)?;
+                Ok((Resource::from(&d), evaluator.evaluate(i, &d)))
+            })
+            .collect::<Result<Vec<_>, InventoryError>>()?;
+        result.extend(outcomes);
+    }
     drop(evaluator);
-    doc.check_unique_arns(outcomes.iter().map(|(r, _)| r.arn.as_str()))?;
-    Ok(ScanResult::assemble(&doc.header, rules, now, outcomes))
+    doc.check_unique_arns(result.resources.iter().map(|r| r.arn.as_str()))?;
+    result.rules = rules;
+    Ok(result)
 }
 
 impl ScanResult {
@@ -190,20 +197,26 @@ impl ScanResult {
         now: DateTime<Utc>,
         outcomes: Vec<(Resource, Vec<Finding>)>,
     ) -> ScanResult {
-        let mut resources = Vec::with_capacity(outcomes.len());
-        let mut findings = Vec::with_capacity(outcomes.iter().map(|(_, f)| f.len()).sum());
-        for (resource, found) in outcomes {
-            resources.push(resource);
-            findings.extend(found);
-        }
-        ScanResult {
-            resources,
+        let mut result = ScanResult {
+            resources: Vec::new(),
             coverage: header.coverage.clone(),
             collected_at: header.collected_at,
             collector: header.collector.clone(),
             rules,
-            findings,
+            findings: Vec::new(),
             evaluated_at: now,
+        };
+        result.extend(outcomes);
+        result
+    }
+
+    /// Appends per-deployment outcomes, in deployment order.
+    fn extend(&mut self, outcomes: Vec<(Resource, Vec<Finding>)>) {
+        self.resources.reserve(outcomes.len());
+        self.findings.reserve(outcomes.iter().map(|(_, f)| f.len()).sum());
+        for (resource, found) in outcomes {
+            self.resources.push(resource);
+            self.findings.extend(found);
         }
     }
 }

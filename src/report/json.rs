@@ -160,6 +160,7 @@ pub fn render(
         .iter()
         .filter(|f| result.rule(f).severity >= options.min_severity)
         .collect();
+    let fragments = Fragments::new(result);
     let mut first = true;
     for window in shown.chunks(CHUNK * WINDOW) {
         let rendered: Vec<io::Result<Vec<u8>>> = window
@@ -170,8 +171,7 @@ pub fn render(
                     if i > 0 {
                         buf.push(b',');
                     }
-                    serde_json::to_writer(&mut buf, &FindingRecord::new(result, f))
-                        .map_err(io::Error::from)?;
+                    fragments.write(result, f, &mut buf)?;
                 }
                 Ok(buf)
             })
@@ -189,6 +189,114 @@ pub fn render(
         }
     }
     out.write_all(b"]}\n")
+}
+
+/// JSON of one value (strings escaped), for fragments.
+fn json<T: Serialize + ?Sized>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).expect("plain data serializes")
+}
+
+/// What findings share, rendered to JSON once: each rule's fields and messages, each resource's
+/// identity. A finding is then those fragments plus its status, evidence and fingerprint, in the
+/// field order of [`FindingRecord`].
+struct Fragments {
+    rules: Vec<RuleFragments>,
+    resources: Vec<Vec<u8>>,
+}
+
+struct RuleFragments {
+    /// `"rule_id":..,"title":..,"severity":..`
+    head: Vec<u8>,
+    /// `"remediation":..,"controls":..` for a failing finding, and for any other.
+    tail_fail: Vec<u8>,
+    tail_other: Vec<u8>,
+    /// The rule's standard messages and their JSON.
+    messages: Vec<(std::sync::Arc<str>, Vec<u8>)>,
+}
+
+impl Fragments {
+    fn new(result: &ScanResult) -> Self {
+        let rules = result
+            .rules
+            .rules()
+            .iter()
+            .map(|r| {
+                let mut head = b"\"rule_id\":".to_vec();
+                head.extend(json(&r.id));
+                head.extend(b",\"title\":");
+                head.extend(json(&r.title));
+                head.extend(b",\"severity\":");
+                head.extend(json(&r.severity));
+                let controls = json(&r.controls);
+                let tail = |remediation: Option<&str>| {
+                    let mut t = b"\"remediation\":".to_vec();
+                    t.extend(json(&remediation));
+                    t.extend(b",\"controls\":");
+                    t.extend(&controls);
+                    t
+                };
+                RuleFragments {
+                    head,
+                    tail_fail: tail(Some(&r.remediation)),
+                    tail_other: tail(None),
+                    messages: [&r.pass_message, &r.fail_message, &r.not_applicable_message]
+                        .into_iter()
+                        .map(|m| (m.clone(), json(&**m)))
+                        .collect(),
+                }
+            })
+            .collect();
+        let resources = result
+            .resources
+            .par_iter()
+            .map(|d| {
+                let mut f = b"\"resource_kind\":".to_vec();
+                f.extend(json(&d.kind));
+                f.extend(b",\"resource_id\":");
+                f.extend(json(&d.id));
+                f.extend(b",\"resource_arn\":");
+                f.extend(json(&d.arn));
+                f.extend(b",\"account_id\":");
+                f.extend(json(&d.account_id));
+                f.extend(b",\"region\":");
+                f.extend(json(&d.region));
+                f
+            })
+            .collect();
+        Fragments { rules, resources }
+    }
+
+    fn write(&self, result: &ScanResult, f: &Finding, out: &mut Vec<u8>) -> io::Result<()> {
+        let rule = &self.rules[f.rule];
+        out.push(b'{');
+        out.extend(&rule.head);
+        out.extend(b",\"status\":\"");
+        out.extend(f.status.as_str().as_bytes());
+        out.extend(b"\",");
+        out.extend(&self.resources[f.deployment]);
+        out.extend(b",\"message\":");
+        match rule
+            .messages
+            .iter()
+            .find(|(m, _)| std::sync::Arc::ptr_eq(m, &f.message))
+        {
+            Some((_, rendered)) => out.extend(rendered),
+            None => serde_json::to_writer(&mut *out, &*f.message).map_err(io::Error::from)?,
+        }
+        out.extend(b",\"evidence\":");
+        serde_json::to_writer(&mut *out, &f.evidence).map_err(io::Error::from)?;
+        out.push(b',');
+        out.extend(if f.status == Status::Fail {
+            &rule.tail_fail
+        } else {
+            &rule.tail_other
+        });
+        out.extend(b",\"fingerprint\":\"");
+        let resource = result.resource(f);
+        out.extend(fingerprint(&result.rule(f).id, &resource.arn).as_bytes());
+        out.extend(b"\"}");
+        Ok(())
+    }
 }
 
 /// The document without its findings.

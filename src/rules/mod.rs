@@ -240,6 +240,14 @@ impl RuleSet {
         })
     }
 
+    /// A set without rules.
+    pub fn empty() -> RuleSet {
+        RuleSet {
+            rules: Vec::new(),
+            disabled: Vec::new(),
+        }
+    }
+
     /// The enabled rules, by id.
     pub fn rules(&self) -> &[Rule] {
         &self.rules

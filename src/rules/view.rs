@@ -23,14 +23,53 @@ use crate::inventory::{
     TransitEncryptionMode, Vpc,
 };
 
-/// Converts a fact into a CEL value borrowing from it.
+/// A fact as CEL sees it: a value borrowing from the fact, and a memo key for it (see
+/// [`write_key`]).
 pub(crate) trait ToCel {
     fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v>;
+
+    /// Appends a self-delimiting encoding of the value; equal encodings, equal values. `false`
+    /// for what is not worth keying (objects, whose identities make every key unique).
+    fn key(&self, _out: &mut Vec<u8>) -> bool {
+        false
+    }
+
+    fn is_null(&self) -> bool {
+        false
+    }
+}
+
+/// Key tags, one per kind of value.
+mod tag {
+    pub const NULL: u8 = 0;
+    pub const BOOL: u8 = 1;
+    pub const INT: u8 = 2;
+    pub const DOUBLE: u8 = 3;
+    pub const STRING: u8 = 4;
+    pub const TIME: u8 = 5;
+    pub const LIST: u8 = 6;
+    pub const MAP: u8 = 7;
+}
+
+fn key_str(s: &str, out: &mut Vec<u8>) -> bool {
+    out.push(tag::STRING);
+    out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+    true
+}
+
+fn key_int(i: i64, out: &mut Vec<u8>) -> bool {
+    out.push(tag::INT);
+    out.extend_from_slice(&i.to_le_bytes());
+    true
 }
 
 impl ToCel for String {
     fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
         Box::new(CelString::from(self.as_str()))
+    }
+    fn key(&self, out: &mut Vec<u8>) -> bool {
+        key_str(self, out)
     }
 }
 
@@ -38,11 +77,27 @@ impl ToCel for str {
     fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
         Box::new(CelString::from(self))
     }
+    fn key(&self, out: &mut Vec<u8>) -> bool {
+        key_str(self, out)
+    }
+}
+
+impl ToCel for &str {
+    fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
+        Box::new(CelString::from(*self))
+    }
+    fn key(&self, out: &mut Vec<u8>) -> bool {
+        key_str(self, out)
+    }
 }
 
 impl ToCel for bool {
     fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
         Box::new(CelBool::from(*self))
+    }
+    fn key(&self, out: &mut Vec<u8>) -> bool {
+        out.extend_from_slice(&[tag::BOOL, u8::from(*self)]);
+        true
     }
 }
 
@@ -50,34 +105,36 @@ macro_rules! int_to_cel {
     ($($t:ty),*) => {$(
         impl ToCel for $t {
             fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
-                Box::new(CelInt::from(i64::from(*self)))
+                Box::new(CelInt::from(i64::try_from(*self).unwrap_or(i64::MAX)))
+            }
+            fn key(&self, out: &mut Vec<u8>) -> bool {
+                key_int(i64::try_from(*self).unwrap_or(i64::MAX), out)
             }
         }
     )*};
 }
-int_to_cel!(u16, u32, i32, i64);
-
-impl ToCel for u64 {
-    fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
-        Box::new(CelInt::from(i64::try_from(*self).unwrap_or(i64::MAX)))
-    }
-}
-
-impl ToCel for usize {
-    fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
-        Box::new(CelInt::from(i64::try_from(*self).unwrap_or(i64::MAX)))
-    }
-}
+int_to_cel!(u16, u32, i32, i64, u64, usize);
 
 impl ToCel for f64 {
     fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
         Box::new(CelDouble::from(*self))
+    }
+    fn key(&self, out: &mut Vec<u8>) -> bool {
+        out.push(tag::DOUBLE);
+        out.extend_from_slice(&self.to_bits().to_le_bytes());
+        true
     }
 }
 
 impl ToCel for DateTime<Utc> {
     fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
         Box::new(CelTimestamp::from(self.fixed_offset()))
+    }
+    fn key(&self, out: &mut Vec<u8>) -> bool {
+        out.push(tag::TIME);
+        out.extend_from_slice(&self.timestamp().to_le_bytes());
+        out.extend_from_slice(&self.timestamp_subsec_nanos().to_le_bytes());
+        true
     }
 }
 
@@ -88,11 +145,28 @@ impl<T: ToCel> ToCel for Option<T> {
             None => Box::new(CelNull),
         }
     }
+    fn key(&self, out: &mut Vec<u8>) -> bool {
+        match self {
+            Some(v) => v.key(out),
+            None => {
+                out.push(tag::NULL);
+                true
+            }
+        }
+    }
+    fn is_null(&self) -> bool {
+        self.is_none()
+    }
 }
 
 impl<T: ToCel> ToCel for Vec<T> {
     fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
         Box::new(CelList::from(self.iter().map(|v| v.to_cel()).collect::<Vec<_>>()))
+    }
+    fn key(&self, out: &mut Vec<u8>) -> bool {
+        out.push(tag::LIST);
+        out.extend_from_slice(&(self.len() as u64).to_le_bytes());
+        self.iter().all(|v| v.key(out))
     }
 }
 
@@ -104,9 +178,17 @@ impl ToCel for BTreeMap<String, String> {
             .collect::<std::collections::HashMap<_, _>>();
         Box::new(CelMap::from(map))
     }
+    fn key(&self, out: &mut Vec<u8>) -> bool {
+        out.push(tag::MAP);
+        out.extend_from_slice(&(self.len() as u64).to_le_bytes());
+        self.iter().all(|(k, v)| key_str(k, out) && key_str(v, out))
+    }
 }
 
 impl ToCel for serde_json::Value {
+    fn key(&self, out: &mut Vec<u8>) -> bool {
+        key_str(&self.to_string(), out)
+    }
     fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
         use serde_json::Value as J;
         match self {
@@ -135,6 +217,9 @@ macro_rules! enum_to_cel {
         impl ToCel for $t {
             fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
                 Box::new(CelString::from(match self { $($variant => $s),* }))
+            }
+            fn key(&self, out: &mut Vec<u8>) -> bool {
+                key_str(match self { $($variant => $s),* }, out)
             }
         }
     )*};
@@ -222,11 +307,11 @@ to_cel_obj! {
     GlobalDatastoreMembership => GlobalDatastore,
 }
 
-/// `match name { "a" => o.a.to_cel(), ... }` over a struct's stored fields.
+/// `match name { "a" => &o.a, ... }` over a struct's stored fields.
 macro_rules! stored {
     ($o:expr, $name:expr; $($field:ident),* $(,)?) => {
         match $name {
-            $(stringify!($field) => Some($o.$field.to_cel()),)*
+            $(stringify!($field) => Some(&$o.$field as &dyn ToCel),)*
             _ => None,
         }
     };
@@ -464,38 +549,30 @@ impl<'v> Obj<'v> {
 
     /// The value of field `name`, or `None` when the object has no such field.
     fn field(&self, name: &str) -> Option<Box<dyn Val + 'v>> {
+        match self.derived(name) {
+            Some(Derived::Val(v)) => Some(v),
+            Some(Derived::Keyed(k)) => Some(k.into_cel()),
+            None => self.stored(name).map(|f| f.to_cel()),
+        }
+    }
+
+    /// A field stored in the inventory.
+    fn stored(&self, name: &str) -> Option<&'v dyn ToCel> {
         match *self {
-            Obj::Deployment(d) => deployment_field(d, name),
-            Obj::NodeGroup(g) => match name {
-                "availability_zones" => Some(strings(facts::shard_availability_zones(g).into_iter())),
-                "replica_count" => Some(int(Some(facts::replica_count(g)))),
-                "members" => Some(list(
-                    g.members.iter().map(|n| Box::new(Obj::Node(n)) as Box<dyn Val>),
-                )),
-                _ => stored!(g, name; id, status),
-            },
-            Obj::Node(n) => match name {
-                "alarms" => Some(list(
-                    n.alarms
-                        .iter()
-                        .map(|a| Box::new(Obj::Alarm(a, n)) as Box<dyn Val>),
-                )),
-                "name" => Some(Box::new(CelString::from(facts::node_name(n)))),
-                "watched_metrics" => Some(strings(facts::node_watched_metrics(n).into_iter())),
-                "notifying_metrics" => Some(strings(facts::node_notifying_metrics(n).into_iter())),
-                _ => stored!(n, name; cache_cluster_id, cache_node_id, availability_zone, role, status),
-            },
-            Obj::Alarm(a, node) => match name {
-                "watched_metrics" => Some(strings(facts::watched_metrics(a, node).into_iter())),
-                "notifies" => Some(Box::new(CelBool::from(facts::notifies(a)))),
-                "high_utilisation_metric" => Some(match facts::high_utilisation_metric(a) {
-                    Some(m) => Box::new(CelString::from(m)),
-                    None => Box::new(CelNull),
-                }),
-                _ => stored!(a, name; name, arn, namespace, metric_name, dimensions, metrics, statistic,
-                    threshold, comparison, evaluation_periods, period_seconds, actions_enabled,
-                    alarm_actions, state),
-            },
+            Obj::Deployment(d) => stored!(d, name; kind, id, arn, account_id, region, engine, status,
+                engine_version, node_type, created_at, port, cluster_mode, node_groups,
+                at_rest_encryption, kms_key_id, transit_encryption, transit_encryption_mode,
+                auth_token_enabled, user_group_ids, multi_az, automatic_failover, pending_changes,
+                snapshot_retention_days, snapshot_window, latest_automatic_snapshot, subnet_group, vpc,
+                security_groups, parameter_group, notification_topic, auto_minor_version_upgrade,
+                log_delivery, global_datastore, tags, notes),
+            Obj::NodeGroup(g) => stored!(g, name; id, status),
+            Obj::Node(n) => {
+                stored!(n, name; cache_cluster_id, cache_node_id, availability_zone, role, status)
+            }
+            Obj::Alarm(a, _) => stored!(a, name; name, arn, namespace, metric_name, dimensions, metrics,
+                statistic, threshold, comparison, evaluation_periods, period_seconds, actions_enabled,
+                alarm_actions, state),
             Obj::AlarmMetric(m) => {
                 stored!(m, name; id, namespace, metric_name, dimensions, statistic, expression)
             }
@@ -505,14 +582,9 @@ impl<'v> Obj<'v> {
             Obj::SecurityGroup(g) => stored!(g, name; id, name, vpc_id, state, ingress),
             Obj::Ingress(p) => stored!(p, name; protocol, from_port, to_port, ipv4_ranges, ipv6_ranges,
                 security_groups, prefix_lists),
-            Obj::PortIngress(p, g) => match name {
-                "group_id" => Some(g.id.to_cel()),
-                "group_name" => Some(g.name.to_cel()),
-                "ipv4_ranges" => Some(strings(p.ipv4_ranges.iter().map(|r| r.cidr.as_str()))),
-                "ipv6_ranges" => Some(strings(p.ipv6_ranges.iter().map(|r| r.cidr.as_str()))),
-                "port_range" => Some(Box::new(CelString::from(port_range(p)))),
-                _ => stored!(p, name; protocol, from_port, to_port, security_groups, prefix_lists),
-            },
+            Obj::PortIngress(p, _) => {
+                stored!(p, name; protocol, from_port, to_port, security_groups, prefix_lists)
+            }
             Obj::IpRange(r) => stored!(r, name; cidr, description),
             Obj::ParameterGroup(p) => {
                 stored!(p, name; name, state, family, cluster_enabled, is_default, status)
@@ -521,60 +593,117 @@ impl<'v> Obj<'v> {
             Obj::LogDelivery(l) => stored!(l, name; log_type, destination_type, destination, format, status),
             Obj::GlobalDatastore(g) => stored!(g, name; id, role, at_rest_encryption, transit_encryption,
                 auth_token_enabled),
-            Obj::Params(p) => p.get(name).map(|v| v.to_cel()),
+            Obj::Params(p) => p.get(name).map(|v| v as &dyn ToCel),
+        }
+    }
+
+    /// A fact derived from stored ones (`src/facts.rs`).
+    fn derived(&self, name: &str) -> Option<Derived<'v>> {
+        use Derived::{Keyed, Val as V};
+        let strs = |v: Vec<&'v str>| Keyed(Fact::Strs(v));
+        Some(match (*self, name) {
+            (Obj::Deployment(d), _) => return deployment_derived(d, name),
+            (Obj::NodeGroup(g), "availability_zones") => strs(facts::shard_availability_zones(g)),
+            (Obj::NodeGroup(g), "replica_count") => Keyed(Fact::Count(Some(facts::replica_count(g)))),
+            (Obj::NodeGroup(g), "members") => V(list(
+                g.members.iter().map(|n| Box::new(Obj::Node(n)) as Box<dyn Val>),
+            )),
+            (Obj::Node(n), "alarms") => V(list(
+                n.alarms
+                    .iter()
+                    .map(|a| Box::new(Obj::Alarm(a, n)) as Box<dyn Val>),
+            )),
+            (Obj::Node(n), "name") => Keyed(Fact::Owned(facts::node_name(n))),
+            (Obj::Node(n), "watched_metrics") => strs(facts::node_watched_metrics(n)),
+            (Obj::Node(n), "notifying_metrics") => strs(facts::node_notifying_metrics(n)),
+            (Obj::Alarm(a, node), "watched_metrics") => strs(facts::watched_metrics(a, node)),
+            (Obj::Alarm(a, _), "notifies") => Keyed(Fact::Bool(facts::notifies(a))),
+            (Obj::Alarm(a, _), "high_utilisation_metric") => {
+                Keyed(Fact::Str(facts::high_utilisation_metric(a)))
+            }
+            (Obj::PortIngress(_, g), "group_id") => Keyed(Fact::Str(Some(g.id.as_str()))),
+            (Obj::PortIngress(_, g), "group_name") => Keyed(Fact::Str(g.name.as_deref())),
+            (Obj::PortIngress(p, _), "ipv4_ranges") => {
+                strs(p.ipv4_ranges.iter().map(|r| r.cidr.as_str()).collect())
+            }
+            (Obj::PortIngress(p, _), "ipv6_ranges") => {
+                strs(p.ipv6_ranges.iter().map(|r| r.cidr.as_str()).collect())
+            }
+            (Obj::PortIngress(p, _), "port_range") => Keyed(Fact::Owned(port_range(p))),
+            _ => return None,
+        })
+    }
+}
+
+/// A derived fact: a keyable value, or a CEL value built directly (lists of objects).
+enum Derived<'v> {
+    Keyed(Fact<'v>),
+    Val(Box<dyn Val + 'v>),
+}
+
+/// The keyable shapes derived facts take.
+enum Fact<'v> {
+    Strs(Vec<&'v str>),
+    Str(Option<&'v str>),
+    Owned(String),
+    Count(Option<usize>),
+    Number(Option<f64>),
+    Bool(bool),
+}
+
+impl<'v> Fact<'v> {
+    fn into_cel(self) -> Box<dyn Val + 'v> {
+        match self {
+            Fact::Strs(v) => strings(v.into_iter()),
+            Fact::Str(Some(s)) => Box::new(CelString::from(s)),
+            Fact::Owned(s) => Box::new(CelString::from(s)),
+            Fact::Count(Some(n)) => Box::new(CelInt::from(i64::try_from(n).unwrap_or(i64::MAX))),
+            Fact::Number(Some(x)) => Box::new(CelDouble::from(x)),
+            Fact::Bool(b) => Box::new(CelBool::from(b)),
+            Fact::Str(None) | Fact::Count(None) | Fact::Number(None) => Box::new(CelNull),
+        }
+    }
+
+    fn as_to_cel(&self) -> &dyn ToCel {
+        match self {
+            Fact::Strs(v) => v,
+            Fact::Str(s) => s,
+            Fact::Owned(s) => s,
+            Fact::Count(n) => n,
+            Fact::Number(x) => x,
+            Fact::Bool(b) => b,
         }
     }
 }
 
-fn int<'v>(v: Option<usize>) -> Box<dyn Val + 'v> {
-    match v {
-        Some(v) => Box::new(CelInt::from(i64::try_from(v).unwrap_or(i64::MAX))),
-        None => Box::new(CelNull),
-    }
-}
-
-fn double<'v>(v: Option<f64>) -> Box<dyn Val + 'v> {
-    match v {
-        Some(v) => Box::new(CelDouble::from(v)),
-        None => Box::new(CelNull),
-    }
-}
-
-fn deployment_field<'v>(d: &'v Deployment, name: &str) -> Option<Box<dyn Val + 'v>> {
-    match name {
-        "nodes" => Some(list(d.nodes().map(|n| Box::new(Obj::Node(n)) as Box<dyn Val>))),
-        "node_count" => Some(int(Some(d.nodes().count()))),
-        "availability_zones" => Some(strings(facts::availability_zones(d).into_iter())),
-        "cache_port" => Some(int(d.cache_port().map(usize::from))),
-        "cache_port_ingress" => Some(list(
+fn deployment_derived<'v>(d: &'v Deployment, name: &str) -> Option<Derived<'v>> {
+    use Derived::{Keyed, Val as V};
+    let strs = |v: Vec<&'v str>| Keyed(Fact::Strs(v));
+    Some(match name {
+        "nodes" => V(list(d.nodes().map(|n| Box::new(Obj::Node(n)) as Box<dyn Val>))),
+        "node_count" => Keyed(Fact::Count(Some(d.nodes().count()))),
+        "availability_zones" => strs(facts::availability_zones(d)),
+        "cache_port" => Keyed(Fact::Count(d.cache_port().map(usize::from))),
+        "cache_port_ingress" => V(list(
             facts::cache_port_ingress(d)
                 .into_iter()
                 .map(|(p, g)| Box::new(Obj::PortIngress(p, g)) as Box<dyn Val>),
         )),
-        "cache_port_ipv4_sources" => Some(strings(facts::cache_port_ipv4_sources(d).into_iter())),
-        "cache_port_ipv6_sources" => Some(strings(facts::cache_port_ipv6_sources(d).into_iter())),
-        "cache_port_prefix_lists" => Some(strings(facts::cache_port_prefix_lists(d).into_iter())),
-        "public_cache_port_sources" => Some(strings(facts::public_cache_port_sources(d).into_iter())),
-        "missing_security_groups" => Some(strings(
-            facts::security_groups_in(d, LookupState::NotFound).into_iter(),
-        )),
-        "unreadable_security_groups" => Some(strings(
-            facts::security_groups_in(d, LookupState::Unknown).into_iter(),
-        )),
-        "min_replicas_per_shard" => Some(int(facts::min_replicas_per_shard(d))),
-        "min_azs_per_shard" => Some(int(facts::min_azs_per_shard(d))),
-        "notifying_metrics_on_every_node" => {
-            Some(strings(facts::notifying_metrics_on_every_node(d).into_iter()))
+        "cache_port_ipv4_sources" => strs(facts::cache_port_ipv4_sources(d)),
+        "cache_port_ipv6_sources" => strs(facts::cache_port_ipv6_sources(d)),
+        "cache_port_prefix_lists" => strs(facts::cache_port_prefix_lists(d)),
+        "public_cache_port_sources" => strs(facts::public_cache_port_sources(d)),
+        "missing_security_groups" => strs(facts::security_groups_in(d, LookupState::NotFound)),
+        "unreadable_security_groups" => strs(facts::security_groups_in(d, LookupState::Unknown)),
+        "min_replicas_per_shard" => Keyed(Fact::Count(facts::min_replicas_per_shard(d))),
+        "min_azs_per_shard" => Keyed(Fact::Count(facts::min_azs_per_shard(d))),
+        "notifying_metrics_on_every_node" => strs(facts::notifying_metrics_on_every_node(d)),
+        "max_cpu_alarm_threshold" => Keyed(Fact::Number(facts::max_alarm_threshold(d, facts::CPU_METRICS))),
+        "max_memory_alarm_threshold" => {
+            Keyed(Fact::Number(facts::max_alarm_threshold(d, facts::MEMORY_METRICS)))
         }
-        "max_cpu_alarm_threshold" => Some(double(facts::max_alarm_threshold(d, facts::CPU_METRICS))),
-        "max_memory_alarm_threshold" => Some(double(facts::max_alarm_threshold(d, facts::MEMORY_METRICS))),
-        _ => stored!(d, name; kind, id, arn, account_id, region, engine, status, engine_version,
-            node_type, created_at, port, cluster_mode, node_groups, at_rest_encryption, kms_key_id,
-            transit_encryption, transit_encryption_mode, auth_token_enabled, user_group_ids, multi_az,
-            automatic_failover, pending_changes, snapshot_retention_days, snapshot_window,
-            latest_automatic_snapshot, subnet_group, vpc, security_groups, parameter_group,
-            notification_topic, auto_minor_version_upgrade, log_delivery, global_datastore, tags, notes),
-    }
+        _ => return None,
+    })
 }
 
 fn port_range(p: &IngressPermission) -> String {
@@ -672,104 +801,56 @@ pub(crate) fn fields_of(type_name: &str) -> Option<&'static [(&'static str, Shap
 
 /// Appends a key for the value `path` has on `d` to `out`: equal keys mean equal values, so an
 /// expression that reads only these paths gives equal results. `false` when the value is not
-/// keyable (an object or a list of objects: its identity would make every key unique anyway).
+/// keyable (an object, or a list of objects: its identity would make every key unique anyway).
 pub(crate) fn write_key(d: &Deployment, path: &KeyPath, out: &mut Vec<u8>) -> bool {
     let mut obj = Obj::Deployment(d);
     let last = path.fields.len().saturating_sub(1);
     for (i, name) in path.fields.iter().enumerate() {
-        // The object-valued fields a path can continue through.
-        let next: Option<Option<Obj>> = match (obj, name.as_str()) {
-            (Obj::Deployment(d), "vpc") => Some(d.vpc.as_ref().map(Obj::Vpc)),
-            (Obj::Deployment(d), "subnet_group") => Some(d.subnet_group.as_ref().map(Obj::SubnetGroup)),
-            (Obj::Deployment(d), "parameter_group") => {
-                Some(d.parameter_group.as_ref().map(Obj::ParameterGroup))
+        let value: &dyn ToCel;
+        let owned;
+        match obj.derived(name) {
+            Some(Derived::Keyed(k)) => {
+                owned = k;
+                value = owned.as_to_cel();
             }
-            (Obj::Deployment(d), "notification_topic") => {
-                Some(d.notification_topic.as_ref().map(Obj::NotificationTopic))
-            }
-            (Obj::Deployment(d), "global_datastore") => {
-                Some(d.global_datastore.as_ref().map(Obj::GlobalDatastore))
-            }
-            _ => None,
-        };
-        match next {
-            Some(None) => {
-                // null: the rest of the path is not reached (or errors the same way every time).
-                out.extend_from_slice(&[0xAA, i as u8]);
-                return true;
-            }
-            Some(Some(child)) if i < last => obj = child,
-            Some(Some(_)) => {
-                if path.nullness_only {
-                    out.extend_from_slice(&[0xAB, i as u8]);
-                    return true;
-                }
-                return false;
-            }
-            None => {
-                let Some(value) = obj.field(name) else {
-                    // No such field: evaluation fails the same way every time.
+            Some(Derived::Val(_)) => return false,
+            None => match obj.stored(name) {
+                Some(v) => value = v,
+                // No such field: evaluation fails the same way every time.
+                None => {
                     out.push(0xAC);
                     return true;
-                };
-                if i < last {
-                    return false;
                 }
-                if path.nullness_only {
-                    out.push(if value.downcast_ref::<CelNull>().is_some() {
-                        0xAD
-                    } else {
-                        0xAE
-                    });
-                    return true;
-                }
-                return encode(&*value, out);
+            },
+        }
+        if i == last {
+            if path.nullness_only {
+                out.push(u8::from(value.is_null()));
+                return true;
+            }
+            return value.key(out);
+        }
+        // The object-valued fields a path can continue through.
+        let next = match (obj, name.as_str()) {
+            (Obj::Deployment(d), "vpc") => d.vpc.as_ref().map(Obj::Vpc),
+            (Obj::Deployment(d), "subnet_group") => d.subnet_group.as_ref().map(Obj::SubnetGroup),
+            (Obj::Deployment(d), "parameter_group") => d.parameter_group.as_ref().map(Obj::ParameterGroup),
+            (Obj::Deployment(d), "notification_topic") => {
+                d.notification_topic.as_ref().map(Obj::NotificationTopic)
+            }
+            (Obj::Deployment(d), "global_datastore") => d.global_datastore.as_ref().map(Obj::GlobalDatastore),
+            _ => return false,
+        };
+        match next {
+            Some(child) => obj = child,
+            None => {
+                // null: the rest of the path is not reached, or fails the same way every time.
+                out.extend_from_slice(&[0xAA, i as u8]);
+                return true;
             }
         }
     }
     false
-}
-
-/// A self-delimiting encoding of a scalar, list or map value; `false` for anything else.
-fn encode(v: &dyn Val, out: &mut Vec<u8>) -> bool {
-    if v.downcast_ref::<CelNull>().is_some() {
-        out.push(0);
-    } else if let Some(b) = v.downcast_ref::<CelBool>() {
-        out.extend_from_slice(&[1, u8::from(*b.inner())]);
-    } else if let Some(i) = v.downcast_ref::<CelInt>() {
-        out.push(2);
-        out.extend_from_slice(&i.inner().to_le_bytes());
-    } else if let Some(f) = v.downcast_ref::<CelDouble>() {
-        out.push(3);
-        out.extend_from_slice(&f.inner().to_bits().to_le_bytes());
-    } else if let Some(s) = v.downcast_ref::<CelString>() {
-        out.push(4);
-        out.extend_from_slice(&(s.inner().len() as u64).to_le_bytes());
-        out.extend_from_slice(s.inner().as_bytes());
-    } else if let Some(t) = v.downcast_ref::<CelTimestamp>() {
-        out.push(5);
-        out.extend_from_slice(&t.inner().timestamp_nanos_opt().unwrap_or(i64::MIN).to_le_bytes());
-    } else if let Some(l) = v.downcast_ref::<CelList>() {
-        out.push(6);
-        out.extend_from_slice(&(l.inner().len() as u64).to_le_bytes());
-        return l.inner().iter().all(|item| encode(&**item, out));
-    } else if let Some(m) = v.downcast_ref::<CelMap>() {
-        out.push(7);
-        let mut entries: Vec<(String, &Box<dyn Val>)> =
-            m.inner().iter().map(|(k, v)| (format!("{k:?}"), v)).collect();
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        out.extend_from_slice(&(entries.len() as u64).to_le_bytes());
-        for (k, v) in entries {
-            out.extend_from_slice(&(k.len() as u64).to_le_bytes());
-            out.extend_from_slice(k.as_bytes());
-            if !encode(&**v, out) {
-                return false;
-            }
-        }
-    } else {
-        return false;
-    }
-    true
 }
 
 /// Binds a deployment for evaluation.
@@ -780,4 +861,55 @@ pub(crate) fn deployment<'v>(d: &'v Deployment) -> Box<dyn Val + 'v> {
 /// Binds a rule's parameters for evaluation.
 pub(crate) fn params<'v>(p: &'v BTreeMap<String, serde_json::Value>) -> Box<dyn Val + 'v> {
     Box::new(Obj::Params(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment() -> Deployment {
+        let mut d: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/replication-group.json")).unwrap();
+        d["global_datastore"] = serde_json::json!({"id": "g", "role": "primary"});
+        d["notification_topic"] = serde_json::json!({"arn": "arn:aws:sns:us-east-1:1:t", "status": "active"});
+        d["log_delivery"] = serde_json::json!([{"log_type": "slow-log"}]);
+        serde_json::from_value(d).unwrap()
+    }
+
+    /// Every field the static checks accept is one the view answers, for every object type.
+    #[test]
+    fn listed_fields_resolve() {
+        let d = deployment();
+        let node = d.nodes().next().unwrap();
+        let group = &d.security_groups[0];
+        let perm = &group.ingress[0];
+        let objects = [
+            Obj::Deployment(&d),
+            Obj::NodeGroup(&d.node_groups[0]),
+            Obj::Node(node),
+            Obj::Alarm(&node.alarms[0], node),
+            Obj::SubnetGroup(d.subnet_group.as_ref().unwrap()),
+            Obj::Subnet(&d.subnet_group.as_ref().unwrap().subnets[0]),
+            Obj::Vpc(d.vpc.as_ref().unwrap()),
+            Obj::SecurityGroup(group),
+            Obj::Ingress(perm),
+            Obj::PortIngress(perm, group),
+            Obj::IpRange(&perm.ipv4_ranges[0]),
+            Obj::ParameterGroup(d.parameter_group.as_ref().unwrap()),
+            Obj::NotificationTopic(d.notification_topic.as_ref().unwrap()),
+            Obj::LogDelivery(&d.log_delivery[0]),
+            Obj::GlobalDatastore(d.global_datastore.as_ref().unwrap()),
+        ];
+        for obj in objects {
+            let name = obj.type_name().name().to_string();
+            let listed = fields_of(&name).unwrap_or_else(|| panic!("no field list for {name}"));
+            for (field, _) in listed {
+                assert!(
+                    obj.field(field).is_some(),
+                    "{name}.{field} is listed but not answered"
+                );
+            }
+            assert!(obj.field("no_such_field").is_none());
+        }
+    }
 }
