@@ -1,4 +1,4 @@
-//! Writes a synthetic inventory of N deployments (default 100,000) to standard output, for the
+//! Writes a synthetic inventory of N deployments to standard output, for the
 //! engine benchmark (`benches/engine.sh`). Deployments vary deterministically by index: engines,
 //! kinds, cluster modes, and each kind of violation, so every rule does real work.
 
@@ -271,10 +271,13 @@ fn deployment(i: usize, now: chrono::DateTime<Utc>) -> Deployment {
 }
 
 fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .map(|a| a.parse().expect("N"))
-        .unwrap_or(100_000);
+    // `cargo bench` may pass `--bench`; the first other argument is N. Without one (as when a
+    // test run executes every target) there is nothing to do.
+    let Some(n) = std::env::args().skip(1).find(|a| !a.starts_with("--")) else {
+        eprintln!("usage: cargo bench --bench synth_inventory -- N > inventory.json");
+        return;
+    };
+    let n: usize = n.parse().expect("N: a number of deployments");
     let now = Utc.with_ymd_and_hms(2026, 11, 25, 6, 0, 0).unwrap();
     let inventory = Inventory {
         schema_version: SCHEMA_VERSION,

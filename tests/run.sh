@@ -3,6 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo test --locked --all-targets
-# Doc tests are not part of --all-targets.
-cargo test --locked --doc
+# Library, binary, integration and doc tests (clippy in .ci/run builds the benches).
+cargo test --locked
