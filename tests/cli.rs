@@ -452,7 +452,7 @@ fn rule_file_yaml_syntax_error() {
             "remediation: R",
         ],
     );
-    rejected(&yaml, 5, "yaml-syntax", None);
+    rejected(&yaml, 5, "yaml-syntax", Some("broken-yaml"));
 }
 
 #[test]

@@ -100,7 +100,21 @@ pub(super) fn parse(file: &str, text: &str) -> Result<RawFile, Diagnostic> {
                     (id, r.referenced.line() as usize, r.referenced.column() as usize)
                 })
         });
-        let rule_id = rule.as_ref().and_then(|(id, _, _)| id.clone());
+        // When the YAML does not parse at all, the last `id:` written above the error names the
+        // rule it is in.
+        let rule_id = rule.as_ref().and_then(|(id, _, _)| id.clone()).or_else(|| {
+            text.lines()
+                .take(line)
+                .filter_map(|l| {
+                    l.trim_start()
+                        .trim_start_matches("- ")
+                        .trim_start()
+                        .strip_prefix("id:")
+                })
+                .map(|id| id.trim().trim_matches(['"', '\'']).to_string())
+                .filter(|id| !id.is_empty())
+                .last()
+        });
         // serde reports a missing key where the rule ends; the rule's start is more useful.
         let (line, column) = match (&rule, code) {
             (Some((_, l, c)), Code::MissingField) => (*l, *c),
