@@ -267,6 +267,7 @@ fn deployment(i: usize, now: chrono::DateTime<Utc>) -> Deployment {
         global_datastore: None,
         tags: Some(tags),
         notes: Vec::new(),
+        unknown_facts: Vec::new(),
     }
 }
 

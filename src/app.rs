@@ -8,9 +8,12 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use serde::Serialize;
 
-use crate::cli::{Cli, ColorChoice, Command, ListFormat, RuleArgs, RulesCommand, ScanArgs};
+use crate::cli::{
+    Cli, CollectArgs, ColorChoice, Command, ListFormat, RuleArgs, RulesCommand, ScanArgs, TargetArgs,
+};
+use crate::collect::{AccountSpec, CallRecorder, CollectOptions, CollectStats, RegionSpec, TargetError};
 use crate::config::{Config, ConfigError, apply_params};
-use crate::evaluate::evaluate_document;
+use crate::evaluate::{ScanResult, evaluate, evaluate_document};
 use crate::findings::Severity;
 use crate::inventory::{Document, Inventory, InventoryError, read_text};
 use crate::output::write_to;
@@ -36,12 +39,17 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    #[error(transparent)]
+    Targets(#[from] TargetError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(io::Error),
 }
 
 /// Runs a command; returns the exit code it ends with.
 pub fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Scan(args) => scan(&args),
+        Command::Collect(args) => collect_command(&args),
         Command::Rules { command } => match command {
             RulesCommand::List { format, rules } => rules_list(format, &rules),
             RulesCommand::Show { id, rules } => rules_show(&id, &rules),
@@ -91,22 +99,108 @@ fn plain_width() -> u16 {
         .unwrap_or(120)
 }
 
+/// Resolves `--regions`, `--accounts`, ... with `[targets]` of the config file.
+fn collect_options(args: &TargetArgs, config: &Config) -> CollectOptions {
+    let t = &config.targets;
+    let regions = if !args.regions.is_empty() {
+        &args.regions
+    } else {
+        &t.regions
+    };
+    let regions = match regions.as_slice() {
+        [] => RegionSpec::Default,
+        [all] if all == "all" => RegionSpec::All,
+        list => RegionSpec::List(list.iter().map(|r| r.trim().to_string()).collect()),
+    };
+    let accounts = if args.organization {
+        AccountSpec::Organization
+    } else if !args.accounts.is_empty() {
+        AccountSpec::List(args.accounts.iter().map(|a| a.trim().to_string()).collect())
+    } else if t.organization {
+        AccountSpec::Organization
+    } else if !t.accounts.is_empty() {
+        AccountSpec::List(t.accounts.clone())
+    } else {
+        AccountSpec::Caller
+    };
+    let defaults = CollectOptions::default();
+    CollectOptions {
+        profile: args.profile.clone().or_else(|| t.profile.clone()),
+        endpoint_url: args.endpoint_url.clone(),
+        regions,
+        accounts,
+        role_name: args.role_name.clone().or_else(|| t.role_name.clone()),
+        external_id: args.external_id.clone().or_else(|| t.external_id.clone()),
+        concurrency: args.concurrency.or(t.concurrency).unwrap_or(defaults.concurrency),
+        max_attempts: args
+            .max_attempts
+            .or(t.max_attempts)
+            .unwrap_or(defaults.max_attempts),
+        progress: !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        ..defaults
+    }
+}
+
+/// Collects live: every target unit, errors as coverage.
+fn collect_live(options: &CollectOptions) -> Result<(Inventory, CollectStats), Error> {
+    crate::collect::targets::validate(options)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    let recorder = CallRecorder::new();
+    Ok(runtime.block_on(crate::collect::collect(options, &recorder))?)
+}
+
+fn collect_command(args: &CollectArgs) -> Result<u8, Error> {
+    let config = Config::load(args.config.as_deref())?;
+    let options = collect_options(&args.targets, &config);
+    let (inventory, stats) = collect_live(&options)?;
+    let text = serde_json::to_string_pretty(&inventory).expect("inventory serializes");
+    emit(args.output.as_deref(), |w| writeln!(w, "{text}"))?;
+    if !args.targets.quiet {
+        eprintln!("ecaudit: collected {stats}");
+    }
+    let partial = args.allow_partial || config.allow_partial.unwrap_or(false);
+    Ok(if stats.coverage_gaps > 0 && !partial {
+        crate::summary::exit::INCOMPLETE
+    } else {
+        crate::summary::exit::OK
+    })
+}
+
 fn scan(args: &ScanArgs) -> Result<u8, Error> {
-    // Rules and config are validated before the (possibly large) inventory is read.
+    // Rules and config are validated before the (possibly large) inventory is read, and before
+    // any AWS call.
     let (config, rules) = load_rules(&args.rules)?;
-    let text = read_text(&args.inventory)?;
-    let doc = Document::parse(&text, &args.inventory.display().to_string())?;
-    let result = evaluate_document(&doc, rules, args.now)?;
-    // The inventory text is the largest allocation; free it before rendering.
-    drop(doc);
-    drop(text);
+    let (result, stats): (ScanResult, Option<CollectStats>) = match &args.inventory {
+        Some(path) => {
+            let text = read_text(path)?;
+            let doc = Document::parse(&text, &path.display().to_string())?;
+            let result = evaluate_document(&doc, rules, args.now)?;
+            // The inventory text is the largest allocation; free it before rendering.
+            drop(doc);
+            drop(text);
+            (result, None)
+        }
+        None => {
+            let options = collect_options(&args.targets, &config);
+            let (inventory, stats) = collect_live(&options)?;
+            let now = args
+                .now
+                .or(inventory.collected_at)
+                .unwrap_or_else(chrono::Utc::now);
+            (evaluate(&inventory, rules, now), Some(stats))
+        }
+    };
 
     let gate = GateOptions {
         fail_on: args.fail_on.or(config.fail_on).unwrap_or(Severity::High),
         allow_partial: args.allow_partial || config.allow_partial.unwrap_or(false),
         exit_zero: args.exit_zero || config.exit_zero.unwrap_or(false),
     };
-    let summary = Summary::compute(&result, gate);
+    let mut summary = Summary::compute(&result, gate);
+    summary.collection = stats.clone();
     let to_file = args.output.as_ref().is_some_and(|p| p.as_os_str() != "-");
     let to_terminal = !to_file && std::io::IsTerminal::is_terminal(&std::io::stdout());
     let options = RenderOptions {
@@ -124,6 +218,11 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
             "ecaudit: wrote {path}: {} deployment(s), {} failing finding(s); {} → exit {}",
             summary.deployments, summary.findings.fail, summary.gate.reason, summary.gate.exit_code
         );
+    }
+    if let Some(stats) = &stats
+        && !args.targets.quiet
+    {
+        eprintln!("ecaudit: collected {stats}");
     }
     let code = summary.gate.exit_code;
     // Freeing millions of findings one by one takes longer than the process exit that frees

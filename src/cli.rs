@@ -23,8 +23,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Evaluate the rules against an inventory and report findings.
+    /// Evaluate the rules against a live collection (or a saved inventory) and report findings.
     Scan(ScanArgs),
+    /// Collect the inventory of every deployment and write it, without evaluating rules.
+    Collect(CollectArgs),
     /// List, show and validate rules.
     Rules {
         #[command(subcommand)]
@@ -56,11 +58,67 @@ pub enum ColorChoice {
     Never,
 }
 
+/// Which accounts and regions to read, and how.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// Regions to read: a comma-separated list, or `all` (every region enabled for each account)
+    /// [default: the configured region].
+    #[arg(long, value_name = "REGIONS", value_delimiter = ',')]
+    pub regions: Vec<String>,
+    /// Accounts to read (comma-separated ids) through --role-name [default: the caller's own].
+    #[arg(
+        long,
+        value_name = "IDS",
+        value_delimiter = ',',
+        conflicts_with = "organization"
+    )]
+    pub accounts: Vec<String>,
+    /// Read every ACTIVE account of the AWS Organization through --role-name.
+    #[arg(long)]
+    pub organization: bool,
+    /// Role assumed in every account but the caller's own.
+    #[arg(long, value_name = "NAME")]
+    pub role_name: Option<String>,
+    /// ExternalId passed when assuming --role-name.
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+    /// Named profile of the shared AWS config [default: the standard credential chain].
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Send every AWS request to this URL (an emulator or a proxy).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Account×region units read at once [default: 16].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Attempts per API call, retries included (adaptive retry) [default: 5].
+    #[arg(long, value_name = "N")]
+    pub max_attempts: Option<u32>,
+    /// No progress bar and no summary line on standard error.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Write the inventory to FILE (atomically) [default: standard output].
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Accept an incomplete collection (coverage gaps) instead of exiting 3.
+    #[arg(long)]
+    pub allow_partial: bool,
+    /// Config file [default: ./ecaudit.toml when it exists].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub targets: TargetArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// Evaluate this saved inventory (JSON, `-` for standard input) instead of collecting.
     #[arg(long, value_name = "FILE")]
-    pub inventory: PathBuf,
+    pub inventory: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -88,6 +146,8 @@ pub struct ScanArgs {
     pub color: ColorChoice,
     #[command(flatten)]
     pub rules: RuleArgs,
+    #[command(flatten)]
+    pub targets: TargetArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

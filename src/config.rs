@@ -39,6 +39,8 @@ struct RawConfig {
     #[serde(default)]
     scan: RawScan,
     #[serde(default)]
+    targets: Targets,
+    #[serde(default)]
     rules: BTreeMap<Spanned<String>, Spanned<RawRuleConfig>>,
 }
 
@@ -51,6 +53,24 @@ struct RawScan {
     exit_zero: Option<bool>,
     #[serde(default)]
     rule_dirs: Vec<String>,
+}
+
+/// `[targets]`: what a live scan reads (the command line overrides each key).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    /// Region names, or `["all"]`.
+    #[serde(default)]
+    pub regions: Vec<String>,
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    #[serde(default)]
+    pub organization: bool,
+    pub role_name: Option<String>,
+    pub external_id: Option<String>,
+    pub profile: Option<String>,
+    pub concurrency: Option<usize>,
+    pub max_attempts: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -91,6 +111,7 @@ pub struct Config {
     /// Rule directories, relative to the config file's directory.
     pub rule_dirs: Vec<PathBuf>,
     pub rules: Vec<RuleConfig>,
+    pub targets: Targets,
 }
 
 fn line_column(text: &str, offset: usize) -> Span {
@@ -194,6 +215,7 @@ impl Config {
             exit_zero: raw.scan.exit_zero,
             rule_dirs: raw.scan.rule_dirs.iter().map(PathBuf::from).collect(),
             rules,
+            targets: raw.targets,
         })
     }
 

@@ -222,6 +222,11 @@ pub struct Deployment {
     /// facts), in plain words.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Facts whose absence above means "could not be read", not "none": `alarms` (no alarm
+    /// listed), `latest_automatic_snapshot` (no snapshot listed), `security_groups` (the
+    /// attached groups are not known).
+    #[serde(default)]
+    pub unknown_facts: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod collect;
 pub mod config;
 pub mod evaluate;
 pub mod facts;

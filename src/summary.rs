@@ -89,7 +89,7 @@ pub struct Gate {
     pub reason: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Summary {
     pub deployments: usize,
     pub accounts: usize,
@@ -100,6 +100,9 @@ pub struct Summary {
     pub by_rule: Vec<RuleCounts>,
     pub coverage_gaps: usize,
     pub gate: Gate,
+    /// Figures of the live collection, when the scan collected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collection: Option<crate::collect::CollectStats>,
 }
 
 impl Summary {
@@ -169,6 +172,7 @@ impl Summary {
                 })
                 .collect(),
             coverage_gaps,
+            collection: None,
             gate: Gate {
                 fail_on: options.fail_on,
                 failing,

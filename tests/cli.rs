@@ -286,7 +286,11 @@ fn exit_2_for_usage_errors() {
     s.run(["scan", "--inventory", inv_s, "--format", "xml"]).expect(2);
     s.run(["scan", "--inventory", inv_s, "--now", "yesterday"])
         .expect(2);
-    s.run(["scan"]).expect(2).stderr_has("--inventory");
+    // Without --inventory a scan collects live, which needs a region.
+    s.run(["scan"]).expect(2).stderr_has("no AWS region");
+    s.run(["scan", "--accounts", "12345"])
+        .expect(2)
+        .stderr_has("12345");
     s.run(["no-such-command"]).expect(2);
     s.run(Vec::<&str>::new()).expect(2);
 }

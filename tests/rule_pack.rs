@@ -2145,3 +2145,13 @@ fn ipv4_mapped_ipv6_anywhere_is_public() {
     fail(d.clone(), "no-public-ingress", &["::ffff:0:0/96"]);
     fail(d, "ingress-within-vpc", &["::ffff:0:0/96"]);
 }
+
+#[test]
+fn unreadable_alarms_and_snapshots_are_undecided_not_failing() {
+    let d = rg(
+        json!({"unknown_facts": ["alarms", "latest_automatic_snapshot"], "latest_automatic_snapshot": null}),
+    );
+    undecided(d.clone(), "alarm-coverage");
+    undecided(d.clone(), "alarm-thresholds");
+    undecided(d, "recent-automatic-snapshot");
+}

@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
-# The test command (README, CI): builds and runs every test. Installs what the tests need first.
+# The test command (README, CI): installs what the tests need, then builds and runs every test.
+#
+# The integration tests talk to moto server (tests/moto/), installed here into .venv from the
+# pinned tests/moto/requirements.txt; each test starts its own server on a free loopback port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+venv=.venv
+if ! "$venv/bin/python" -c "import moto, cbor2" 2> /dev/null \
+    || ! cmp -s tests/moto/requirements.txt "$venv/.requirements" ; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/moto/requirements.txt
+    cp tests/moto/requirements.txt "$venv/.requirements"
+fi
+export ECAUDIT_TEST_PYTHON="$PWD/$venv/bin/python"
 
 # Library, binary, integration and doc tests (clippy in .ci/run builds the benches).
 cargo test --locked

@@ -367,6 +367,7 @@ pub(crate) mod fields {
         ("global_datastore", Obj("ecaudit.GlobalDatastore")),
         ("tags", Other),
         ("notes", Other),
+        ("unknown_facts", Other),
         // derived
         ("nodes", List("ecaudit.Node")),
         ("node_count", Other),
@@ -565,7 +566,7 @@ impl<'v> Obj<'v> {
                 auth_token_enabled, user_group_ids, multi_az, automatic_failover, pending_changes,
                 snapshot_retention_days, snapshot_window, latest_automatic_snapshot, subnet_group, vpc,
                 security_groups, parameter_group, notification_topic, auto_minor_version_upgrade,
-                log_delivery, global_datastore, tags, notes),
+                log_delivery, global_datastore, tags, notes, unknown_facts),
             Obj::NodeGroup(g) => stored!(g, name; id, status),
             Obj::Node(n) => {
                 stored!(n, name; cache_cluster_id, cache_node_id, availability_zone, role, status)

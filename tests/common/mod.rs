@@ -2,6 +2,9 @@
 //! and the `ecaudit` binary.
 #![allow(dead_code)]
 
+pub mod moto;
+pub mod seed;
+
 use std::path::PathBuf;
 
 use ecaudit::evaluate::{Evaluator, evaluate};
@@ -132,9 +135,23 @@ pub fn applies(d: Value, rule: &str) -> bool {
     evaluate_all(&inventory(vec![d])).iter().any(|o| o.rule == rule)
 }
 
-/// The `ecaudit` binary, with a clean environment for colour and config discovery.
+/// The `ecaudit` binary, with a clean environment for colour, config discovery and AWS (no
+/// region, no credentials, no shared config: nothing can reach a real account).
 pub fn ecaudit() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("ecaudit").unwrap();
     cmd.env_remove("NO_COLOR").env("COLUMNS", "120");
+    for var in [
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_PROFILE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
     cmd
 }

@@ -1,0 +1,330 @@
+//! Live collection: the only part of ecaudit that talks to AWS. Resolves targets (accounts ×
+//! regions), reads every ElastiCache deployment of each (account, region) unit with one set of
+//! clients per unit and a bound on units in flight, joins the facts into an [`Inventory`], and
+//! records what could not be read as coverage entries — an error in one unit never stops another.
+
+mod assemble;
+pub mod calls;
+mod cloudwatch;
+mod ec2;
+mod elasticache;
+pub mod targets;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_config::SdkConfig;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use chrono::Utc;
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use crate::inventory::{Collector, CoverageEntry, CoverageError, CoverageStatus, Inventory, SCHEMA_VERSION};
+pub use calls::CallRecorder;
+pub use targets::{AccountSpec, RegionSpec, TargetError};
+
+/// What to collect and how.
+#[derive(Clone, Debug)]
+pub struct CollectOptions {
+    /// Named profile of the shared config (`--profile`); the default chain otherwise.
+    pub profile: Option<String>,
+    /// Send every service's requests to this URL (an emulator or a proxy).
+    pub endpoint_url: Option<String>,
+    pub regions: RegionSpec,
+    pub accounts: AccountSpec,
+    /// Role assumed in every account but the caller's own.
+    pub role_name: Option<String>,
+    pub external_id: Option<String>,
+    /// (account, region) units read at once.
+    pub concurrency: usize,
+    /// Attempts per operation, first included (adaptive retry mode).
+    pub max_attempts: u32,
+    pub connect_timeout: Duration,
+    /// Timeout of one attempt.
+    pub attempt_timeout: Duration,
+    /// Timeout of one operation, retries included.
+    pub operation_timeout: Duration,
+    /// Draw a progress bar on standard error.
+    pub progress: bool,
+}
+
+impl Default for CollectOptions {
+    fn default() -> Self {
+        CollectOptions {
+            profile: None,
+            endpoint_url: None,
+            regions: RegionSpec::Default,
+            accounts: AccountSpec::Caller,
+            role_name: None,
+            external_id: None,
+            concurrency: 16,
+            max_attempts: 5,
+            connect_timeout: Duration::from_secs(5),
+            attempt_timeout: Duration::from_secs(30),
+            operation_timeout: Duration::from_secs(120),
+            progress: false,
+        }
+    }
+}
+
+/// Figures about a collection, for the summary line and the JSON `summary.collection`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CollectStats {
+    pub accounts: usize,
+    pub regions: usize,
+    pub units: usize,
+    pub deployments: usize,
+    /// API calls made, per service (IAM prefix).
+    pub api_calls: BTreeMap<String, u64>,
+    pub retries: u64,
+    pub coverage_gaps: usize,
+    pub duration_seconds: f64,
+}
+
+impl fmt::Display for CollectStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let calls: Vec<String> = self.api_calls.iter().map(|(s, n)| format!("{s} {n}")).collect();
+        write!(
+            f,
+            "{} deployment(s) in {} account(s), {} region(s); API calls: {}; {} retries; {} coverage gap(s); {:.1}s",
+            self.deployments,
+            self.accounts,
+            self.regions,
+            if calls.is_empty() {
+                "none".to_string()
+            } else {
+                calls.join(", ")
+            },
+            self.retries,
+            self.coverage_gaps,
+            self.duration_seconds,
+        )
+    }
+}
+
+/// A coverage error from an SDK error: the AWS error code and message, or the transport class.
+pub(crate) fn describe_error<E, R>(e: &SdkError<E, R>) -> CoverageError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: fmt::Debug,
+{
+    let (code, message) = match e {
+        SdkError::ServiceError(se) => {
+            let err = se.err();
+            (
+                err.code().unwrap_or("ServiceError").to_string(),
+                err.message()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| err.to_string()),
+            )
+        }
+        SdkError::TimeoutError(_) => ("timeout".to_string(), "the operation timed out".to_string()),
+        SdkError::DispatchFailure(_) => ("dispatch".to_string(), DisplayErrorContext(e).to_string()),
+        SdkError::ResponseError(_) => ("response".to_string(), DisplayErrorContext(e).to_string()),
+        SdkError::ConstructionFailure(_) => ("construction".to_string(), DisplayErrorContext(e).to_string()),
+        _ => ("unknown".to_string(), DisplayErrorContext(e).to_string()),
+    };
+    CoverageError { code, message }
+}
+
+/// What one unit read and failed to read, one coverage entry per API.
+pub(crate) struct Reads {
+    account: String,
+    region: String,
+    entries: BTreeMap<(String, String), CoverageEntry>,
+}
+
+impl Reads {
+    pub(crate) fn new(account: &str, region: &str) -> Self {
+        Reads {
+            account: account.to_string(),
+            region: region.to_string(),
+            entries: BTreeMap::new(),
+        }
+    }
+
+    /// Records the outcome of a read of `service:api`; a failure makes the API's entry failed.
+    pub(crate) fn record<T>(
+        &mut self,
+        service: &str,
+        api: &str,
+        result: Result<T, CoverageError>,
+    ) -> Option<T> {
+        let entry = self
+            .entries
+            .entry((service.to_string(), api.to_string()))
+            .or_insert_with(|| CoverageEntry {
+                account_id: self.account.clone(),
+                region: self.region.clone(),
+                service: service.to_string(),
+                api: api.to_string(),
+                status: CoverageStatus::Read,
+                error: None,
+                calls: None,
+            });
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                if entry.status == CoverageStatus::Read {
+                    entry.status = CoverageStatus::Failed;
+                    entry.error = Some(e);
+                }
+                None
+            }
+        }
+    }
+
+    /// The entries, with the calls the recorder counted for each.
+    pub(crate) fn finish(self, recorder: &CallRecorder) -> Vec<CoverageEntry> {
+        let calls = recorder.calls_in(&self.account, &self.region);
+        self.entries
+            .into_values()
+            .map(|mut e| {
+                e.calls = calls
+                    .get(&format!("{}:{}", e.service, e.api))
+                    .copied()
+                    .or(Some(0));
+                e
+            })
+            .collect()
+    }
+}
+
+/// One (account, region) to read, with the configuration its clients use.
+#[derive(Clone)]
+pub struct Unit {
+    pub account_id: String,
+    pub region: String,
+    pub(crate) config: SdkConfig,
+}
+
+/// Collects every deployment of every target unit into an inventory.
+pub async fn collect(
+    options: &CollectOptions,
+    recorder: &CallRecorder,
+) -> Result<(Inventory, CollectStats), TargetError> {
+    let started = Instant::now();
+    let plan = targets::resolve(options, recorder).await?;
+    let total = plan.units.len();
+    let progress = options.progress.then(|| progress_bar(total));
+
+    let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, unit) in plan.units.iter().cloned().enumerate() {
+        let semaphore = semaphore.clone();
+        let recorder = recorder.clone();
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await.expect("semaphore open");
+            (index, collect_unit(&unit, &recorder).await)
+        });
+    }
+    let mut results = vec![None; total];
+    let (mut found, mut errors) = (0usize, 0usize);
+    while let Some(joined) = tasks.join_next().await {
+        let (index, (deployments, coverage)) = joined.expect("a unit task panicked");
+        found += deployments.len();
+        errors += coverage.iter().filter(|c| c.is_gap()).count();
+        if let Some(bar) = &progress {
+            bar.inc(1);
+            bar.set_message(format!("{found} deployment(s), {errors} error(s)"));
+        }
+        results[index] = Some((deployments, coverage));
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+
+    let mut inventory = Inventory {
+        schema_version: SCHEMA_VERSION,
+        collected_at: Some(Utc::now()),
+        collector: Some(Collector {
+            name: "ecaudit".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }),
+        deployments: Vec::new(),
+        coverage: plan.coverage,
+    };
+    for (deployments, coverage) in results.into_iter().flatten() {
+        inventory.deployments.extend(deployments);
+        inventory.coverage.extend(coverage);
+    }
+    inventory.sort();
+
+    let stats = CollectStats {
+        accounts: plan.accounts,
+        regions: plan.regions,
+        units: total,
+        deployments: inventory.deployments.len(),
+        api_calls: recorder.calls_per_service(),
+        retries: recorder.retries(),
+        coverage_gaps: inventory.gaps().count(),
+        duration_seconds: started.elapsed().as_secs_f64(),
+    };
+    Ok((inventory, stats))
+}
+
+fn progress_bar(total: usize) -> indicatif::ProgressBar {
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(total as u64), indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {pos}/{len} account×region units · {msg} · {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// Reads one (account, region): the deployments found and the coverage of every API read.
+async fn collect_unit(
+    unit: &Unit,
+    recorder: &CallRecorder,
+) -> (Vec<crate::inventory::Deployment>, Vec<CoverageEntry>) {
+    let interceptor = recorder.for_unit(&unit.account_id, &unit.region);
+    let mut reads = Reads::new(&unit.account_id, &unit.region);
+
+    let elasticache = aws_sdk_elasticache::Client::from_conf(
+        aws_sdk_elasticache::config::Builder::from(&unit.config)
+            .interceptor(interceptor.clone())
+            .build(),
+    );
+    let ec2 = aws_sdk_ec2::Client::from_conf(
+        aws_sdk_ec2::config::Builder::from(&unit.config)
+            .interceptor(interceptor.clone())
+            .build(),
+    );
+    let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
+        aws_sdk_cloudwatch::config::Builder::from(&unit.config)
+            .interceptor(interceptor)
+            .build(),
+    );
+
+    // ElastiCache and CloudWatch are independent; EC2 needs the groups and VPCs the caches name.
+    let (cache, alarms) = tokio::join!(elasticache::read(&elasticache), cloudwatch::read(&cloudwatch));
+    let cache = cache.record(&mut reads);
+    let alarms = reads.record("cloudwatch", "DescribeAlarms", alarms);
+    let network = ec2::read(&ec2, &cache).await.record(&mut reads);
+    let (tags, tag_error) = elasticache::read_tags(&elasticache, &cache).await;
+    if !tags.is_empty() || tag_error.is_some() {
+        reads.record(
+            "elasticache",
+            "ListTagsForResource",
+            tag_error.map_or(Ok(()), Err),
+        );
+    }
+
+    let deployments = assemble::deployments(
+        &unit.account_id,
+        &unit.region,
+        &cache,
+        &network,
+        alarms.as_deref(),
+        &tags,
+    );
+    (deployments, reads.finish(recorder))
+}

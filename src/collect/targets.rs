@@ -1,0 +1,331 @@
+//! Targets: which accounts and regions to read, and the credentials for each account. The
+//! caller's own account is read with the caller's credentials; every other account through
+//! `sts:AssumeRole` of the named role. An account whose role cannot be assumed, or whose regions
+//! cannot be listed, is a coverage gap of that account only.
+
+use std::time::SystemTime;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use aws_types::region::Region;
+
+use super::{CallRecorder, CollectOptions, Reads, Unit, describe_error};
+use crate::inventory::{CoverageEntry, CoverageError};
+
+/// Regions to read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RegionSpec {
+    /// The configured region (environment or profile).
+    Default,
+    List(Vec<String>),
+    /// Every region enabled for each account (EC2 DescribeRegions).
+    All,
+}
+
+/// Accounts to read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccountSpec {
+    /// The caller's own account.
+    Caller,
+    List(Vec<String>),
+    /// The ACTIVE accounts of the AWS Organization.
+    Organization,
+}
+
+/// Problems with the targets themselves, found before any AWS call (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("no AWS region: pass --regions, or set AWS_REGION or a region in the profile")]
+    NoRegion,
+    #[error("reading other accounts (--accounts, --organization) needs --role-name")]
+    NoRoleName,
+    #[error("`{0}` is not an AWS account id (12 digits)")]
+    BadAccount(String),
+    #[error("`{0}` is not an AWS region name")]
+    BadRegion(String),
+}
+
+/// The resolved units and the coverage of resolving them.
+pub(crate) struct Plan {
+    pub units: Vec<Unit>,
+    pub coverage: Vec<CoverageEntry>,
+    pub accounts: usize,
+    pub regions: usize,
+}
+
+/// Checks targets given on the command line or in config, before any AWS call.
+pub fn validate(options: &CollectOptions) -> Result<(), TargetError> {
+    if let AccountSpec::List(ids) = &options.accounts
+        && let Some(bad) = ids
+            .iter()
+            .find(|id| id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(TargetError::BadAccount(bad.clone()));
+    }
+    if let RegionSpec::List(regions) = &options.regions {
+        let valid = |r: &str| {
+            !r.is_empty()
+                && r.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && r.contains('-')
+        };
+        if let Some(bad) = regions.iter().find(|r| !valid(r)) {
+            return Err(TargetError::BadRegion(bad.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// The shared configuration every client starts from: credentials chain, retries, timeouts,
+/// endpoint override.
+pub(crate) async fn base_config(options: &CollectOptions) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::adaptive().with_max_attempts(options.max_attempts.max(1)))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(options.connect_timeout)
+                .operation_attempt_timeout(options.attempt_timeout)
+                .operation_timeout(options.operation_timeout)
+                .build(),
+        );
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(url) = &options.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
+/// `sts:AssumeRole` through a client whose calls are recorded; the SDK's identity cache calls it
+/// again before the credentials expire.
+#[derive(Debug)]
+struct AssumedRole {
+    sts: aws_sdk_sts::Client,
+    role_arn: String,
+    external_id: Option<String>,
+}
+
+impl AssumedRole {
+    async fn credentials(&self) -> Result<Credentials, CredentialsError> {
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(&self.role_arn)
+            .role_session_name("ecaudit")
+            .set_external_id(self.external_id.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                let d = describe_error(&e);
+                CredentialsError::provider_error(format!("{}: {}", d.code, d.message))
+            })?;
+        let c = out
+            .credentials()
+            .ok_or_else(|| CredentialsError::provider_error("AssumeRole returned no credentials"))?;
+        let expires = SystemTime::try_from(*c.expiration()).ok();
+        Ok(Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            expires,
+            "ecaudit-assume-role",
+        ))
+    }
+}
+
+impl ProvideCredentials for AssumedRole {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(self.credentials())
+    }
+}
+
+fn entry(account: &str, region: &str, service: &str, api: &str, error: CoverageError) -> CoverageEntry {
+    CoverageEntry {
+        account_id: account.to_string(),
+        region: region.to_string(),
+        service: service.to_string(),
+        api: api.to_string(),
+        status: crate::inventory::CoverageStatus::Failed,
+        error: Some(error),
+        calls: None,
+    }
+}
+
+/// Resolves accounts, regions and credentials into units.
+pub(crate) async fn resolve(options: &CollectOptions, recorder: &CallRecorder) -> Result<Plan, TargetError> {
+    validate(options)?;
+    let base = base_config(options).await;
+    let home = match (&options.regions, base.region()) {
+        (_, Some(r)) => r.clone(),
+        (RegionSpec::List(list), None) if !list.is_empty() => Region::new(list[0].clone()),
+        _ => return Err(TargetError::NoRegion),
+    };
+    let home_config = base.to_builder().region(home.clone()).build();
+    let mut coverage = Vec::new();
+
+    // Who is calling: the account ids and the partition of role ARNs come from it.
+    let mut reads = Reads::new("caller", "global");
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(&home_config)
+            .interceptor(recorder.for_unit("caller", "global"))
+            .build(),
+    );
+    let identity = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| describe_error(&e));
+    let Some(identity) = reads.record("sts", "GetCallerIdentity", identity) else {
+        coverage.extend(reads.finish(recorder));
+        return Ok(Plan {
+            units: Vec::new(),
+            coverage,
+            accounts: 0,
+            regions: 0,
+        });
+    };
+    let caller = identity.account().unwrap_or_default().to_string();
+    let partition = identity
+        .arn()
+        .and_then(|arn| arn.split(':').nth(1))
+        .unwrap_or("aws")
+        .to_string();
+
+    let accounts: Vec<String> = match &options.accounts {
+        AccountSpec::Caller => vec![caller.clone()],
+        AccountSpec::List(ids) => ids.clone(),
+        AccountSpec::Organization => {
+            let org = aws_sdk_organizations::Client::from_conf(
+                aws_sdk_organizations::config::Builder::from(&home_config)
+                    .interceptor(recorder.for_unit("caller", "global"))
+                    .build(),
+            );
+            let mut pages = org.list_accounts().into_paginator().send();
+            let mut ids = Vec::new();
+            let mut failure = None;
+            while let Some(page) = pages.next().await {
+                match page {
+                    Ok(page) => ids.extend(
+                        page.accounts()
+                            .iter()
+                            .filter(|a| {
+                                a.state().is_some_and(|s| s.as_str() == "ACTIVE")
+                                    || (a.state().is_none()
+                                        && a.status().is_some_and(|s| s.as_str() == "ACTIVE"))
+                            })
+                            .filter_map(|a| a.id().map(str::to_string)),
+                    ),
+                    Err(e) => {
+                        failure = Some(describe_error(&e));
+                        break;
+                    }
+                }
+            }
+            if reads
+                .record("organizations", "ListAccounts", failure.map_or(Ok(()), Err))
+                .is_none()
+            {
+                ids.clear();
+            }
+            ids
+        }
+    };
+    coverage.extend(reads.finish(recorder));
+    if accounts.iter().any(|a| *a != caller) && options.role_name.is_none() {
+        return Err(TargetError::NoRoleName);
+    }
+
+    let mut units = Vec::new();
+    let mut regions_seen = std::collections::BTreeSet::new();
+    for account in &accounts {
+        // Credentials for the account: the caller's own, or the assumed role.
+        let config = if *account == caller {
+            home_config.clone()
+        } else {
+            let role_arn = format!(
+                "arn:{partition}:iam::{account}:role/{}",
+                options.role_name.as_deref().unwrap_or_default()
+            );
+            let role = AssumedRole {
+                sts: aws_sdk_sts::Client::from_conf(
+                    aws_sdk_sts::config::Builder::from(&home_config)
+                        .interceptor(recorder.for_unit(account, "global"))
+                        .build(),
+                ),
+                role_arn,
+                external_id: options.external_id.clone(),
+            };
+            // Assume once now: a denied role is one coverage gap, not one per API and region.
+            if let Err(e) = role.credentials().await {
+                coverage.push(entry(
+                    account,
+                    "global",
+                    "sts",
+                    "AssumeRole",
+                    CoverageError {
+                        code: "AssumeRoleFailed".into(),
+                        message: e.to_string(),
+                    },
+                ));
+                continue;
+            }
+            let provider = SharedCredentialsProvider::new(role);
+            home_config.to_builder().credentials_provider(provider).build()
+        };
+
+        let regions = match &options.regions {
+            RegionSpec::Default => vec![home.to_string()],
+            RegionSpec::List(list) => list.clone(),
+            RegionSpec::All => {
+                let mut reads = Reads::new(account, home.as_ref());
+                let ec2 = aws_sdk_ec2::Client::from_conf(
+                    aws_sdk_ec2::config::Builder::from(&config)
+                        .interceptor(recorder.for_unit(account, home.as_ref()))
+                        .build(),
+                );
+                let listed = ec2
+                    .describe_regions()
+                    .all_regions(false)
+                    .send()
+                    .await
+                    .map_err(|e| describe_error(&e))
+                    .map(|out| {
+                        out.regions()
+                            .iter()
+                            .filter(|r| r.opt_in_status() != Some("not-opted-in"))
+                            .filter_map(|r| r.region_name().map(str::to_string))
+                            .collect::<Vec<_>>()
+                    });
+                let listed = reads.record("ec2", "DescribeRegions", listed);
+                coverage.extend(reads.finish(recorder));
+                listed.unwrap_or_default()
+            }
+        };
+        for region in regions {
+            regions_seen.insert(region.clone());
+            units.push(Unit {
+                account_id: account.clone(),
+                config: config.to_builder().region(Region::new(region.clone())).build(),
+                region,
+            });
+        }
+    }
+    Ok(Plan {
+        accounts: units
+            .iter()
+            .map(|u| u.account_id.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        regions: regions_seen.len(),
+        units,
+        coverage,
+    })
+}
