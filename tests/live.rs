@@ -207,3 +207,567 @@ async fn collects_and_evaluates_a_seeded_region() {
             > 0
     );
 }
+
+const OTHER: &str = "222222222222";
+
+fn json_file(path: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn deployment_ids(doc: &Value) -> Vec<(String, String, String, String)> {
+    let mut ids: Vec<_> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["account_id"].as_str().unwrap().to_string(),
+                f["region"].as_str().unwrap().to_string(),
+                f["resource_kind"].as_str().unwrap().to_string(),
+                f["resource_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// The command other tools depend on, over two accounts (the second through AssumeRole) × two
+/// regions, with every kind of deployment.
+#[tokio::test(flavor = "multi_thread")]
+async fn scans_two_accounts_and_two_regions_through_assume_role() {
+    let moto = Moto::start();
+
+    // Caller's account, us-east-1: a Redis group whose second node has no alarms.
+    let east = moto.config("us-east-1").await;
+    let net = seed::network(&east, "east-subnets", "10.1.0.0/16", false).await;
+    let sg = seed::security_group(
+        &east,
+        &net.vpc_id,
+        "east-cache",
+        vec![seed::tcp(6379, 6379, "10.1.0.0/16")],
+    )
+    .await;
+    let nodes = seed::replication_group(&east, &Group::compliant("payments", &sg, &net.subnet_group)).await;
+    seed::full_alarms(&east, &nodes[..1]).await;
+
+    // Caller's account, eu-west-1: Memcached with two nodes.
+    let west = moto.config("eu-west-1").await;
+    let wnet = seed::network(&west, "west-subnets", "10.2.0.0/16", false).await;
+    let wsg = seed::security_group(
+        &west,
+        &wnet.vpc_id,
+        "west-cache",
+        vec![seed::tcp(11211, 11211, "10.2.0.0/16")],
+    )
+    .await;
+    aws_sdk_elasticache::Client::new(&west)
+        .create_cache_cluster()
+        .cache_cluster_id("sessions-mc")
+        .engine("memcached")
+        .engine_version("1.6.22")
+        .cache_node_type("cache.t4g.medium")
+        .num_cache_nodes(2)
+        .preferred_availability_zones("eu-west-1a")
+        .preferred_availability_zones("eu-west-1b")
+        .security_group_ids(&wsg)
+        .cache_subnet_group_name(&wnet.subnet_group)
+        .send()
+        .await
+        .unwrap();
+
+    // Second account, us-east-1: a single-node Redis cluster and a serverless Valkey cache.
+    let other_east = moto.config_in_account(OTHER, "us-east-1").await;
+    let onet = seed::network(&other_east, "other-subnets", "10.3.0.0/16", false).await;
+    let osg = seed::security_group(
+        &other_east,
+        &onet.vpc_id,
+        "other-cache",
+        vec![seed::tcp(6379, 6379, "0.0.0.0/0")],
+    )
+    .await;
+    let ec = aws_sdk_elasticache::Client::new(&other_east);
+    ec.create_cache_cluster()
+        .cache_cluster_id("legacy")
+        .engine("redis")
+        .engine_version("6.2.6")
+        .cache_node_type("cache.t4g.small")
+        .security_group_ids(&osg)
+        .cache_subnet_group_name(&onet.subnet_group)
+        .send()
+        .await
+        .unwrap();
+    ec.create_serverless_cache()
+        .serverless_cache_name("flags")
+        .engine("valkey")
+        .major_engine_version("8")
+        .security_group_ids(&osg)
+        .set_subnet_ids(Some(onet.subnet_ids.clone()))
+        .user_group_id("flags-users")
+        .snapshot_retention_limit(7)
+        .send()
+        .await
+        .unwrap();
+
+    // Second account, eu-west-1: cluster mode enabled Valkey with a custom parameter group.
+    let other_west = moto.config_in_account(OTHER, "eu-west-1").await;
+    let ownet = seed::network(&other_west, "ow-subnets", "10.4.0.0/16", false).await;
+    let owsg = seed::security_group(
+        &other_west,
+        &ownet.vpc_id,
+        "ow-cache",
+        vec![seed::tcp(6379, 6379, "10.4.0.0/16")],
+    )
+    .await;
+    let ec = aws_sdk_elasticache::Client::new(&other_west);
+    ec.create_cache_parameter_group()
+        .cache_parameter_group_name("valkey8-cluster")
+        .cache_parameter_group_family("valkey8")
+        .description("cluster mode on")
+        .send()
+        .await
+        .unwrap();
+    ec.modify_cache_parameter_group()
+        .cache_parameter_group_name("valkey8-cluster")
+        .parameter_name_values(
+            aws_sdk_elasticache::types::ParameterNameValue::builder()
+                .parameter_name("cluster-enabled")
+                .parameter_value("yes")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let sharded = Group {
+        engine: "valkey",
+        version: "8.0",
+        cluster_mode: true,
+        shards: 2,
+        parameter_group: Some("valkey8-cluster"),
+        ..Group::compliant("catalog", &owsg, &ownet.subnet_group)
+    };
+    let sharded_nodes = seed::replication_group(&other_west, &sharded).await;
+    assert_eq!(sharded_nodes.len(), 4);
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("scan.json");
+    let (code, _, stderr) = run(
+        &moto,
+        &[
+            "scan",
+            "--endpoint-url",
+            &moto.endpoint,
+            "--regions",
+            "us-east-1,eu-west-1",
+            "--accounts",
+            &format!("{},{OTHER}", common::moto::ACCOUNT),
+            "--role-name",
+            "ecaudit-audit",
+            "--format",
+            "json",
+            "--output",
+            out.to_str().unwrap(),
+            "--allow-partial",
+            "--exit-zero",
+            "--max-attempts",
+            "2",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let doc = json_file(&out);
+    assert_eq!(doc["summary"]["coverage_gaps"], 0, "{}", doc["coverage"]);
+    let a = common::moto::ACCOUNT.to_string();
+    let o = OTHER.to_string();
+    let expected = vec![
+        (
+            a.clone(),
+            "eu-west-1".to_string(),
+            "cache_cluster".to_string(),
+            "sessions-mc".to_string(),
+        ),
+        (
+            a.clone(),
+            "us-east-1".to_string(),
+            "replication_group".to_string(),
+            "payments".to_string(),
+        ),
+        (
+            o.clone(),
+            "eu-west-1".to_string(),
+            "replication_group".to_string(),
+            "catalog".to_string(),
+        ),
+        (
+            o.clone(),
+            "us-east-1".to_string(),
+            "cache_cluster".to_string(),
+            "legacy".to_string(),
+        ),
+        (
+            o.clone(),
+            "us-east-1".to_string(),
+            "serverless_cache".to_string(),
+            "flags".to_string(),
+        ),
+    ];
+    assert_eq!(deployment_ids(&doc), expected);
+
+    let coverage = finding(&doc, "alarm-coverage", "payments");
+    assert_eq!(coverage["status"], "fail");
+    assert!(coverage["evidence"].to_string().contains(&nodes[1]), "{coverage}");
+    assert!(
+        !coverage["evidence"]
+            .to_string()
+            .contains(&format!("{}:", nodes[0])),
+        "{coverage}"
+    );
+    assert_eq!(
+        finding(&doc, "parameter-group-cluster-mode", "catalog")["status"],
+        "pass"
+    );
+    assert_eq!(
+        finding(&doc, "parameter-group-family", "catalog")["status"],
+        "pass"
+    );
+    assert_eq!(finding(&doc, "replicas-per-shard", "catalog")["status"], "pass");
+    assert_eq!(
+        finding(&doc, "multi-az", "sessions-mc")["status"],
+        "pass",
+        "two AZs"
+    );
+    assert_eq!(
+        finding(&doc, "at-rest-encryption", "sessions-mc")["status"],
+        "not_applicable"
+    );
+    assert_eq!(finding(&doc, "no-public-ingress", "legacy")["status"], "fail");
+    assert_eq!(finding(&doc, "multi-az", "legacy")["status"], "fail");
+    assert_eq!(finding(&doc, "auth-required", "flags")["status"], "pass");
+    assert_eq!(finding(&doc, "no-public-ingress", "flags")["status"], "fail");
+}
+
+/// `--organization` over every enabled region: every ACTIVE account is read, and the calls made
+/// are exactly the actions of docs/iam-policy.json.
+#[tokio::test(flavor = "multi_thread")]
+async fn organization_scan_calls_exactly_the_documented_iam_actions() {
+    let moto = Moto::start();
+    let east = moto.config("us-east-1").await;
+    let org = aws_sdk_organizations::Client::new(&east);
+    org.create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .unwrap();
+    let created = org
+        .create_account()
+        .email("audit@example.com")
+        .account_name("workloads")
+        .send()
+        .await
+        .unwrap()
+        .create_account_status
+        .unwrap();
+    let member = created.account_id.unwrap();
+
+    // A deployment in each account, with a custom parameter group so every read is needed.
+    let net = seed::network(&east, "subnets", "10.9.0.0/16", false).await;
+    let sg = seed::security_group(
+        &east,
+        &net.vpc_id,
+        "cache",
+        vec![seed::tcp(6379, 6379, "10.9.0.0/16")],
+    )
+    .await;
+    let ec = aws_sdk_elasticache::Client::new(&east);
+    ec.create_cache_parameter_group()
+        .cache_parameter_group_name("redis7-custom")
+        .cache_parameter_group_family("redis7")
+        .description("custom")
+        .send()
+        .await
+        .unwrap();
+    let group = Group {
+        parameter_group: Some("redis7-custom"),
+        ..Group::compliant("orders", &sg, &net.subnet_group)
+    };
+    let nodes = seed::replication_group(&east, &group).await;
+    seed::full_alarms(&east, &nodes).await;
+    let member_west = moto.config_in_account(&member, "eu-west-1").await;
+    let mnet = seed::network(&member_west, "subnets", "10.8.0.0/16", false).await;
+    let msg = seed::security_group(&member_west, &mnet.vpc_id, "cache", vec![]).await;
+    seed::replication_group(
+        &member_west,
+        &Group::compliant("member-cache", &msg, &mnet.subnet_group),
+    )
+    .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("scan.json");
+    let (code, _, stderr) = run(
+        &moto,
+        &[
+            "scan",
+            "--endpoint-url",
+            &moto.endpoint,
+            "--organization",
+            "--role-name",
+            "ecaudit-audit",
+            "--regions",
+            "all",
+            "--format",
+            "json",
+            "--output",
+            out.to_str().unwrap(),
+            "--exit-zero",
+            "--max-attempts",
+            "2",
+            "--concurrency",
+            "8",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let doc = json_file(&out);
+    assert_eq!(doc["summary"]["coverage_gaps"], 0, "{}", doc["coverage"]);
+    let ids = deployment_ids(&doc);
+    assert!(
+        ids.contains(&(
+            common::moto::ACCOUNT.into(),
+            "us-east-1".into(),
+            "replication_group".into(),
+            "orders".into()
+        )),
+        "{ids:?}"
+    );
+    assert!(
+        ids.contains(&(
+            member.clone(),
+            "eu-west-1".into(),
+            "replication_group".into(),
+            "member-cache".into()
+        )),
+        "{ids:?}"
+    );
+    assert!(
+        doc["summary"]["collection"]["regions"].as_u64().unwrap() > 10,
+        "every enabled region"
+    );
+
+    let called: std::collections::BTreeSet<String> = doc["summary"]["collection"]["api_calls_by_action"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let policy = json_file(&repo_path("docs/iam-policy.json"));
+    let allowed: std::collections::BTreeSet<String> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["Action"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(called, allowed, "the calls made and docs/iam-policy.json differ");
+    assert!(
+        policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["Effect"] == "Allow")
+    );
+}
+
+/// 130 replication groups (260 member clusters) and 120 alarms in one region: every page is
+/// read, and the calls made are the fewest the APIs allow.
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_every_page_with_the_fewest_calls() {
+    let moto = Moto::start();
+    let cfg = moto.config("us-east-1").await;
+    let net = seed::network(&cfg, "subnets", "10.7.0.0/16", false).await;
+    let sg = seed::security_group(
+        &cfg,
+        &net.vpc_id,
+        "cache",
+        vec![seed::tcp(6379, 6379, "10.7.0.0/16")],
+    )
+    .await;
+    let mut all_nodes = Vec::new();
+    for i in 0..130 {
+        let id = format!("rg-{i:03}");
+        all_nodes.extend(seed::replication_group(&cfg, &Group::compliant(&id, &sg, &net.subnet_group)).await);
+    }
+    for node in all_nodes.iter().take(40) {
+        for metric in seed::METRICS {
+            seed::alarm(&cfg, node, metric, 80.0, true).await;
+        }
+    }
+
+    let (code, inventory, stderr) = collect(&moto, &["--regions", "us-east-1"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(inventory.deployments.len(), 130);
+    assert_eq!(inventory.deployments.iter().flat_map(|d| d.nodes()).count(), 260);
+    assert_eq!(
+        inventory
+            .deployments
+            .iter()
+            .flat_map(|d| d.nodes())
+            .map(|n| n.alarms.len())
+            .sum::<usize>(),
+        120
+    );
+    let calls: std::collections::BTreeMap<String, u64> = inventory
+        .coverage
+        .iter()
+        .filter(|c| c.region == "us-east-1")
+        .map(|c| (format!("{}:{}", c.service, c.api), c.calls.unwrap()))
+        .collect();
+    let expected: std::collections::BTreeMap<String, u64> = [
+        ("elasticache:DescribeReplicationGroups", 2), // 130 at 100 per page
+        ("elasticache:DescribeCacheClusters", 3),     // 260 at 100 per page
+        ("elasticache:DescribeServerlessCaches", 1),
+        ("elasticache:DescribeCacheSubnetGroups", 1),
+        ("elasticache:DescribeCacheParameterGroups", 1),
+        ("elasticache:DescribeSnapshots", 1),
+        ("elasticache:DescribeServerlessCacheSnapshots", 1),
+        ("elasticache:DescribeGlobalReplicationGroups", 1),
+        ("elasticache:ListTagsForResource", 130), // no batched tag read exists for ElastiCache
+        ("ec2:DescribeSecurityGroups", 1),        // one referenced group, by filter
+        ("ec2:DescribeVpcs", 1),
+        ("cloudwatch:DescribeAlarms", 2), // 120 at 100 per page
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(calls, expected);
+}
+
+/// A region the account has not enabled, an API the role may not call, and an account whose role
+/// cannot be assumed are coverage gaps of those units only; the rest is read; exit 3.
+#[tokio::test(flavor = "multi_thread")]
+async fn failures_are_coverage_gaps_of_their_units_only() {
+    let third = "333333333333";
+    let moto = Moto::start_with(&[
+        ("ECAUDIT_MOTO_DISABLED_REGIONS", "eu-south-2"),
+        (
+            "ECAUDIT_MOTO_DENY",
+            &format!("ec2:DescribeSecurityGroups@{OTHER},sts:AssumeRole@{third}"),
+        ),
+    ]);
+    let east = moto.config("us-east-1").await;
+    let net = seed::network(&east, "subnets", "10.6.0.0/16", false).await;
+    let sg = seed::security_group(
+        &east,
+        &net.vpc_id,
+        "cache",
+        vec![seed::tcp(6379, 6379, "10.6.0.0/16")],
+    )
+    .await;
+    seed::replication_group(&east, &Group::compliant("healthy", &sg, &net.subnet_group)).await;
+    let other = moto.config_in_account(OTHER, "us-east-1").await;
+    let onet = seed::network(&other, "subnets", "10.5.0.0/16", false).await;
+    let osg = seed::security_group(
+        &other,
+        &onet.vpc_id,
+        "cache",
+        vec![seed::tcp(6379, 6379, "0.0.0.0/0")],
+    )
+    .await;
+    seed::replication_group(&other, &Group::compliant("blind", &osg, &onet.subnet_group)).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("scan.json");
+    let args = [
+        "scan",
+        "--endpoint-url",
+        &moto.endpoint,
+        "--regions",
+        "us-east-1,eu-south-2",
+        "--accounts",
+        &format!("{},{OTHER},{third}", common::moto::ACCOUNT),
+        "--role-name",
+        "audit",
+        "--format",
+        "json",
+        "--output",
+        out.to_str().unwrap(),
+        "--max-attempts",
+        "1",
+    ];
+    let (code, _, stderr) = run(&moto, &args);
+    assert_eq!(code, 3, "incomplete → exit 3: {stderr}");
+    let doc = json_file(&out);
+    let gaps: Vec<(String, String, String, String)> = doc["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "failed")
+        .map(|c| {
+            (
+                c["account_id"].as_str().unwrap().into(),
+                c["region"].as_str().unwrap().into(),
+                format!(
+                    "{}:{}",
+                    c["service"].as_str().unwrap(),
+                    c["api"].as_str().unwrap()
+                ),
+                c["error"]["code"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(
+        gaps.contains(&(
+            third.into(),
+            "global".into(),
+            "sts:AssumeRole".into(),
+            "AssumeRoleFailed".into()
+        )),
+        "{gaps:#?}"
+    );
+    assert!(
+        gaps.contains(&(
+            OTHER.into(),
+            "us-east-1".into(),
+            "ec2:DescribeSecurityGroups".into(),
+            "UnauthorizedOperation".into()
+        )),
+        "{gaps:#?}"
+    );
+    for account in [common::moto::ACCOUNT, OTHER] {
+        assert!(
+            gaps.iter().any(|g| g.0 == account
+                && g.1 == "eu-south-2"
+                && g.2 == "elasticache:DescribeReplicationGroups"
+                && g.3 == "InvalidClientTokenId"),
+            "{gaps:#?}"
+        );
+    }
+    assert!(
+        gaps.iter().all(|g| g.0 != third || g.2 == "sts:AssumeRole"),
+        "one gap for the third account: {gaps:#?}"
+    );
+    assert!(
+        !gaps
+            .iter()
+            .any(|g| g.0 == common::moto::ACCOUNT && g.1 == "us-east-1"),
+        "{gaps:#?}"
+    );
+
+    // What could be read is evaluated; what could not is undecided, not passed.
+    assert_eq!(finding(&doc, "no-public-ingress", "healthy")["status"], "pass");
+    let blind = finding(&doc, "no-public-ingress", "blind");
+    assert_eq!(blind["status"], "error", "{blind}");
+    assert!(
+        blind["message"].as_str().unwrap().starts_with("Cannot decide"),
+        "{blind}"
+    );
+
+    // --allow-partial: the findings decide (blind's open ingress is undecided; healthy passes).
+    let mut partial = args.to_vec();
+    partial.push("--allow-partial");
+    let (code, _, stderr) = run(&moto, &partial);
+    assert_eq!(code, 0, "{stderr}");
+}

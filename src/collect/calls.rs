@@ -90,6 +90,15 @@ impl CallRecorder {
             .collect()
     }
 
+    /// Operations per action, over every account and region.
+    pub fn calls_per_action(&self) -> BTreeMap<Action, u64> {
+        let mut out = BTreeMap::new();
+        for ((_, _, action), n) in &self.lock().operations {
+            *out.entry(action.clone()).or_insert(0) += n;
+        }
+        out
+    }
+
     /// Operations per IAM service prefix.
     pub fn calls_per_service(&self) -> BTreeMap<String, u64> {
         let mut out = BTreeMap::new();

@@ -80,6 +80,8 @@ pub struct CollectStats {
     pub deployments: usize,
     /// API calls made, per service (IAM prefix).
     pub api_calls: BTreeMap<String, u64>,
+    /// API calls made, per IAM action (`docs/iam-policy.json` lists every one ecaudit may make).
+    pub api_calls_by_action: BTreeMap<String, u64>,
     pub retries: u64,
     pub coverage_gaps: usize,
     pub duration_seconds: f64,
@@ -260,6 +262,7 @@ pub async fn collect(
         units: total,
         deployments: inventory.deployments.len(),
         api_calls: recorder.calls_per_service(),
+        api_calls_by_action: recorder.calls_per_action(),
         retries: recorder.retries(),
         coverage_gaps: inventory.gaps().count(),
         duration_seconds: started.elapsed().as_secs_f64(),

@@ -184,7 +184,10 @@ pub(crate) async fn resolve(options: &CollectOptions, recorder: &CallRecorder) -
         .await
         .map_err(|e| describe_error(&e));
     let Some(identity) = reads.record("sts", "GetCallerIdentity", identity) else {
-        coverage.extend(reads.finish(recorder));
+        coverage.extend(reads.finish(recorder).into_iter().map(|mut e| {
+            e.account_id = "unknown".into();
+            e
+        }));
         return Ok(Plan {
             units: Vec::new(),
             coverage,
@@ -238,7 +241,11 @@ pub(crate) async fn resolve(options: &CollectOptions, recorder: &CallRecorder) -
             ids
         }
     };
-    coverage.extend(reads.finish(recorder));
+    // Calls made before the caller was known are the caller's account's.
+    coverage.extend(reads.finish(recorder).into_iter().map(|mut e| {
+        e.account_id = caller.clone();
+        e
+    }));
     if accounts.iter().any(|a| *a != caller) && options.role_name.is_none() {
         return Err(TargetError::NoRoleName);
     }

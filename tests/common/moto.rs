@@ -50,6 +50,12 @@ fn free_port() -> u16 {
 
 impl Moto {
     pub fn start() -> Moto {
+        Self::start_with(&[])
+    }
+
+    /// Starts moto with emulated failures (tests/moto/faults.py), e.g.
+    /// `("ECAUDIT_MOTO_DISABLED_REGIONS", "eu-south-2")`.
+    pub fn start_with(env: &[(&str, &str)]) -> Moto {
         let launcher = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/moto/launcher.py");
         let mut last_error = String::new();
         for _ in 0..3 {
@@ -58,6 +64,7 @@ impl Moto {
                 .arg(launcher)
                 .arg(port.to_string())
                 .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/moto"))
+                .envs(env.iter().copied())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()

@@ -455,3 +455,17 @@ for _name, _fn in [
     ("create_replication_group", _create_replication_group),
 ]:
     setattr(ElastiCacheResponse, _name, _fn)
+
+
+# ListTagsForResource: moto's ARN check rejects serverless caches, which AWS tags like any other
+# ElastiCache resource.
+_list_tags = ElastiCacheBackend.list_tags_for_resource
+
+
+def _list_tags_for_resource(self, arn):
+    if ":serverlesscache:" in arn:
+        return self.tagging_service.list_tags_for_resource(arn)
+    return _list_tags(self, arn)
+
+
+ElastiCacheBackend.list_tags_for_resource = _list_tags_for_resource

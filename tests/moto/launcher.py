@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 import additions  # noqa: F401  (patches moto's models and responses on import)
+import faults
 
 
 # --- CloudWatch: Smithy RPC v2 CBOR -------------------------------------------------------------
@@ -73,6 +74,18 @@ def _to_cbor(value, key=None):
     return value
 
 
+def _page_alarms(data, request):
+    """Moto's DescribeAlarms ignores MaxRecords and never pages; AWS returns at most MaxRecords
+    (default 50, at most 100) alarms per page with a NextToken. The token is the offset."""
+    size = int(request.get("MaxRecords") or 50)
+    start = int(request.get("NextToken") or 0)
+    alarms = data.get("MetricAlarms", [])
+    data["MetricAlarms"] = alarms[start : start + size]
+    if start + size < len(alarms):
+        data["NextToken"] = str(start + size)
+    return data
+
+
 class CborCloudWatch:
     def __init__(self, app):
         self.app = app
@@ -110,6 +123,8 @@ class CborCloudWatch:
             data = json.loads(answer) if answer.strip() else {}
         except ValueError:
             data = {"__type": "InternalFailure", "message": answer.decode(errors="replace")}
+        if operation == "DescribeAlarms" and captured.get("status", "").startswith("200"):
+            data = _page_alarms(data, payload)
         out = cbor2.dumps(_to_cbor(data))
         headers = [
             (k, v)
@@ -128,7 +143,7 @@ class CborCloudWatch:
 def main():
     port = int(sys.argv[1])
     app = DomainDispatcherApplication(create_backend_app)
-    server = make_server("127.0.0.1", port, CborCloudWatch(app), threaded=True)
+    server = make_server("127.0.0.1", port, faults.Faults(CborCloudWatch(app)), threaded=True)
     print(f"ready {port}", flush=True)
     server.serve_forever()
 
