@@ -771,3 +771,161 @@ async fn failures_are_coverage_gaps_of_their_units_only() {
     let (code, _, stderr) = run(&moto, &partial);
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// Facts that need a second look: a security group deleted after the cache referenced it, a VPC
+/// with an IPv6 block, a Global Datastore secondary, a serverless cache's automatic snapshot; and
+/// a collected inventory scanned offline gives the findings of the live scan.
+#[tokio::test(flavor = "multi_thread")]
+async fn collected_inventory_carries_the_joined_facts_and_rescans_identically() {
+    let moto = Moto::start();
+    let east = moto.config("us-east-1").await;
+    let net = seed::network(&east, "subnets", "10.11.0.0/16", true).await;
+    let sg = seed::security_group(
+        &east,
+        &net.vpc_id,
+        "cache",
+        vec![seed::tcp(6379, 6379, "10.11.0.0/16")],
+    )
+    .await;
+    let doomed = seed::security_group(
+        &east,
+        &net.vpc_id,
+        "doomed",
+        vec![seed::tcp(6379, 6379, "0.0.0.0/0")],
+    )
+    .await;
+    let group = Group {
+        security_groups: vec![sg.clone(), doomed.clone()],
+        ..Group::compliant("primary", &sg, &net.subnet_group)
+    };
+    seed::replication_group(&east, &group).await;
+    aws_sdk_ec2::Client::new(&east)
+        .delete_security_group()
+        .group_id(&doomed)
+        .send()
+        .await
+        .unwrap();
+    let ec = aws_sdk_elasticache::Client::new(&east);
+    ec.create_global_replication_group()
+        .global_replication_group_id_suffix("orders")
+        .primary_replication_group_id("primary")
+        .send()
+        .await
+        .unwrap();
+    let secondary = Group {
+        encrypted: false,
+        ..Group::compliant("secondary", &sg, &net.subnet_group)
+    };
+    // Joins the global group as a secondary (the emulator records the membership).
+    ec.create_replication_group()
+        .replication_group_id(secondary.id)
+        .replication_group_description("secondary")
+        .global_replication_group_id("ldgnf-orders")
+        .engine("redis")
+        .cache_node_type("cache.r7g.large")
+        .send()
+        .await
+        .unwrap();
+    ec.create_serverless_cache()
+        .serverless_cache_name("sls")
+        .engine("redis")
+        .major_engine_version("7")
+        .security_group_ids(&sg)
+        .user_group_id("users")
+        .snapshot_retention_limit(7)
+        .send()
+        .await
+        .unwrap();
+    ec.create_serverless_cache_snapshot()
+        .serverless_cache_snapshot_name(format!(
+            "automatic.sls-{}",
+            (Utc::now() - Duration::hours(3)).format("%Y-%m-%d-%H-%M")
+        ))
+        .serverless_cache_name("sls")
+        .send()
+        .await
+        .unwrap();
+
+    let (code, inventory, stderr) = collect(&moto, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let primary = inventory.deployments.iter().find(|d| d.id == "primary").unwrap();
+    let doomed_entry = primary.security_groups.iter().find(|g| g.id == doomed).unwrap();
+    assert_eq!(doomed_entry.state, LookupState::NotFound);
+    assert!(
+        primary.notes.iter().any(|n| n.contains(&doomed)),
+        "{:?}",
+        primary.notes
+    );
+    assert_eq!(
+        primary.vpc.as_ref().unwrap().ipv6_cidr_blocks.len(),
+        1,
+        "{:?}",
+        primary.vpc
+    );
+    assert_eq!(
+        primary.global_datastore.as_ref().unwrap().role,
+        ecaudit::inventory::GlobalRole::Primary
+    );
+    let secondary = inventory
+        .deployments
+        .iter()
+        .find(|d| d.id == "secondary")
+        .unwrap();
+    let membership = secondary.global_datastore.as_ref().unwrap();
+    assert_eq!(membership.role, ecaudit::inventory::GlobalRole::Secondary);
+    assert_eq!(membership.id, "ldgnf-orders");
+    let sls = inventory.deployments.iter().find(|d| d.id == "sls").unwrap();
+    assert_eq!(sls.kind, DeploymentKind::ServerlessCache);
+    assert_eq!(sls.engine_version.as_deref(), Some("7.1"), "FullEngineVersion");
+    assert!(sls.latest_automatic_snapshot.is_some());
+
+    // The same facts evaluated offline and live give the same findings.
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inventory.json");
+    std::fs::write(&inv, serde_json::to_string(&inventory).unwrap()).unwrap();
+    let offline = dir.path().join("offline.json");
+    let (code, _, stderr) = run(
+        &moto,
+        &[
+            "scan",
+            "--inventory",
+            inv.to_str().unwrap(),
+            "--format",
+            "json",
+            "-o",
+            offline.to_str().unwrap(),
+            "--exit-zero",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let live = dir.path().join("live.json");
+    let now = inventory.collected_at.unwrap().to_rfc3339();
+    let (code, _, stderr) = run(
+        &moto,
+        &[
+            "scan",
+            "--endpoint-url",
+            &moto.endpoint,
+            "--format",
+            "json",
+            "-o",
+            live.to_str().unwrap(),
+            "--exit-zero",
+            "--now",
+            &now,
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let (offline, live) = (json_file(&offline), json_file(&live));
+    assert_eq!(offline["findings"], live["findings"]);
+    assert_eq!(
+        finding(&offline, "no-public-ingress", "primary")["status"],
+        "pass",
+        "a deleted group admits nothing"
+    );
+    assert!(
+        finding(&offline, "no-public-ingress", "primary")["evidence"]
+            .to_string()
+            .contains("no longer exists")
+    );
+}
