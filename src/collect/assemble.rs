@@ -308,6 +308,19 @@ impl<'a> Index<'a> {
         })
     }
 
+    /// The VPC a deployment sits in: its subnet group's, else its security groups'.
+    fn vpc_of(
+        &self,
+        subnet_group: Option<&SubnetGroup>,
+        security_groups: &[SecurityGroup],
+        notes: &mut Vec<String>,
+    ) -> Option<Vpc> {
+        let id = subnet_group
+            .and_then(|g| g.vpc_id.clone())
+            .or_else(|| security_groups.iter().find_map(|g| g.vpc_id.clone()));
+        self.vpc(id.as_deref(), notes)
+    }
+
     fn vpc(&self, id: Option<&str>, notes: &mut Vec<String>) -> Option<Vpc> {
         let id = id?;
         let v = self.vpcs.as_ref()?.get(id).copied();
@@ -506,11 +519,7 @@ fn replication_group(ix: &Index, rg: &ReplicationGroup) -> Option<Deployment> {
         ix.security_groups(&security_group_ids(&members), &mut notes)
     };
     let subnet_group = ix.subnet_group(first.and_then(|c| c.cache_subnet_group_name()), &mut notes);
-    let vpc_id = subnet_group
-        .as_ref()
-        .and_then(|g| g.vpc_id.clone())
-        .or_else(|| security_groups.iter().find_map(|g| g.vpc_id.clone()));
-    let vpc = ix.vpc(vpc_id.as_deref(), &mut notes);
+    let vpc = ix.vpc_of(subnet_group.as_ref(), &security_groups, &mut notes);
     let cluster_mode = rg
         .cluster_mode()
         .map(|m| match m.as_str() {
@@ -658,11 +667,7 @@ fn cache_cluster(ix: &Index, c: &CacheCluster) -> Option<Deployment> {
     let mut notes = Vec::new();
     let security_groups = ix.security_groups(&security_group_ids(&[c]), &mut notes);
     let subnet_group = ix.subnet_group(c.cache_subnet_group_name(), &mut notes);
-    let vpc_id = subnet_group
-        .as_ref()
-        .and_then(|g| g.vpc_id.clone())
-        .or_else(|| security_groups.iter().find_map(|g| g.vpc_id.clone()));
-    let vpc = ix.vpc(vpc_id.as_deref(), &mut notes);
+    let vpc = ix.vpc_of(subnet_group.as_ref(), &security_groups, &mut notes);
     let members = c
         .cache_nodes()
         .iter()
@@ -737,6 +742,7 @@ fn serverless_cache(ix: &Index, s: &ServerlessCache) -> Option<Deployment> {
     let name = s.serverless_cache_name()?;
     let mut notes = Vec::new();
     let security_groups = ix.security_groups(s.security_group_ids(), &mut notes);
+    // A serverless cache has no subnet group: its VPC is its security groups'.
     let vpc_id = security_groups.iter().find_map(|g| g.vpc_id.clone());
     let vpc = ix.vpc(vpc_id.as_deref(), &mut notes);
     let arn = owned(s.arn()).unwrap_or_else(|| {

@@ -71,51 +71,36 @@ fn referenced_groups(cache: &CacheReads) -> BTreeSet<String> {
     ids
 }
 
-async fn groups(c: &Client, ids: &BTreeSet<String>) -> Result<Vec<SecurityGroup>, CoverageError> {
-    let ids: Vec<String> = ids.iter().cloned().collect();
-    let mut out = Vec::new();
-    for batch in ids.chunks(FILTER_VALUES) {
-        let filter = Filter::builder()
-            .name("group-id")
-            .set_values(Some(batch.to_vec()))
-            .build();
-        let mut pages = c
-            .describe_security_groups()
-            .filters(filter)
-            .max_results(PAGE)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            out.extend(
-                page.map_err(|e| describe_error(&e))?
-                    .security_groups()
-                    .iter()
-                    .cloned(),
-            );
+/// Every page of a describe call for `ids`, batched by a filter on `filter`.
+macro_rules! by_filter {
+    ($ids:expr, $filter:literal, |$f:ident| $request:expr, $items:ident) => {{
+        let ids: Vec<String> = $ids.iter().cloned().collect();
+        let mut out = Vec::new();
+        for batch in ids.chunks(FILTER_VALUES) {
+            let $f = Filter::builder()
+                .name($filter)
+                .set_values(Some(batch.to_vec()))
+                .build();
+            let mut pages = $request.max_results(PAGE).into_paginator().send();
+            while let Some(page) = pages.next().await {
+                out.extend(page.map_err(|e| describe_error(&e))?.$items().iter().cloned());
+            }
         }
-    }
-    Ok(out)
+        Ok(out)
+    }};
+}
+
+async fn groups(c: &Client, ids: &BTreeSet<String>) -> Result<Vec<SecurityGroup>, CoverageError> {
+    by_filter!(
+        ids,
+        "group-id",
+        |f| c.describe_security_groups().filters(f),
+        security_groups
+    )
 }
 
 async fn vpcs(c: &Client, ids: &BTreeSet<String>) -> Result<Vec<Vpc>, CoverageError> {
-    let ids: Vec<String> = ids.iter().cloned().collect();
-    let mut out = Vec::new();
-    for batch in ids.chunks(FILTER_VALUES) {
-        let filter = Filter::builder()
-            .name("vpc-id")
-            .set_values(Some(batch.to_vec()))
-            .build();
-        let mut pages = c
-            .describe_vpcs()
-            .filters(filter)
-            .max_results(PAGE)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            out.extend(page.map_err(|e| describe_error(&e))?.vpcs().iter().cloned());
-        }
-    }
-    Ok(out)
+    by_filter!(ids, "vpc-id", |f| c.describe_vpcs().filters(f), vpcs)
 }
 
 /// Reads the security groups the caches reference, then the VPCs of those groups and of the
