@@ -634,8 +634,8 @@ async fn reads_every_page_with_the_fewest_calls() {
         ("elasticache:DescribeSnapshots", 1),
         ("elasticache:DescribeServerlessCacheSnapshots", 1),
         ("elasticache:DescribeGlobalReplicationGroups", 1),
-        ("elasticache:ListTagsForResource", 130), // no batched tag read exists for ElastiCache
-        ("ec2:DescribeSecurityGroups", 1),        // one referenced group, by filter
+        ("tag:GetResources", 2),           // 130 tagged groups at 100 per page
+        ("ec2:DescribeSecurityGroups", 1), // one referenced group, by filter
         ("ec2:DescribeVpcs", 1),
         ("cloudwatch:DescribeAlarms", 2), // 120 at 100 per page
     ]

@@ -49,7 +49,8 @@ struct Index<'a> {
     global: HashMap<String, GlobalDatastoreMembership>,
     /// Alarms per `CacheClusterId` they name; `None`: unreadable.
     alarms: Option<HashMap<String, Vec<Alarm>>>,
-    tags: &'a HashMap<String, BTreeMap<String, String>>,
+    /// Tags by ARN; `None`: unreadable. A deployment not listed has no tags.
+    tags: Option<&'a HashMap<String, BTreeMap<String, String>>>,
 }
 
 fn newest(entries: impl Iterator<Item = (String, DateTime<Utc>)>) -> HashMap<String, DateTime<Utc>> {
@@ -121,7 +122,7 @@ impl<'a> Index<'a> {
         cache: &'a CacheReads,
         network: &'a NetworkReads,
         alarms: Option<&'a [MetricAlarm]>,
-        tags: &'a HashMap<String, BTreeMap<String, String>>,
+        tags: Option<&'a HashMap<String, BTreeMap<String, String>>>,
     ) -> Self {
         let snapshots = cache.snapshots.as_ref().map(|snaps| {
             newest(snaps.iter().filter_map(|s| {
@@ -396,7 +397,7 @@ impl<'a> Index<'a> {
     }
 
     fn tags(&self, arn: &str) -> Option<BTreeMap<String, String>> {
-        self.tags.get(arn).cloned()
+        self.tags.map(|t| t.get(arn).cloned().unwrap_or_default())
     }
 
     /// Facts that read as "none" but could not be read.
@@ -821,7 +822,7 @@ pub(crate) fn deployments(
     cache: &CacheReads,
     network: &NetworkReads,
     alarms: Option<&[MetricAlarm]>,
-    tags: &HashMap<String, BTreeMap<String, String>>,
+    tags: Option<&HashMap<String, BTreeMap<String, String>>>,
 ) -> Vec<Deployment> {
     let ix = Index::new(account, region, cache, network, alarms, tags);
     let mut out = Vec::new();

@@ -23,6 +23,7 @@ fn iam_prefix(sdk_service: &str) -> String {
         "cloudwatch" | "monitoring" => "cloudwatch".into(),
         "sts" => "sts".into(),
         "organizations" => "organizations".into(),
+        "resource groups tagging api" | "resourcegroupstaggingapi" => "tag".into(),
         other => other.into(),
     }
 }

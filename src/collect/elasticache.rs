@@ -1,6 +1,6 @@
 //! ElastiCache reads of one unit: every page of every list call, the `cluster-enabled` parameter
-//! of the non-default parameter groups in use only, and tags per deployment (ElastiCache has no
-//! batched tag read).
+//! of the non-default parameter groups in use only, and the deployments' tags through the Resource
+//! Groups Tagging API (batched, where ElastiCache reads one resource at a time).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -9,7 +9,6 @@ use aws_sdk_elasticache::types::{
     CacheCluster, CacheParameterGroup, CacheSubnetGroup, GlobalReplicationGroup, ReplicationGroup,
     ServerlessCache, ServerlessCacheSnapshot, Snapshot,
 };
-use tokio::task::JoinSet;
 
 use super::{Reads, describe_error};
 use crate::inventory::CoverageError;
@@ -17,8 +16,6 @@ use crate::inventory::CoverageError;
 /// Largest page each list call allows.
 const PAGE: i32 = 100;
 const SNAPSHOT_PAGE: i32 = 50;
-/// `ListTagsForResource` calls in flight per unit.
-const TAG_CONCURRENCY: usize = 8;
 
 /// What the ElastiCache APIs said; `None` where a read failed (the facts it gives are unknown).
 #[derive(Default)]
@@ -204,60 +201,36 @@ pub(crate) async fn read(c: &Client) -> CacheOutcomes {
     }
 }
 
-/// The ARNs of the deployments of a unit.
-pub(crate) fn deployment_arns(reads: &CacheReads) -> Vec<String> {
-    let mut arns = Vec::new();
-    for rg in reads.replication_groups.iter().flatten() {
-        arns.extend(rg.arn().map(str::to_string));
-    }
-    for c in reads
-        .clusters
-        .iter()
-        .flatten()
-        .filter(|c| c.replication_group_id().is_none())
-    {
-        arns.extend(c.arn().map(str::to_string));
-    }
-    for s in reads.serverless.iter().flatten() {
-        arns.extend(s.arn().map(str::to_string));
-    }
-    arns
-}
+/// Resource types of the deployments, as the Resource Groups Tagging API names them.
+const TAGGED_TYPES: [&str; 3] = [
+    "elasticache:replicationgroup",
+    "elasticache:cluster",
+    "elasticache:serverlesscache",
+];
 
-/// Tags of every deployment, by ARN; those whose read failed are absent, and the first error is
-/// returned beside them.
+/// Tags of every deployment of the region, by ARN, in pages of 100 from the Resource Groups
+/// Tagging API (ElastiCache itself reads tags one resource at a time). A deployment it does not
+/// list has no tags.
 pub(crate) async fn read_tags(
-    c: &Client,
-    reads: &CacheReads,
-) -> (HashMap<String, BTreeMap<String, String>>, Option<CoverageError>) {
-    let arns = deployment_arns(reads);
-    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(TAG_CONCURRENCY));
-    let mut tasks = JoinSet::new();
-    for arn in arns {
-        let (c, semaphore) = (c.clone(), semaphore.clone());
-        tasks.spawn(async move {
-            let _permit = semaphore.acquire_owned().await.expect("semaphore open");
-            let outcome = c.list_tags_for_resource().resource_name(&arn).send().await;
-            (arn, outcome)
-        });
+    c: &aws_sdk_resourcegroupstagging::Client,
+) -> Result<HashMap<String, BTreeMap<String, String>>, CoverageError> {
+    let mut request = c.get_resources().resources_per_page(100);
+    for t in TAGGED_TYPES {
+        request = request.resource_type_filters(t);
     }
+    let mut pages = request.into_paginator().send();
     let mut tags = HashMap::new();
-    let mut error = None;
-    while let Some(joined) = tasks.join_next().await {
-        let (arn, outcome) = joined.expect("tag task panicked");
-        match outcome {
-            Ok(out) => {
-                let map = out
-                    .tag_list()
-                    .iter()
-                    .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
-                    .collect();
-                tags.insert(arn, map);
-            }
-            Err(e) => {
-                error.get_or_insert_with(|| describe_error(&e));
-            }
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| describe_error(&e))?;
+        for r in page.resource_tag_mapping_list() {
+            let Some(arn) = r.resource_arn() else { continue };
+            let map = r
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            tags.insert(arn.to_string(), map);
         }
     }
-    (tags, error)
+    Ok(tags)
 }

@@ -303,23 +303,26 @@ async fn collect_unit(
     );
     let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
         aws_sdk_cloudwatch::config::Builder::from(&unit.config)
+            .interceptor(interceptor.clone())
+            .build(),
+    );
+    let tagging = aws_sdk_resourcegroupstagging::Client::from_conf(
+        aws_sdk_resourcegroupstagging::config::Builder::from(&unit.config)
             .interceptor(interceptor)
             .build(),
     );
 
-    // ElastiCache and CloudWatch are independent; EC2 needs the groups and VPCs the caches name.
-    let (cache, alarms) = tokio::join!(elasticache::read(&elasticache), cloudwatch::read(&cloudwatch));
+    // ElastiCache, CloudWatch and the tags are independent; EC2 needs the groups and VPCs the
+    // caches name.
+    let (cache, alarms, tags) = tokio::join!(
+        elasticache::read(&elasticache),
+        cloudwatch::read(&cloudwatch),
+        elasticache::read_tags(&tagging)
+    );
     let cache = cache.record(&mut reads);
     let alarms = reads.record("cloudwatch", "DescribeAlarms", alarms);
+    let tags = reads.record("tag", "GetResources", tags);
     let network = ec2::read(&ec2, &cache).await.record(&mut reads);
-    let (tags, tag_error) = elasticache::read_tags(&elasticache, &cache).await;
-    if !tags.is_empty() || tag_error.is_some() {
-        reads.record(
-            "elasticache",
-            "ListTagsForResource",
-            tag_error.map_or(Ok(()), Err),
-        );
-    }
 
     let deployments = assemble::deployments(
         &unit.account_id,
@@ -327,7 +330,7 @@ async fn collect_unit(
         &cache,
         &network,
         alarms.as_deref(),
-        &tags,
+        tags.as_ref(),
     );
     (deployments, reads.finish(recorder))
 }

@@ -178,7 +178,13 @@ pub async fn replication_group(cfg: &SdkConfig, g: &Group<'_>) -> Vec<String> {
         .multi_az_enabled(g.multi_az)
         .automatic_failover_enabled(g.failover)
         .snapshot_retention_limit(g.retention)
-        .set_notification_topic_arn(g.notification_topic.map(str::to_string));
+        .set_notification_topic_arn(g.notification_topic.map(str::to_string))
+        .tags(
+            aws_sdk_elasticache::types::Tag::builder()
+                .key("team")
+                .value(g.id)
+                .build(),
+        );
     if g.auth_token {
         req = req.auth_token("a-very-long-auth-token-0123456789");
     }

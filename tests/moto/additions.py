@@ -469,3 +469,26 @@ def _list_tags_for_resource(self, arn):
 
 
 ElastiCacheBackend.list_tags_for_resource = _list_tags_for_resource
+
+
+# Resource Groups Tagging API (GetResources): moto lists ElastiCache resources under its own type
+# names (`elasticache:replication-group`, `elasticache:cache_clusters`), untagged ones included,
+# and without serverless caches. AWS types resources after their ARN (`elasticache:replicationgroup`,
+# `elasticache:cluster`, `elasticache:serverlesscache`) and lists tagged (or formerly tagged) ones.
+
+from moto.core.resource_tagging import TaggedResource
+
+_iter_tagged = ElastiCacheBackend.iter_tagged_resources
+
+
+def _iter_tagged_resources(self):
+    arns = [r.arn for r in _iter_tagged(self)]
+    arns += [c["ARN"] for c in _state(self)["serverless"].values()]
+    for arn in arns:
+        tags = self.tagging_service.get_tag_dict_for_resource(arn)
+        if not tags:
+            continue
+        yield TaggedResource(arn=arn, tags=tags, resource_type=f"elasticache:{arn.split(':')[5]}", extra={})
+
+
+ElastiCacheBackend.iter_tagged_resources = _iter_tagged_resources
