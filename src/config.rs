@@ -115,9 +115,7 @@ pub struct Config {
 }
 
 fn line_column(text: &str, offset: usize) -> Span {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let (line, column) = crate::position::line_column(text, offset);
     Span { line, column }
 }
 

@@ -14,6 +14,7 @@ pub mod findings;
 pub mod inventory;
 pub mod net;
 pub mod output;
+pub mod position;
 pub mod report;
 pub mod rules;
 pub mod summary;

@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 
 use super::{Collector, CoverageEntry, Deployment, Inventory, SCHEMA_VERSION};
 use crate::net::parse_cidr;
+use crate::position::{line_column, strip_position};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
@@ -290,36 +291,9 @@ fn json_error(
     }
 }
 
-/// serde_json appends " at line L column C" to its messages; the position is reported in file
-/// coordinates instead.
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
-    }
-}
-
-/// 1-based line and column of a byte offset.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text.as_bytes()[..offset.min(text.len())];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let column = match before.iter().rposition(|&b| b == b'\n') {
-        Some(nl) => offset - nl,
-        None => offset + 1,
-    };
-    (line, column)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn line_column_counts_from_one() {
-        assert_eq!(line_column("ab\ncd", 0), (1, 1));
-        assert_eq!(line_column("ab\ncd", 3), (2, 1));
-        assert_eq!(line_column("ab\ncd", 4), (2, 2));
-    }
 
     #[test]
     fn error_in_a_deployment_points_at_its_line() {

@@ -68,13 +68,11 @@ fn location_of(e: &serde_saphyr::Error) -> (usize, usize, String) {
         .location()
         .map(|l| (l.line() as usize, l.column() as usize))
         .unwrap_or((0, 0));
-    let message = e.without_snippet().to_string();
-    // The plain rendering ends with " at line L, column C": the location is reported separately.
-    let message = match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message,
-    };
-    (line, column, message)
+    (
+        line,
+        column,
+        crate::position::strip_position(&e.without_snippet().to_string()),
+    )
 }
 
 /// Parses a rule file's text, or explains why it cannot be.
