@@ -4,8 +4,6 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
 use serde::Serialize;
 
 use crate::cli::{
@@ -271,12 +269,8 @@ fn rules_list(format: ListFormat, args: &RuleArgs) -> Result<u8, Error> {
             emit(None, |w| writeln!(w, "{text}"))?;
         }
         ListFormat::Table => {
-            let mut t = Table::new();
-            t.load_style(UTF8_FULL_CONDENSED)
-                .set_content_arrangement(ContentArrangement::Dynamic);
-            if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-                t.set_width(plain_width());
-            }
+            let to_terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+            let mut t = report::table::styled_table(false, (!to_terminal).then(plain_width));
             t.set_header(vec!["Rule", "Severity", "Applies to", "Title"]);
             for r in &all {
                 let id = if r.enabled {

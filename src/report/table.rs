@@ -13,19 +13,27 @@ use crate::findings::{Severity, Status};
 use crate::rules::pack::PACK_VERSION;
 use crate::summary::{StatusCounts, Summary};
 
-fn table(options: &RenderOptions) -> Table {
+/// A table in the house style: wrapped to `width` (`None`: the terminal's), coloured only when
+/// asked.
+pub(crate) fn styled_table(color: bool, width: Option<u16>) -> Table {
     let mut t = Table::new();
     t.load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic);
-    if let Some(width) = options.width {
+    // The terminal's width is read before `force_no_tty`, after which comfy-table sees none and
+    // would not wrap at all.
+    if let Some(width) = width.or_else(|| t.width()) {
         t.set_width(width);
     }
-    if options.color {
+    if color {
         t.enforce_styling();
     } else {
         t.force_no_tty();
     }
     t
+}
+
+fn table(options: &RenderOptions) -> Table {
+    styled_table(options.color, options.width)
 }
 
 fn severity_cell(s: Severity, color: bool) -> Cell {
