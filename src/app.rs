@@ -10,7 +10,7 @@ use crate::cli::{
     Cli, CollectArgs, ColorChoice, Command, ListFormat, RuleArgs, RulesCommand, ScanArgs, TargetArgs,
 };
 use crate::collect::{AccountSpec, CallRecorder, CollectOptions, CollectStats, RegionSpec, TargetError};
-use crate::config::{Config, ConfigError, apply_params};
+use crate::config::{Config, ConfigError, OutputSpec, apply_params};
 use crate::evaluate::{ScanResult, evaluate, evaluate_document};
 use crate::findings::Severity;
 use crate::inventory::{Document, Inventory, InventoryError, read_text};
@@ -19,6 +19,7 @@ use crate::report::{self, Format, RenderOptions};
 use crate::rules::diag::RuleErrors;
 use crate::rules::{Rule, RuleSet, Test};
 use crate::summary::{GateOptions, Summary};
+use crate::suppress::{Baseline, BaselineState, Suppression, SuppressionError};
 
 /// Everything that makes a command fail before producing a result (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +42,10 @@ pub enum Error {
     Targets(#[from] TargetError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(io::Error),
+    #[error(transparent)]
+    Suppressions(#[from] SuppressionError),
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// Runs a command; returns the exit code it ends with.
@@ -53,6 +58,19 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             RulesCommand::Show { id, rules } => rules_show(&id, &rules),
             RulesCommand::Validate { dir } => rules_validate(&dir),
         },
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            emit(None, |w| {
+                clap_complete::generate(shell, &mut command, "ecaudit", w);
+                Ok(())
+            })?;
+            Ok(0)
+        }
+        Command::Manpage => {
+            let command = <Cli as clap::CommandFactory>::command();
+            emit(None, |w| clap_mangen::Man::new(command).render(w))?;
+            Ok(0)
+        }
         Command::InventorySchema => {
             let schema = serde_json::to_string_pretty(&Inventory::json_schema()).expect("schema serializes");
             emit(None, |w| writeln!(w, "{schema}"))?;
@@ -75,6 +93,7 @@ fn load_rules(args: &RuleArgs) -> Result<(Config, RuleSet), Error> {
 fn emit(path: Option<&Path>, render: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), Error> {
     write_to(path, render).map_err(|source| Error::Write {
         path: path
+            .filter(|p| p.as_os_str() != "-")
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "standard output".into()),
         source,
@@ -167,11 +186,90 @@ fn collect_command(args: &CollectArgs) -> Result<u8, Error> {
     })
 }
 
+/// The suppressions and baseline of a scan, read and validated before any work starts.
+struct WaiverInputs {
+    suppressions: Vec<Suppression>,
+    baseline: Option<Baseline>,
+    update_baseline: Option<PathBuf>,
+}
+
+fn load_waivers(args: &ScanArgs, config: &Config, rules: &RuleSet) -> Result<WaiverInputs, Error> {
+    let ids: Vec<&str> = rules.ids().collect();
+    let mut suppressions = Vec::new();
+    for path in config.suppressions.iter().chain(&args.suppressions) {
+        suppressions.extend(crate::suppress::file::load(path, &ids)?);
+    }
+    let baseline = match args.baseline.as_ref().or(config.baseline.as_ref()) {
+        Some(path) => Some(Baseline::load(path)?),
+        None => None,
+    };
+    Ok(WaiverInputs {
+        suppressions,
+        baseline,
+        update_baseline: args.update_baseline.clone(),
+    })
+}
+
+/// Every output of a scan: the primary one (`--format`, `--output`) and each `--output-format`.
+fn outputs(args: &ScanArgs, config: &Config) -> Result<Vec<OutputSpec>, Error> {
+    let mut all = vec![OutputSpec {
+        format: args.format,
+        path: args.output.clone().unwrap_or_else(|| PathBuf::from("-")),
+    }];
+    all.extend(config.outputs.iter().cloned());
+    all.extend(args.outputs.iter().cloned());
+    let to_stdout = all.iter().filter(|o| o.path.as_os_str() == "-").count();
+    if to_stdout > 1 {
+        return Err(Error::Usage(
+            "more than one output goes to standard output; give --output FILE or FORMAT=FILE".into(),
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for o in &all {
+        if o.path.as_os_str() != "-" && !seen.insert(&o.path) {
+            return Err(Error::Usage(format!(
+                "{} is the destination of two outputs",
+                o.path.display()
+            )));
+        }
+    }
+    Ok(all)
+}
+
+/// Applies suppressions, then the baseline, then writes and applies `--update-baseline`.
+fn waive(result: &mut ScanResult, inputs: WaiverInputs, today: chrono::NaiveDate) -> Result<(), Error> {
+    crate::suppress::apply_suppressions(result, inputs.suppressions, today);
+    let mut state = inputs
+        .baseline
+        .as_ref()
+        .map(|b| crate::suppress::apply_baseline(result, b));
+    if let Some(path) = &inputs.update_baseline {
+        let entries = crate::suppress::failing_entries(result);
+        emit(Some(path), |w| Baseline::write(&entries, w))?;
+        let written = Baseline {
+            file: path.display().to_string(),
+            entries: entries.into_iter().collect(),
+        };
+        let applied = crate::suppress::apply_baseline(result, &written);
+        let state = state.get_or_insert_with(|| BaselineState {
+            file: None,
+            ..applied.clone()
+        });
+        state.matched += applied.matched;
+        state.updated = Some(written.file);
+        state.written = written.entries.len();
+    }
+    result.waivers.baseline = state;
+    Ok(())
+}
+
 fn scan(args: &ScanArgs) -> Result<u8, Error> {
-    // Rules and config are validated before the (possibly large) inventory is read, and before
-    // any AWS call.
+    // Rules, config, suppressions, baseline and outputs are validated before the (possibly
+    // large) inventory is read, and before any AWS call.
     let (config, rules) = load_rules(&args.rules)?;
-    let (result, stats): (ScanResult, Option<CollectStats>) = match &args.inventory {
+    let waivers = load_waivers(args, &config, &rules)?;
+    let outputs = outputs(args, &config)?;
+    let (mut result, stats): (ScanResult, Option<CollectStats>) = match &args.inventory {
         Some(path) => {
             let text = read_text(path)?;
             let doc = Document::parse(&text, &path.display().to_string())?;
@@ -191,6 +289,8 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
             (evaluate(&inventory, rules, now), Some(stats))
         }
     };
+    let today = args.now.unwrap_or_else(chrono::Utc::now).date_naive();
+    waive(&mut result, waivers, today)?;
 
     let gate = GateOptions {
         fail_on: args.fail_on.or(config.fail_on).unwrap_or(Severity::High),
@@ -198,26 +298,41 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
         exit_zero: args.exit_zero || config.exit_zero.unwrap_or(false),
     };
     let mut summary = Summary::compute(&result, gate);
-    summary.collection = stats.clone();
-    let to_file = args.output.as_ref().is_some_and(|p| p.as_os_str() != "-");
-    let to_terminal = !to_file && std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let options = RenderOptions {
-        min_severity: args.severity.or(config.severity).unwrap_or(Severity::Info),
-        color: args.format == Format::Table && use_color(args.color, to_terminal),
-        width: if to_terminal { None } else { Some(plain_width()) },
-        pretty: to_terminal,
-    };
-    emit(args.output.as_deref(), |w| {
-        report::render(args.format, &result, &summary, &options, w)
-    })?;
-    if to_file {
-        let path = args.output.as_ref().expect("output path").display();
-        eprintln!(
-            "ecaudit: wrote {path}: {} deployment(s), {} failing finding(s); {} → exit {}",
-            summary.deployments, summary.findings.fail, summary.gate.reason, summary.gate.exit_code
-        );
+    summary.collection = stats;
+    let min_severity = args.severity.or(config.severity).unwrap_or(Severity::Info);
+    for output in &outputs {
+        let to_file = output.path.as_os_str() != "-";
+        let to_terminal = !to_file && std::io::IsTerminal::is_terminal(&std::io::stdout());
+        let options = RenderOptions {
+            min_severity,
+            color: output.format == Format::Table && use_color(args.color, to_terminal),
+            width: if to_terminal { None } else { Some(plain_width()) },
+            pretty: to_terminal,
+        };
+        emit(Some(&output.path), |w| {
+            report::render(output.format, &result, &summary, &options, w)
+        })?;
+        if to_file {
+            eprintln!(
+                "ecaudit: wrote {} ({}): {} deployment(s), {} failing finding(s); {} → exit {}",
+                output.path.display(),
+                output.format.name(),
+                summary.deployments,
+                summary.findings.fail,
+                summary.gate.reason,
+                summary.gate.exit_code
+            );
+        }
     }
-    if let Some(stats) = &stats
+    for notice in result.waivers.notices() {
+        eprintln!("ecaudit: warning: {notice}");
+    }
+    if let Some(b) = &result.waivers.baseline
+        && let Some(path) = &b.updated
+    {
+        eprintln!("ecaudit: wrote baseline {path}: {} failing finding(s)", b.written);
+    }
+    if let Some(stats) = &summary.collection
         && !args.targets.quiet
     {
         eprintln!("ecaudit: collected {stats}");

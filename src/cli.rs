@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::OutputSpec;
 use crate::findings::Severity;
 use crate::report::Format;
 
@@ -34,6 +35,13 @@ pub enum Command {
     },
     /// Print the JSON Schema of the inventory document.
     InventorySchema,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `ecaudit manpage > ecaudit.1`.
+    Manpage,
 }
 
 /// Where rules and their settings come from.
@@ -125,6 +133,20 @@ pub struct ScanArgs {
     /// Write the report to FILE (atomically) instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write FORMAT to FILE (repeatable), e.g. `--output-format sarif=out.sarif`.
+    #[arg(long = "output-format", value_name = "FORMAT=FILE")]
+    pub outputs: Vec<OutputSpec>,
+    /// Suppressions file (YAML; repeatable; added to the config's).
+    #[arg(long = "suppressions", value_name = "FILE")]
+    pub suppressions: Vec<PathBuf>,
+    /// Mark failing findings whose fingerprint is in FILE as `baselined`: still reported, not
+    /// gated on.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Write the fingerprints of this scan's failing findings to FILE; they count as baselined
+    /// for this run.
+    #[arg(long, value_name = "FILE")]
+    pub update_baseline: Option<PathBuf>,
     /// Exit 1 when a finding of this severity or higher fails [default: high].
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
@@ -138,7 +160,7 @@ pub struct ScanArgs {
     #[arg(long)]
     pub allow_partial: bool,
     /// Evaluate time-dependent rules as of this instant (RFC 3339) [default: the inventory's
-    /// collected_at, else now].
+    /// collected_at, else now]; suppressions expire as of its date [default: today].
     #[arg(long, value_name = "TIME")]
     pub now: Option<DateTime<Utc>>,
     /// When to colour the table.

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use clap::ValueEnum;
+
 use crate::findings::Severity;
+use crate::report::Format;
 use crate::rules::RuleSet;
 use crate::rules::params::{check_override, parse_for};
 
@@ -53,6 +56,11 @@ struct RawScan {
     exit_zero: Option<bool>,
     #[serde(default)]
     rule_dirs: Vec<String>,
+    #[serde(default)]
+    suppressions: Vec<String>,
+    baseline: Option<String>,
+    #[serde(default)]
+    outputs: Vec<Spanned<String>>,
 }
 
 /// `[targets]`: what a live scan reads (the command line overrides each key).
@@ -80,6 +88,40 @@ struct RawRuleConfig {
     enabled: Option<bool>,
     #[serde(default)]
     params: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+}
+
+/// One extra output of a scan: a format and the file it goes to (`-`: standard output).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputSpec {
+    pub format: Format,
+    pub path: PathBuf,
+}
+
+impl std::str::FromStr for OutputSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (format, path) = s
+            .split_once('=')
+            .ok_or_else(|| format!("expected FORMAT=FILE, got `{s}`"))?;
+        let format = <Format as clap::ValueEnum>::from_str(format.trim(), true).map_err(|_| {
+            let names: Vec<String> = Format::value_variants()
+                .iter()
+                .filter_map(|f| f.to_possible_value().map(|v| v.get_name().to_string()))
+                .collect();
+            format!(
+                "unknown format `{format}` (expected one of: {})",
+                names.join(", ")
+            )
+        })?;
+        if path.trim().is_empty() {
+            return Err(format!("no file after `{format:?}=`"));
+        }
+        Ok(OutputSpec {
+            format,
+            path: PathBuf::from(path.trim()),
+        })
+    }
 }
 
 /// A position in the config file, for errors found after parsing.
@@ -110,6 +152,11 @@ pub struct Config {
     pub exit_zero: Option<bool>,
     /// Rule directories, relative to the config file's directory.
     pub rule_dirs: Vec<PathBuf>,
+    /// Suppressions files and the baseline, relative to the config file's directory.
+    pub suppressions: Vec<PathBuf>,
+    pub baseline: Option<PathBuf>,
+    /// Extra outputs, `FORMAT=FILE` (FILE relative to the working directory, like `--output`).
+    pub outputs: Vec<OutputSpec>,
     pub rules: Vec<RuleConfig>,
     pub targets: Targets,
 }
@@ -156,6 +203,8 @@ impl Config {
         let mut config = Self::parse(&text, &file)?;
         let base = path.parent().unwrap_or(Path::new("."));
         config.rule_dirs = config.rule_dirs.iter().map(|d| base.join(d)).collect();
+        config.suppressions = config.suppressions.iter().map(|f| base.join(f)).collect();
+        config.baseline = config.baseline.map(|f| base.join(f));
         config.file = Some(path);
         Ok(config)
     }
@@ -212,6 +261,18 @@ impl Config {
             allow_partial: raw.scan.allow_partial,
             exit_zero: raw.scan.exit_zero,
             rule_dirs: raw.scan.rule_dirs.iter().map(PathBuf::from).collect(),
+            suppressions: raw.scan.suppressions.iter().map(PathBuf::from).collect(),
+            baseline: raw.scan.baseline.as_ref().map(PathBuf::from),
+            outputs: raw
+                .scan
+                .outputs
+                .iter()
+                .map(|o| {
+                    o.get_ref()
+                        .parse()
+                        .map_err(|e| invalid(Some(o.span()), format!("scan.outputs: {e}")))
+                })
+                .collect::<Result<_, _>>()?,
             rules,
             targets: raw.targets,
         })

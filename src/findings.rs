@@ -75,10 +75,21 @@ pub enum Status {
     NotApplicable,
     /// The rule could not be decided: a fact it needs is unknown, or the expression failed.
     Error,
+    /// It failed (or could not be decided), and a suppression accepts it.
+    Suppressed,
+    /// It failed, and the baseline already knows it: reported, not gated on.
+    Baselined,
 }
 
 impl Status {
-    pub const ALL: [Status; 4] = [Status::Fail, Status::Pass, Status::NotApplicable, Status::Error];
+    pub const ALL: [Status; 6] = [
+        Status::Fail,
+        Status::Pass,
+        Status::NotApplicable,
+        Status::Error,
+        Status::Suppressed,
+        Status::Baselined,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -86,6 +97,8 @@ impl Status {
             Status::Pass => "pass",
             Status::NotApplicable => "not_applicable",
             Status::Error => "error",
+            Status::Suppressed => "suppressed",
+            Status::Baselined => "baselined",
         }
     }
 }
@@ -108,6 +121,25 @@ pub struct Finding {
     pub status: Status,
     pub message: Arc<str>,
     pub evidence: Vec<String>,
+    /// Why a `suppressed` or `baselined` finding is waived.
+    pub waiver: Option<Waiver>,
+}
+
+impl Finding {
+    /// Whether evaluation found the deployment in violation (a waived failure included).
+    pub fn failed(&self) -> bool {
+        self.status == Status::Fail || self.waiver.is_some_and(|w| w.was == Status::Fail)
+    }
+}
+
+/// How a finding came to be waived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Waiver {
+    /// The status evaluation gave it (`fail`, or `error` for a suppressed undecided finding).
+    pub was: Status,
+    /// The suppression that accepts it (an index into the scan's waivers), `None` for the
+    /// baseline.
+    pub suppression: Option<u32>,
 }
 
 /// The stable identity of a finding across scans: the rule id and the resource ARN, hashed.

@@ -1,7 +1,7 @@
 //! ecaudit: a compliance and drift auditor for Amazon ElastiCache.
 //!
 //! One pipeline, data flowing one way: targets → collect → [`inventory::Inventory`] →
-//! [`evaluate`] → [`findings`] → [`report`]. This crate is the library; `src/main.rs` is a thin
+//! [`evaluate`] → [`findings`] → [`suppress`] → [`report`]. This crate is the library; `src/main.rs` is a thin
 //! binary over [`app::run`].
 
 pub mod app;
@@ -18,3 +18,4 @@ pub mod position;
 pub mod report;
 pub mod rules;
 pub mod summary;
+pub mod suppress;

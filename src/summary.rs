@@ -45,6 +45,8 @@ pub struct StatusCounts {
     pub pass: usize,
     pub not_applicable: usize,
     pub error: usize,
+    pub suppressed: usize,
+    pub baselined: usize,
 }
 
 impl StatusCounts {
@@ -55,6 +57,8 @@ impl StatusCounts {
             Status::Pass => self.pass += 1,
             Status::NotApplicable => self.not_applicable += 1,
             Status::Error => self.error += 1,
+            Status::Suppressed => self.suppressed += 1,
+            Status::Baselined => self.baselined += 1,
         }
     }
 }
@@ -78,9 +82,9 @@ pub struct RuleCounts {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Gate {
     pub fail_on: Severity,
-    /// Failing findings at or above `fail_on`.
+    /// Failing findings at or above `fail_on` (suppressed and baselined ones do not count).
     pub failing: usize,
-    /// Coverage gaps plus `error` findings: what the scan could not decide.
+    /// Coverage gaps or `error` findings (not suppressed): what the scan could not decide.
     pub incomplete: bool,
     pub allow_partial: bool,
     pub exit_zero: bool,

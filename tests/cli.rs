@@ -5,13 +5,12 @@
 //! picked up) and passes absolute paths.
 
 mod common;
+use common::cli::Scratch;
 use common::*;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::PathBuf;
 
 use serde_json::{Value, json};
-use tempfile::TempDir;
 
 /// The 22 rules of the bundled pack.
 const BUNDLED_IDS: [&str; 22] = [
@@ -38,112 +37,6 @@ const BUNDLED_IDS: [&str; 22] = [
     "snapshot-retention",
     "supported-engine-version",
 ];
-
-/// A scratch directory: the working directory of the commands and home of their input files.
-struct Scratch {
-    dir: TempDir,
-}
-
-impl Scratch {
-    fn new() -> Scratch {
-        Scratch {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    /// Writes `text` to `rel` (creating parent directories) and returns the absolute path.
-    fn file(&self, rel: &str, text: &str) -> PathBuf {
-        let path = self.path(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
-    fn json(&self, rel: &str, value: &Value) -> PathBuf {
-        self.file(rel, &serde_json::to_string_pretty(value).unwrap())
-    }
-
-    /// A directory `rel` holding the given rule files.
-    fn rules(&self, rel: &str, files: &[(&str, &str)]) -> PathBuf {
-        let dir = self.path(rel);
-        std::fs::create_dir_all(&dir).unwrap();
-        for (name, text) in files {
-            std::fs::write(dir.join(name), text).unwrap();
-        }
-        dir
-    }
-
-    /// Runs `ecaudit ARGS` in this directory.
-    fn run<S: AsRef<std::ffi::OsStr>>(&self, args: impl IntoIterator<Item = S>) -> Run {
-        let output = ecaudit()
-            .current_dir(self.dir.path())
-            .args(args)
-            .output()
-            .unwrap();
-        Run(output)
-    }
-
-    /// Runs `ecaudit scan --inventory INV ARGS`.
-    fn scan(&self, inventory: &Path, args: &[&str]) -> Run {
-        let mut all: Vec<std::ffi::OsString> = vec!["scan".into(), "--inventory".into(), inventory.into()];
-        all.extend(args.iter().map(Into::into));
-        self.run(all)
-    }
-}
-
-/// A finished command.
-struct Run(Output);
-
-impl Run {
-    fn code(&self) -> i32 {
-        self.0.status.code().expect("exited normally")
-    }
-
-    fn stdout(&self) -> String {
-        String::from_utf8(self.0.stdout.clone()).unwrap()
-    }
-
-    fn stderr(&self) -> String {
-        String::from_utf8(self.0.stderr.clone()).unwrap()
-    }
-
-    /// Asserts the exit code, showing the output when it differs.
-    #[track_caller]
-    fn expect(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code(),
-            code,
-            "exit code\n--- stdout:\n{}\n--- stderr:\n{}",
-            self.stdout(),
-            self.stderr()
-        );
-        self
-    }
-
-    #[track_caller]
-    fn stderr_has(&self, needle: &str) -> &Self {
-        let err = self.stderr();
-        assert!(err.contains(needle), "stderr lacks {needle:?}:\n{err}");
-        self
-    }
-
-    #[track_caller]
-    fn stdout_has(&self, needle: &str) -> &Self {
-        let out = self.stdout();
-        assert!(out.contains(needle), "stdout lacks {needle:?}:\n{out}");
-        self
-    }
-
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout())
-            .unwrap_or_else(|e| panic!("stdout is not JSON: {e}\n{}", self.stdout()))
-    }
-}
 
 fn compliant() -> Value {
     inventory(vec![

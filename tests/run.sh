@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=.venv
-if ! "$venv/bin/python" -c "import moto, cbor2" 2> /dev/null \
+if ! "$venv/bin/python" -c "import moto, cbor2, junitparser" 2> /dev/null \
     || ! cmp -s tests/moto/requirements.txt "$venv/.requirements" ; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/moto/requirements.txt

@@ -19,6 +19,7 @@ use crate::inventory::{
 use crate::rules::check::KeyPath;
 use crate::rules::functions::UNKNOWN_FN;
 use crate::rules::{Expr, Rule, RuleSet, Test, cel_env, view};
+use crate::suppress::Waivers;
 use memo::{RuleMemo, Table};
 
 /// A rule's decision: status, message, and the violations of a `violations` rule.
@@ -63,6 +64,8 @@ pub struct ScanResult {
     pub findings: Vec<Finding>,
     /// The instant rules were evaluated as of (the inventory's collection time when it has one).
     pub evaluated_at: DateTime<Utc>,
+    /// Suppressions and baseline applied after evaluation.
+    pub waivers: Waivers,
 }
 
 impl ScanResult {
@@ -138,6 +141,7 @@ impl<'r> Evaluator<'r> {
                 status,
                 message,
                 evidence,
+                waiver: None,
             });
         }
         out
@@ -205,6 +209,7 @@ impl ScanResult {
             rules,
             findings: Vec::new(),
             evaluated_at: now,
+            waivers: Waivers::default(),
         };
         result.extend(outcomes);
         result

@@ -15,6 +15,7 @@ use crate::findings::{Finding, Severity, Status, fingerprint};
 use crate::inventory::{CoverageEntry, DeploymentKind};
 use crate::rules::pack::PACK_VERSION;
 use crate::summary::Summary;
+use crate::suppress::Waivers;
 
 /// Version of the result document's shape.
 pub const RESULT_SCHEMA_VERSION: u32 = 1;
@@ -26,6 +27,7 @@ struct Document<'a> {
     scan: Scan,
     summary: &'a Summary,
     coverage: &'a [CoverageEntry],
+    waivers: &'a Waivers,
     findings: Findings<'a>,
 }
 
@@ -64,6 +66,58 @@ pub struct FindingRecord<'a> {
     pub remediation: Option<&'a str>,
     pub controls: &'a BTreeMap<String, Vec<String>>,
     pub fingerprint: String,
+    /// Why a `suppressed` or `baselined` finding is waived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<WaiverRecord<'a>>,
+}
+
+/// A waived finding's waiver as the document shows it.
+#[derive(Serialize)]
+pub struct WaiverRecord<'a> {
+    /// `suppression` or `baseline`.
+    pub by: &'static str,
+    /// The status evaluation gave the finding.
+    pub original_status: Status,
+    /// The suppressions file and line, the resource tag, or the baseline file.
+    pub source: String,
+    pub reason: &'a str,
+    pub owner: Option<&'a str>,
+    pub ticket: Option<&'a str>,
+    pub expires: Option<chrono::NaiveDate>,
+}
+
+impl<'a> WaiverRecord<'a> {
+    pub fn new(result: &'a ScanResult, f: &Finding) -> Option<Self> {
+        let w = f.waiver?;
+        Some(match w.suppression {
+            Some(i) => {
+                let e = &result.waivers.suppressions[i as usize].entry;
+                WaiverRecord {
+                    by: "suppression",
+                    original_status: w.was,
+                    source: e.source.to_string(),
+                    reason: &e.reason,
+                    owner: e.owner.as_deref(),
+                    ticket: e.ticket.as_deref(),
+                    expires: e.expires,
+                }
+            }
+            None => WaiverRecord {
+                by: "baseline",
+                original_status: w.was,
+                source: result
+                    .waivers
+                    .baseline
+                    .as_ref()
+                    .and_then(|b| b.file.clone().or_else(|| b.updated.clone()))
+                    .unwrap_or_default(),
+                reason: "already in the baseline",
+                owner: None,
+                ticket: None,
+                expires: None,
+            },
+        })
+    }
 }
 
 impl<'a> FindingRecord<'a> {
@@ -82,9 +136,10 @@ impl<'a> FindingRecord<'a> {
             region: &d.region,
             message: &f.message,
             evidence: &f.evidence,
-            remediation: (f.status == Status::Fail).then_some(rule.remediation.as_str()),
+            remediation: f.failed().then_some(rule.remediation.as_str()),
             controls: &rule.controls,
             fingerprint: fingerprint(&rule.id, &d.arn),
+            waiver: WaiverRecord::new(result, f),
         }
     }
 }
@@ -133,6 +188,7 @@ pub fn render(
         },
         summary,
         coverage: &result.coverage,
+        waivers: &result.waivers,
         findings: Findings {
             result,
             min_severity: options.min_severity,
@@ -150,16 +206,29 @@ pub fn render(
         scan: doc.scan,
         summary,
         coverage: &result.coverage,
+        waivers: &result.waivers,
     })
     .map_err(io::Error::from)?;
     head.pop(); // the closing brace
     out.write_all(&head)?;
     out.write_all(b",\"findings\":[")?;
-    let shown: Vec<&Finding> = result
-        .findings
-        .iter()
-        .filter(|f| result.rule(f).severity >= options.min_severity)
-        .collect();
+    let shown: Vec<&Finding> = super::shown(result, options).collect();
+    stream(result, &shown, b",", out)?;
+    out.write_all(b"]}\n")
+}
+
+/// JSON Lines: one finding per line, each the object `findings` holds in the JSON document.
+pub fn render_lines(result: &ScanResult, options: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+    let shown: Vec<&Finding> = super::shown(result, options).collect();
+    stream(result, &shown, b"\n", out)?;
+    if !shown.is_empty() {
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Writes findings as JSON objects separated by `separator`, rendered in parallel chunks.
+fn stream(result: &ScanResult, shown: &[&Finding], separator: &[u8], out: &mut dyn Write) -> io::Result<()> {
     let fragments = Fragments::new(result);
     let mut first = true;
     for window in shown.chunks(CHUNK * WINDOW) {
@@ -169,7 +238,7 @@ pub fn render(
                 let mut buf = Vec::with_capacity(chunk.len() * 512);
                 for (i, f) in chunk.iter().enumerate() {
                     if i > 0 {
-                        buf.push(b',');
+                        buf.extend(separator);
                     }
                     fragments.write(result, f, &mut buf)?;
                 }
@@ -182,13 +251,13 @@ pub fn render(
                 continue;
             }
             if !first {
-                out.write_all(b",")?;
+                out.write_all(separator)?;
             }
             first = false;
             out.write_all(&buf)?;
         }
     }
-    out.write_all(b"]}\n")
+    Ok(())
 }
 
 /// JSON of one value (strings escaped), for fragments.
@@ -286,7 +355,7 @@ impl Fragments {
         out.extend(b",\"evidence\":");
         serde_json::to_writer(&mut *out, &f.evidence).map_err(io::Error::from)?;
         out.push(b',');
-        out.extend(if f.status == Status::Fail {
+        out.extend(if f.failed() {
             &rule.tail_fail
         } else {
             &rule.tail_other
@@ -294,7 +363,12 @@ impl Fragments {
         out.extend(b",\"fingerprint\":\"");
         let resource = result.resource(f);
         out.extend(fingerprint(&result.rule(f).id, &resource.arn).as_bytes());
-        out.extend(b"\"}");
+        out.push(b'"');
+        if let Some(waiver) = WaiverRecord::new(result, f) {
+            out.extend(b",\"waiver\":");
+            serde_json::to_writer(&mut *out, &waiver).map_err(io::Error::from)?;
+        }
+        out.push(b'}');
         Ok(())
     }
 }
@@ -307,4 +381,5 @@ struct Head<'a> {
     scan: Scan,
     summary: &'a Summary,
     coverage: &'a [CoverageEntry],
+    waivers: &'a Waivers,
 }

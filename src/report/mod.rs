@@ -1,7 +1,12 @@
-//! Renderers: findings as a table or JSON. Renderers present what evaluation decided; they never
-//! re-derive facts.
+//! Renderers: findings as a table, JSON, JSON Lines, CSV, Markdown, SARIF, JUnit or OCSF.
+//! Renderers present what evaluation and the waivers decided; they never re-derive facts.
 
+pub mod csv;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod ocsf;
+pub mod sarif;
 pub mod table;
 
 use std::io::{self, Write};
@@ -19,6 +24,34 @@ pub enum Format {
     Table,
     /// The full result: summary, coverage and every finding (docs/findings.md).
     Json,
+    /// One finding per line (JSON Lines).
+    Jsonl,
+    /// One finding per row.
+    Csv,
+    /// A summary for a pull-request comment: counts, top failures, coverage gaps.
+    Markdown,
+    /// SARIF 2.1.0 for code scanning (GitHub and others): failing findings as results.
+    Sarif,
+    /// JUnit XML: a test suite per rule, a test case per deployment.
+    Junit,
+    /// OCSF 1.x Compliance Finding events (class 2003), one JSON object per line.
+    Ocsf,
+}
+
+impl Format {
+    /// The name the command line uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Jsonl => "jsonl",
+            Format::Csv => "csv",
+            Format::Markdown => "markdown",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit",
+            Format::Ocsf => "ocsf",
+        }
+    }
 }
 
 /// How to present a result.
@@ -34,6 +67,17 @@ pub struct RenderOptions {
     pub pretty: bool,
 }
 
+/// The findings a report lists: at or above the `--severity` display filter.
+pub fn shown<'a>(
+    result: &'a ScanResult,
+    options: &'a RenderOptions,
+) -> impl Iterator<Item = &'a crate::findings::Finding> + 'a {
+    result
+        .findings
+        .iter()
+        .filter(|f| result.rule(f).severity >= options.min_severity)
+}
+
 pub fn render(
     format: Format,
     result: &ScanResult,
@@ -44,5 +88,11 @@ pub fn render(
     match format {
         Format::Table => table::render(result, summary, options, out),
         Format::Json => json::render(result, summary, options, out),
+        Format::Jsonl => json::render_lines(result, options, out),
+        Format::Csv => csv::render(result, options, out),
+        Format::Markdown => markdown::render(result, summary, options, out),
+        Format::Sarif => sarif::render(result, summary, options, out),
+        Format::Junit => junit::render(result, options, out),
+        Format::Ocsf => ocsf::render(result, options, out),
     }
 }

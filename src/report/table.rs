@@ -59,17 +59,31 @@ fn count_cell(n: usize, status: Status, color: bool) -> Cell {
         Status::Fail => cell.fg(Color::Red),
         Status::Error => cell.fg(Color::Magenta),
         Status::Pass => cell.fg(Color::Green),
-        Status::NotApplicable => cell,
+        Status::NotApplicable | Status::Suppressed | Status::Baselined => cell,
     }
 }
 
-fn counts_row(first: Vec<Cell>, c: &StatusCounts, color: bool) -> Vec<Cell> {
+/// Count columns: the four evaluation outcomes, and the waived ones when the scan has any.
+fn counts_row(first: Vec<Cell>, c: &StatusCounts, waived: bool, color: bool) -> Vec<Cell> {
     let mut row = first;
     row.push(count_cell(c.fail, Status::Fail, color));
     row.push(count_cell(c.pass, Status::Pass, color));
     row.push(count_cell(c.not_applicable, Status::NotApplicable, color));
     row.push(count_cell(c.error, Status::Error, color));
+    if waived {
+        row.push(count_cell(c.suppressed, Status::Suppressed, color));
+        row.push(count_cell(c.baselined, Status::Baselined, color));
+    }
     row
+}
+
+fn counts_header(first: &[&'static str], waived: bool) -> Vec<&'static str> {
+    let mut header = first.to_vec();
+    header.extend(["Fail", "Pass", "N/A", "Error"]);
+    if waived {
+        header.extend(["Suppressed", "Baselined"]);
+    }
+    header
 }
 
 pub fn render(
@@ -92,24 +106,32 @@ pub fn render(
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     )?;
 
+    let waived = summary.findings.suppressed + summary.findings.baselined > 0;
     let mut by_severity = table(options);
-    by_severity.set_header(vec!["Severity", "Fail", "Pass", "N/A", "Error"]);
+    by_severity.set_header(counts_header(&["Severity"], waived));
     for s in &summary.by_severity {
         by_severity.add_row(counts_row(
             vec![severity_cell(s.severity, color)],
             &s.counts,
+            waived,
             color,
         ));
     }
-    by_severity.add_row(counts_row(vec![Cell::new("total")], &summary.findings, color));
+    by_severity.add_row(counts_row(
+        vec![Cell::new("total")],
+        &summary.findings,
+        waived,
+        color,
+    ));
     writeln!(out, "\nFindings by severity\n{by_severity}")?;
 
     let mut by_rule = table(options);
-    by_rule.set_header(vec!["Rule", "Severity", "Fail", "Pass", "N/A", "Error"]);
+    by_rule.set_header(counts_header(&["Rule", "Severity"], waived));
     for r in &summary.by_rule {
         by_rule.add_row(counts_row(
             vec![Cell::new(&r.rule_id), severity_cell(r.severity, color)],
             &r.counts,
+            waived,
             color,
         ));
     }
@@ -171,6 +193,21 @@ pub fn render(
             "({hidden} finding(s) below {} not shown)",
             options.min_severity
         )?;
+    }
+
+    if waived {
+        writeln!(
+            out,
+            "({} suppressed and {} baselined finding(s) not listed; the JSON and SARIF outputs carry them with their reasons)",
+            summary.findings.suppressed, summary.findings.baselined
+        )?;
+    }
+    let notices = result.waivers.notices();
+    if !notices.is_empty() {
+        writeln!(out, "\nSuppressions and baseline to tidy")?;
+        for n in &notices {
+            writeln!(out, "- {n}")?;
+        }
     }
 
     let gaps: Vec<_> = result.gaps().collect();

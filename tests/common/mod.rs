@@ -2,6 +2,7 @@
 //! and the `ecaudit` binary.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod moto;
 pub mod seed;
 

@@ -18,21 +18,22 @@ pub struct Moto {
     pub endpoint: String,
 }
 
-/// The Python that has moto: `ECAUDIT_TEST_PYTHON` (set by `tests/run.sh`), else `.venv`.
-fn python() -> String {
+/// The Python that has moto and the other test packages of tests/moto/requirements.txt:
+/// `ECAUDIT_TEST_PYTHON` (set by `tests/run.sh`), else `.venv`.
+pub fn python() -> String {
     if let Ok(p) = std::env::var("ECAUDIT_TEST_PYTHON") {
         return p;
     }
     let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python");
     let ok = Command::new(venv)
-        .args(["-c", "import moto, cbor2"])
+        .args(["-c", "import moto, cbor2, junitparser"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
         panic!(
-            "moto server is not installed. Run the test command, tests/run.sh, which creates .venv with \
+            "moto server (or another package of tests/moto/requirements.txt) is not installed. Run the test command, tests/run.sh, which creates .venv with \
              tests/moto/requirements.txt (or: python3 -m venv .venv && .venv/bin/pip install -r \
              tests/moto/requirements.txt), or set ECAUDIT_TEST_PYTHON to a Python that has them."
         );

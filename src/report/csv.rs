@@ -1,0 +1,93 @@
+//! CSV: one row per finding (the JSON document's fields, evidence as lines of one cell), for
+//! spreadsheets and data tools.
+
+use std::io::{self, Write};
+
+use super::RenderOptions;
+use super::json::FindingRecord;
+use crate::evaluate::ScanResult;
+
+const HEADER: [&str; 20] = [
+    "rule_id",
+    "title",
+    "severity",
+    "status",
+    "resource_kind",
+    "resource_id",
+    "resource_arn",
+    "account_id",
+    "region",
+    "message",
+    "evidence",
+    "remediation",
+    "controls",
+    "fingerprint",
+    "waived_by",
+    "waiver_reason",
+    "waiver_source",
+    "waiver_owner",
+    "waiver_ticket",
+    "waiver_expires",
+];
+
+/// A cell a spreadsheet will not run as a formula: text from AWS (tags, names) is untrusted, so
+/// a leading `=`, `+`, `-`, `@`, tab or carriage return is escaped with `'` (OWASP's advice).
+fn cell(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}").into()
+    } else {
+        s.into()
+    }
+}
+
+pub fn render(result: &ScanResult, options: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(HEADER)?;
+    for f in super::shown(result, options) {
+        let r = FindingRecord::new(result, f);
+        let controls = r
+            .controls
+            .iter()
+            .map(|(framework, ids)| format!("{framework}: {}", ids.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let waiver = r.waiver.as_ref();
+        let expires = waiver.and_then(|w| w.expires).map(|d| d.to_string());
+        let row = [
+            r.rule_id,
+            r.title,
+            r.severity.as_str(),
+            r.status.as_str(),
+            r.resource_kind.as_str(),
+            r.resource_id,
+            r.resource_arn,
+            r.account_id,
+            r.region,
+            r.message,
+            &r.evidence.join("\n"),
+            r.remediation.unwrap_or_default(),
+            &controls,
+            &r.fingerprint,
+            waiver.map_or("", |w| w.by),
+            waiver.map_or("", |w| w.reason),
+            waiver.map_or("", |w| w.source.as_str()),
+            waiver.and_then(|w| w.owner).unwrap_or_default(),
+            waiver.and_then(|w| w.ticket).unwrap_or_default(),
+            expires.as_deref().unwrap_or_default(),
+        ];
+        w.write_record(row.iter().map(|s| cell(s).into_owned()))?;
+    }
+    w.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_like_cells_are_escaped() {
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(cell("redis-prod"), "redis-prod");
+    }
+}

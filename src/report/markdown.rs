@@ -1,0 +1,226 @@
+//! Markdown: a summary fit for a pull-request comment or a ticket: the verdict, counts, the top
+//! failures, coverage gaps, and what to tidy in suppressions and the baseline. Bounded in size
+//! (a GitHub comment holds 65,536 characters), whatever the size of the fleet.
+
+use std::io::{self, Write};
+
+use super::RenderOptions;
+use crate::evaluate::ScanResult;
+use crate::findings::{Finding, Status};
+use crate::rules::pack::PACK_VERSION;
+use crate::summary::{StatusCounts, Summary};
+
+/// Failing findings listed; the rest are counted.
+const TOP: usize = 25;
+/// Characters of one cell before it is cut.
+const CELL: usize = 300;
+
+/// Text from AWS or rule files made inert in a Markdown table cell: HTML and Markdown syntax
+/// escaped, lines joined with `<br>`, cut to a bounded length.
+pub fn cell(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(CELL) + 8);
+    for (n, c) in text.chars().enumerate() {
+        if n == CELL {
+            out.push('…');
+            break;
+        }
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\n' => out.push_str("<br>"),
+            '\r' => {}
+            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '~' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn counts(c: &StatusCounts) -> String {
+    format!(
+        "{} | {} | {} | {} | {} | {}",
+        c.fail, c.pass, c.not_applicable, c.error, c.suppressed, c.baselined
+    )
+}
+
+pub fn render(
+    result: &ScanResult,
+    summary: &Summary,
+    options: &RenderOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let gate = &summary.gate;
+    let icon = match gate.exit_code {
+        0 => "✅",
+        1 => "❌",
+        _ => "⚠️",
+    };
+    writeln!(
+        out,
+        "## {icon} ecaudit: {} → exit {}\n",
+        cell(&gate.reason),
+        gate.exit_code
+    )?;
+    writeln!(
+        out,
+        "{} deployment(s) in {} account(s) and {} region(s) · {} rule(s) · ecaudit {} · rule pack {} · evaluated as of {}\n",
+        summary.deployments,
+        summary.accounts,
+        summary.regions,
+        summary.rules,
+        env!("CARGO_PKG_VERSION"),
+        PACK_VERSION,
+        result
+            .evaluated_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )?;
+
+    let gaps: Vec<_> = result.gaps().collect();
+    if !gaps.is_empty() {
+        writeln!(
+            out,
+            "> [!WARNING]\n> **Incomplete scan:** {} part(s) of the estate could not be read; findings there are unknown.\n",
+            gaps.len()
+        )?;
+    }
+
+    writeln!(
+        out,
+        "| Severity | Fail | Pass | N/A | Error | Suppressed | Baselined |"
+    )?;
+    writeln!(out, "|---|--:|--:|--:|--:|--:|--:|")?;
+    for s in &summary.by_severity {
+        writeln!(out, "| {} | {} |", s.severity, counts(&s.counts))?;
+    }
+    writeln!(out, "| **total** | {} |\n", counts(&summary.findings))?;
+
+    let mut failing: Vec<&Finding> = super::shown(result, options)
+        .filter(|f| matches!(f.status, Status::Fail | Status::Error))
+        .collect();
+    failing.sort_by(|a, b| {
+        let (ra, rb) = (result.rule(a), result.rule(b));
+        (a.status, std::cmp::Reverse(ra.severity), &ra.id, a.deployment).cmp(&(
+            b.status,
+            std::cmp::Reverse(rb.severity),
+            &rb.id,
+            b.deployment,
+        ))
+    });
+    if failing.is_empty() {
+        writeln!(out, "No failing findings.\n")?;
+    } else {
+        writeln!(out, "### Top failures\n")?;
+        writeln!(
+            out,
+            "| Severity | Rule | Deployment | Account / region | Finding |"
+        )?;
+        writeln!(out, "|---|---|---|---|---|")?;
+        for f in failing.iter().take(TOP) {
+            let rule = result.rule(f);
+            let d = result.resource(f);
+            let mut text = f.message.to_string();
+            for line in f.evidence.iter().take(5) {
+                text.push_str("\n• ");
+                text.push_str(line);
+            }
+            if f.evidence.len() > 5 {
+                text.push_str(&format!("\n• … {} more", f.evidence.len() - 5));
+            }
+            let severity = if f.status == Status::Error {
+                "error".to_string()
+            } else {
+                rule.severity.to_string()
+            };
+            writeln!(
+                out,
+                "| {severity} | `{}` | {} | {} / {} | {} |",
+                rule.id,
+                cell(&d.id),
+                cell(&d.account_id),
+                cell(&d.region),
+                cell(&text)
+            )?;
+        }
+        if failing.len() > TOP {
+            writeln!(
+                out,
+                "\n… and {} more failing or undecided finding(s); the full list is in the JSON, SARIF or CSV output.",
+                failing.len() - TOP
+            )?;
+        }
+        writeln!(out)?;
+    }
+
+    if !gaps.is_empty() {
+        writeln!(out, "### Coverage gaps\n")?;
+        writeln!(out, "| Account | Region | API | Error |")?;
+        writeln!(out, "|---|---|---|---|")?;
+        for g in gaps.iter().take(TOP) {
+            let error = g
+                .error
+                .as_ref()
+                .map(|e| format!("{}: {}", e.code, e.message))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "| {} | {} | {}:{} | {} |",
+                cell(&g.account_id),
+                cell(&g.region),
+                cell(&g.service),
+                cell(&g.api),
+                cell(&error)
+            )?;
+        }
+        if gaps.len() > TOP {
+            writeln!(out, "\n… and {} more coverage gap(s).", gaps.len() - TOP)?;
+        }
+        writeln!(out)?;
+    }
+
+    let notices = result.waivers.notices();
+    if !notices.is_empty() {
+        writeln!(out, "### Suppressions and baseline to tidy\n")?;
+        for n in notices.iter().take(TOP) {
+            writeln!(out, "- {}", cell(n))?;
+        }
+        if notices.len() > TOP {
+            writeln!(out, "- … and {} more", notices.len() - TOP)?;
+        }
+        writeln!(out)?;
+    }
+
+    writeln!(out, "<details><summary>Findings by rule</summary>\n")?;
+    writeln!(
+        out,
+        "| Rule | Severity | Fail | Pass | N/A | Error | Suppressed | Baselined |"
+    )?;
+    writeln!(out, "|---|---|--:|--:|--:|--:|--:|--:|")?;
+    for r in &summary.by_rule {
+        writeln!(
+            out,
+            "| `{}` | {} | {} |",
+            r.rule_id,
+            r.severity,
+            counts(&r.counts)
+        )?;
+    }
+    writeln!(out, "\n</details>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_inert() {
+        assert_eq!(
+            cell("<script>alert(1)</script> | [x](y)\nz"),
+            "&lt;script&gt;alert(1)&lt;/script&gt; \\| \\[x\\](y)<br>z"
+        );
+        assert_eq!(cell(&"a".repeat(400)).chars().count(), CELL + 1);
+    }
+}

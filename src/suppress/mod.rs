@@ -1,0 +1,450 @@
+//! Suppressions and baselines: the findings a team has accepted, with the reason, owner and
+//! expiry, and the failing findings a baseline already knows. Applied to a scan's findings after
+//! evaluation; a waived finding stays in every output, with its new status and the reason.
+
+pub mod baseline;
+pub mod file;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt;
+
+use chrono::NaiveDate;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::evaluate::ScanResult;
+use crate::findings::{Status, Waiver, fingerprint};
+pub use baseline::{Baseline, BaselineEntry};
+
+/// The resource tag whose value lists the rule ids suppressed on that resource.
+pub const SUPPRESS_TAG: &str = "ecaudit:suppress";
+/// The resource tag that says why.
+pub const REASON_TAG: &str = "ecaudit:reason";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SuppressionError {
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}:{column}: {message}")]
+    Invalid {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+/// An exact value, or a glob (`*`, `?`, `[...]`, `{a,b}`; `*` also matches `:` and `/`).
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    text: String,
+    glob: Option<globset::GlobMatcher>,
+}
+
+impl Pattern {
+    pub fn new(text: &str) -> Result<Pattern, String> {
+        let glob = if text.contains(['*', '?', '[', '{']) {
+            let glob = globset::Glob::new(text).map_err(|e| format!("bad glob `{text}`: {}", e.kind()))?;
+            Some(glob.compile_matcher())
+        } else {
+            None
+        };
+        Ok(Pattern {
+            text: text.to_string(),
+            glob,
+        })
+    }
+
+    /// A pattern that matches `text` only, whatever characters it holds.
+    pub fn literal(text: &str) -> Pattern {
+        Pattern {
+            text: text.to_string(),
+            glob: None,
+        }
+    }
+
+    pub fn matches(&self, s: &str) -> bool {
+        match &self.glob {
+            Some(g) => g.is_match(s),
+            None => self.text == s,
+        }
+    }
+
+    pub fn is_literal(&self) -> bool {
+        self.glob.is_none()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Serialize for Pattern {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+/// Where a suppression was declared.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// An entry of a suppressions file, at its line.
+    File { file: String, line: usize },
+    /// The `ecaudit:suppress` tag of a resource.
+    Tag { resource_arn: String },
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::File { file, line } => write!(f, "{file}:{line}"),
+            Source::Tag { resource_arn } => write!(f, "tag {SUPPRESS_TAG} on {resource_arn}"),
+        }
+    }
+}
+
+impl Serialize for Source {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A validated suppression: which findings it matches, and why they are accepted.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Suppression {
+    pub source: Source,
+    /// Rule id or glob.
+    pub rule: Pattern,
+    /// ARN, id, or a glob matched against either.
+    pub resource: Pattern,
+    pub account: Option<Pattern>,
+    pub region: Option<Pattern>,
+    /// Every tag must be present with a matching value.
+    #[serde(serialize_with = "tags_as_map")]
+    pub tags: Vec<(String, Pattern)>,
+    pub reason: String,
+    /// The last day the suppression holds (UTC); from the next day on it is expired.
+    pub expires: Option<NaiveDate>,
+    pub owner: Option<String>,
+    pub ticket: Option<String>,
+}
+
+fn tags_as_map<S: serde::Serializer>(tags: &[(String, Pattern)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(tags.iter().map(|(k, v)| (k, v.as_str())))
+}
+
+/// What became of a suppression in this scan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryState {
+    /// It suppressed at least one finding.
+    Active,
+    /// Its expiry date has passed: it suppresses nothing any more.
+    Expired,
+    /// It matched no failing or undecided finding: it can be removed.
+    Stale,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SuppressionState {
+    #[serde(flatten)]
+    pub entry: Suppression,
+    pub state: EntryState,
+    /// Findings it suppressed (for an expired entry: the findings it would still match).
+    pub matched: usize,
+}
+
+/// What the baseline did in this scan.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct BaselineState {
+    /// The baseline compared against (`None`: only `--update-baseline`).
+    pub file: Option<String>,
+    /// Entries in that file.
+    pub entries: usize,
+    /// Failing findings it marked `baselined`.
+    pub matched: usize,
+    /// Entries whose finding no longer fails: they can be removed from the file.
+    pub resolved: Vec<BaselineEntry>,
+    /// The file `--update-baseline` wrote, and how many entries.
+    pub updated: Option<String>,
+    pub written: usize,
+}
+
+/// Everything waived in a scan, for the reports.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Waivers {
+    /// File entries in file order, then tag suppressions by resource.
+    pub suppressions: Vec<SuppressionState>,
+    pub baseline: Option<BaselineState>,
+    /// Tag suppressions that were ignored, and why.
+    pub warnings: Vec<String>,
+}
+
+impl Waivers {
+    /// One line per expired or stale suppression, resolved baseline entry and ignored tag:
+    /// what a reader should tidy.
+    pub fn notices(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in &self.suppressions {
+            let e = &s.entry;
+            let who = describe(e);
+            match s.state {
+                EntryState::Expired => out.push(format!(
+                    "{}: suppression of {who} expired on {} and no longer suppresses ({} finding(s) affected)",
+                    e.source,
+                    e.expires.map(|d| d.to_string()).unwrap_or_default(),
+                    s.matched
+                )),
+                EntryState::Stale => out.push(format!(
+                    "{}: suppression of {who} is stale: it matched no failing finding",
+                    e.source
+                )),
+                EntryState::Active => {}
+            }
+        }
+        out.extend(self.warnings.iter().cloned());
+        if let Some(b) = &self.baseline
+            && !b.resolved.is_empty()
+        {
+            out.push(format!(
+                "{}: {} baseline entr{} no longer fail{} and can be removed",
+                b.file.as_deref().unwrap_or("baseline"),
+                b.resolved.len(),
+                if b.resolved.len() == 1 { "y" } else { "ies" },
+                if b.resolved.len() == 1 { "s" } else { "" },
+            ));
+        }
+        out
+    }
+}
+
+fn describe(e: &Suppression) -> String {
+    let mut s = format!("`{}` on `{}`", e.rule.as_str(), e.resource.as_str());
+    if let Some(owner) = &e.owner {
+        s.push_str(&format!(" (owner {owner}"));
+        if let Some(t) = &e.ticket {
+            s.push_str(&format!(", ticket {t}"));
+        }
+        s.push(')');
+    } else if let Some(t) = &e.ticket {
+        s.push_str(&format!(" (ticket {t})"));
+    }
+    s
+}
+
+/// Reads the `ecaudit:suppress` tags of the scanned resources into suppressions; tags without a
+/// reason or naming no known rule are ignored with a warning.
+fn tag_suppressions(result: &ScanResult, warnings: &mut Vec<String>) -> Vec<(usize, Suppression)> {
+    let mut out = Vec::new();
+    for (index, r) in result.resources.iter().enumerate() {
+        let Some(tags) = &r.tags else { continue };
+        let Some(value) = tags.get(SUPPRESS_TAG) else {
+            continue;
+        };
+        let reason = tags.get(REASON_TAG).map(|s| s.trim()).unwrap_or_default();
+        if reason.is_empty() {
+            warnings.push(format!(
+                "{}: tag {SUPPRESS_TAG}={value} ignored: the {REASON_TAG} tag that says why is missing",
+                r.arn
+            ));
+            continue;
+        }
+        for id in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let rule = match Pattern::new(id) {
+                Ok(p) if result.rules.ids().any(|known| p.matches(known)) => p,
+                Ok(_) => {
+                    warnings.push(format!(
+                        "{}: tag {SUPPRESS_TAG} names `{id}`, which is no rule id; ignored",
+                        r.arn
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    warnings.push(format!("{}: tag {SUPPRESS_TAG}: {e}; ignored", r.arn));
+                    continue;
+                }
+            };
+            out.push((
+                index,
+                Suppression {
+                    source: Source::Tag {
+                        resource_arn: r.arn.clone(),
+                    },
+                    rule,
+                    resource: Pattern::literal(&r.arn),
+                    account: None,
+                    region: None,
+                    tags: Vec::new(),
+                    reason: reason.to_string(),
+                    expires: None,
+                    owner: None,
+                    ticket: None,
+                },
+            ));
+        }
+    }
+    out
+}
+
+/// Whether a file entry's resource conditions hold for a resource.
+fn matches_resource(e: &Suppression, r: &crate::evaluate::Resource) -> bool {
+    (e.resource.matches(&r.arn) || e.resource.matches(&r.id))
+        && e.account.as_ref().is_none_or(|p| p.matches(&r.account_id))
+        && e.region.as_ref().is_none_or(|p| p.matches(&r.region))
+        && e.tags.iter().all(|(k, v)| {
+            r.tags
+                .as_ref()
+                .and_then(|t| t.get(k))
+                .is_some_and(|value| v.matches(value))
+        })
+}
+
+/// Marks the failing and undecided findings that a suppression (from `entries` or a resource
+/// tag) matches as `suppressed`, as of `today`; the first matching entry wins. Records every
+/// entry's state in `result.waivers`.
+pub fn apply_suppressions(result: &mut ScanResult, entries: Vec<Suppression>, today: NaiveDate) {
+    let mut warnings = Vec::new();
+    let tagged = tag_suppressions(result, &mut warnings);
+    let file_entries = entries.len();
+    let mut all = entries;
+    // Per resource, the entries whose resource conditions hold, in precedence order.
+    let mut candidates: Vec<Vec<u32>> = result
+        .resources
+        .par_iter()
+        .map(|r| {
+            (0..file_entries)
+                .filter(|&i| matches_resource(&all[i], r))
+                .map(|i| i as u32)
+                .collect()
+        })
+        .collect();
+    for (resource, entry) in tagged {
+        candidates[resource].push(all.len() as u32);
+        all.push(entry);
+    }
+    let expired: Vec<bool> = all.iter().map(|e| e.expires.is_some_and(|d| d < today)).collect();
+    let rules = result.rules.rules();
+    let rule_match: Vec<Vec<bool>> = all
+        .iter()
+        .map(|e| rules.iter().map(|r| e.rule.matches(&r.id)).collect())
+        .collect();
+
+    let mut matched = vec![0usize; all.len()];
+    for f in &mut result.findings {
+        if !matches!(f.status, Status::Fail | Status::Error) {
+            continue;
+        }
+        let mut hit = None;
+        for &e in &candidates[f.deployment] {
+            let e = e as usize;
+            if !rule_match[e][f.rule] {
+                continue;
+            }
+            matched[e] += 1;
+            if !expired[e] {
+                hit = Some(e);
+                break;
+            }
+        }
+        if let Some(e) = hit {
+            f.waiver = Some(Waiver {
+                was: f.status,
+                suppression: Some(e as u32),
+            });
+            f.status = Status::Suppressed;
+        }
+    }
+    result.waivers.suppressions = all
+        .into_iter()
+        .zip(matched)
+        .zip(expired)
+        .map(|((entry, matched), expired)| SuppressionState {
+            entry,
+            state: if expired {
+                EntryState::Expired
+            } else if matched == 0 {
+                EntryState::Stale
+            } else {
+                EntryState::Active
+            },
+            matched,
+        })
+        .collect();
+    result.waivers.warnings = warnings;
+}
+
+/// The fingerprints of the findings that fail and are not suppressed: what `--update-baseline`
+/// writes.
+pub fn failing_entries(result: &ScanResult) -> BTreeSet<BaselineEntry> {
+    result
+        .findings
+        .iter()
+        .filter(|f| matches!(f.status, Status::Fail | Status::Baselined))
+        .map(|f| {
+            let rule = &result.rule(f).id;
+            let arn = &result.resource(f).arn;
+            BaselineEntry {
+                rule_id: rule.clone(),
+                resource_arn: arn.clone(),
+                fingerprint: fingerprint(rule, arn),
+            }
+        })
+        .collect()
+}
+
+/// Marks failing findings whose fingerprint is in the baseline as `baselined`, and reports the
+/// entries whose finding no longer fails.
+pub fn apply_baseline(result: &mut ScanResult, baseline: &Baseline) -> BaselineState {
+    let known: HashSet<&str> = baseline.entries.iter().map(|e| e.fingerprint.as_str()).collect();
+    let rules = result.rules.rules();
+    let resources = &result.resources;
+    // Fingerprints of every finding evaluation failed, suppressed or not: an entry for one of
+    // them is not resolved.
+    let failing: HashMap<String, bool> = result
+        .findings
+        .par_iter_mut()
+        .filter_map(|f| {
+            let was_fail = match f.status {
+                Status::Fail | Status::Baselined => true,
+                Status::Suppressed => f.waiver.is_some_and(|w| w.was == Status::Fail),
+                _ => false,
+            };
+            if !was_fail {
+                return None;
+            }
+            let print = fingerprint(&rules[f.rule].id, &resources[f.deployment].arn);
+            let hit = f.status == Status::Fail && known.contains(print.as_str());
+            if hit {
+                f.waiver = Some(Waiver {
+                    was: Status::Fail,
+                    suppression: None,
+                });
+                f.status = Status::Baselined;
+            }
+            Some((print, hit))
+        })
+        .collect();
+    BaselineState {
+        file: Some(baseline.file.clone()),
+        entries: baseline.entries.len(),
+        matched: failing.values().filter(|hit| **hit).count(),
+        resolved: baseline
+            .entries
+            .iter()
+            .filter(|e| !failing.contains_key(&e.fingerprint))
+            .cloned()
+            .collect(),
+        updated: None,
+        written: 0,
+    }
+}
