@@ -76,3 +76,76 @@ fn readme_documents_exit_codes_and_commands() {
         assert!(readme.contains(needle), "README.md does not mention {needle}");
     }
 }
+
+/// The `ecaudit scan` command a CI example runs: from its line to the end of the shell
+/// continuation (`\`) or of the YAML folded block (lines indented like it).
+fn scan_command(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("ecaudit scan"))
+        .expect("an `ecaudit scan` command");
+    let indent = lines[start].len() - lines[start].trim_start().len();
+    let shell = lines[start].trim_end().ends_with('\\');
+    let mut command = String::new();
+    for (i, line) in lines[start..].iter().enumerate() {
+        let continued = i == 0
+            || if shell {
+                lines[start + i - 1].trim_end().ends_with('\\')
+            } else {
+                line.len() - line.trim_start().len() == indent && !line.trim().is_empty()
+            };
+        if !continued {
+            break;
+        }
+        command.push(' ');
+        command.push_str(line.trim().trim_end_matches('\\'));
+    }
+    command
+        .split_whitespace()
+        .map(|w| w.trim_matches('"').to_string())
+        .collect()
+}
+
+#[test]
+fn ci_examples_are_yaml_and_run_commands_ecaudit_accepts() {
+    use clap::Parser;
+    for file in [
+        "examples/ci/github-actions.yml",
+        "examples/ci/gitlab-ci.yml",
+        "README.md",
+    ] {
+        let text = read(file);
+        if file.ends_with(".yml") {
+            serde_saphyr::from_str::<serde_json::Value>(&text)
+                .unwrap_or_else(|e| panic!("{file} is not YAML: {e}"));
+        }
+        // The README's CI section has the gist.
+        let text = match text.find("\n## CI\n") {
+            Some(at) => text[at..].to_string(),
+            None => text,
+        };
+        let args = scan_command(&text);
+        assert!(args.len() > 10, "{file}: {args:?}");
+        for flag in ["--output-format", "--baseline", "--suppressions", "--fail-on"] {
+            assert!(args.iter().any(|a| a == flag), "{file} does not use {flag}");
+        }
+        ecaudit::cli::Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{file}: {args:?}: {e}"));
+    }
+    let text = read("examples/ci/gitlab-ci.yml");
+    assert!(
+        text.contains("junit: ecaudit.xml"),
+        "GitLab gets the JUnit report"
+    );
+    let text = read("examples/ci/github-actions.yml");
+    assert!(text.contains("upload-sarif") && text.contains("--body-file ecaudit.md"));
+}
+
+#[test]
+fn example_suppressions_are_valid_and_all_in_use() {
+    let rules = RuleSet::load(&[]).unwrap();
+    let ids: Vec<&str> = rules.ids().collect();
+    let entries = ecaudit::suppress::file::load(&repo_path("examples/suppressions.yaml"), &ids).unwrap();
+    assert!(entries.len() >= 2);
+    assert!(entries.iter().all(|e| e.expires.is_some() && e.owner.is_some()));
+}
