@@ -225,10 +225,18 @@ fn outputs(args: &ScanArgs, config: &Config) -> Result<Vec<OutputSpec>, Error> {
         ));
     }
     let mut seen = std::collections::BTreeSet::new();
+    if let Some(path) = &args.update_baseline {
+        if path.as_os_str() == "-" {
+            return Err(Error::Usage(
+                "--update-baseline needs a file, not standard output".into(),
+            ));
+        }
+        seen.insert(path);
+    }
     for o in &all {
         if o.path.as_os_str() != "-" && !seen.insert(&o.path) {
             return Err(Error::Usage(format!(
-                "{} is the destination of two outputs",
+                "{} is the destination of two outputs (or of an output and the baseline)",
                 o.path.display()
             )));
         }
@@ -244,7 +252,12 @@ fn waive(result: &mut ScanResult, inputs: WaiverInputs, today: chrono::NaiveDate
         .as_ref()
         .map(|b| crate::suppress::apply_baseline(result, b));
     if let Some(path) = &inputs.update_baseline {
-        let entries = crate::suppress::failing_entries(result);
+        // Today's failures, plus the old entries this scan could not check (undecided, or not
+        // scanned), so a partial scan does not drop them.
+        let mut entries = crate::suppress::failing_entries(result);
+        if let Some(old) = &state {
+            entries.extend(old.unverified.iter().cloned());
+        }
         emit(Some(path), |w| Baseline::write(&entries, w))?;
         let written = Baseline {
             file: path.display().to_string(),
@@ -255,7 +268,7 @@ fn waive(result: &mut ScanResult, inputs: WaiverInputs, today: chrono::NaiveDate
             file: None,
             ..applied.clone()
         });
-        state.matched += applied.matched;
+        state.matched = applied.matched;
         state.updated = Some(written.file);
         state.written = written.entries.len();
     }

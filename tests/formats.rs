@@ -526,7 +526,8 @@ fn markdown_stays_small_and_inert() {
         text.contains("suppressions.yaml:13: suppression of"),
         "stale entries are listed"
     );
-    assert!(text.contains("expired on 2026-10-31"));
+    assert!(text.contains("it held through 2026-10-31"));
+    assert!(text.contains("### Suppressed"));
     assert!(text.contains("baseline.json: 1 baseline entry no longer fails"));
     assert!(!text.contains("<script>"));
 }

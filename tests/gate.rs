@@ -108,7 +108,7 @@ fn a_suppression_holds_through_its_expiry_date_and_then_warns() {
         ],
     );
     run.expect(0)
-        .stderr_has(&format!("{sup}:2: suppression of `no-public-ingress` on `events-stream` (owner team-streams, ticket SEC-101) expired on 2027-01-31"));
+        .stderr_has(&format!("{sup}:2: suppression of `no-public-ingress` on `events-stream` (owner team-streams, ticket SEC-101) has expired (it held through 2027-01-31)"));
     let report = run.json();
     assert_eq!(
         finding(&report, "no-public-ingress", "events-stream")["status"],
@@ -562,4 +562,155 @@ fn completions_and_man_page_come_from_the_cli_definitions() {
     run.expect(0)
         .stdout_has(".TH ecaudit 1")
         .stdout_has("completions");
+}
+
+#[test]
+fn an_entry_shadowed_by_an_earlier_one_is_not_stale() {
+    let s = Scratch::new();
+    let inv = s.json("fleet.json", &fleet());
+    let sup = s.file(
+        "suppressions.yaml",
+        "suppressions:\n  - rule: \"*\"\n    resource: events-stream\n    reason: under review\n    expires: 2027-01-31\n  - rule: no-public-ingress\n    resource: events-stream\n    reason: public by design\n",
+    );
+    let run = s.scan(
+        &inv,
+        &[
+            "--suppressions",
+            sup.to_str().unwrap(),
+            "--format",
+            "json",
+            "--exit-zero",
+        ],
+    );
+    let report = run.json();
+    let states: Vec<(&str, u64)> = report["waivers"]["suppressions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["state"].as_str().unwrap(), e["matched"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(states[1], ("active", 1), "{states:?}");
+    assert!(!run.stderr().contains("stale"), "{}", run.stderr());
+    // The first entry wins.
+    let f = finding(&report, "no-public-ingress", "events-stream");
+    assert_eq!(f["waiver"]["reason"], "under review");
+}
+
+#[test]
+fn tags_name_rule_ids_not_globs() {
+    let s = Scratch::new();
+    let inv = s.json(
+        "fleet.json",
+        &fleet_with("reporting-legacy", |d| {
+            d["tags"]["ecaudit:suppress"] = json!("*");
+            d["tags"]["ecaudit:reason"] = json!("silence everything");
+        }),
+    );
+    let run = s.scan(&inv, &["--format", "json", "--exit-zero"]);
+    run.stderr_has("globs are not accepted in tags");
+    assert!(with_status(&run.json(), "suppressed").is_empty());
+}
+
+#[test]
+fn a_partial_scan_neither_resolves_nor_drops_baseline_entries_it_could_not_check() {
+    let s = Scratch::new();
+    let inv = s.json("fleet.json", &fleet());
+    let b = s.path("baseline.json");
+    s.scan(
+        &inv,
+        &[
+            "--update-baseline",
+            b.to_str().unwrap(),
+            "-o",
+            s.path("r.json").to_str().unwrap(),
+        ],
+    )
+    .expect(0);
+    let before: Value = serde_json::from_str(&std::fs::read_to_string(&b).unwrap()).unwrap();
+    let in_sydney = before["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource_arn"].as_str().unwrap().contains(":ap-southeast-2:"))
+        .count();
+    assert!(in_sydney > 0);
+
+    // The same estate, but ap-southeast-2 could not be read this time.
+    let mut partial = fleet();
+    partial["deployments"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|d| d["region"] != "ap-southeast-2");
+    for c in partial["coverage"].as_array_mut().unwrap() {
+        if c["region"] == "ap-southeast-2" {
+            c["status"] = json!("failed");
+            c["error"] = json!({"code": "AccessDenied", "message": "not authorized"});
+        }
+    }
+    let partial = s.json("partial.json", &partial);
+    let b2 = s.path("baseline2.json");
+    let run = s.scan(
+        &partial,
+        &[
+            "--baseline",
+            b.to_str().unwrap(),
+            "--update-baseline",
+            b2.to_str().unwrap(),
+            "--format",
+            "json",
+            "--allow-partial",
+        ],
+    );
+    run.expect(0);
+    let report = run.json();
+    assert_eq!(
+        report["waivers"]["baseline"]["resolved"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        report["waivers"]["baseline"]["unverified"]
+            .as_array()
+            .unwrap()
+            .len(),
+        in_sydney
+    );
+    let after: Value = serde_json::from_str(&std::fs::read_to_string(&b2).unwrap()).unwrap();
+    assert_eq!(
+        after["findings"], before["findings"],
+        "the unreadable region's entries are kept"
+    );
+
+    // Once the region is read again and the deployments are gone, the entries are resolved.
+    let mut gone = fleet();
+    gone["deployments"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|d| d["region"] != "ap-southeast-2");
+    let gone = s.json("gone.json", &gone);
+    let report = s
+        .scan(&gone, &["--baseline", b.to_str().unwrap(), "--format", "json"])
+        .json();
+    assert_eq!(
+        report["waivers"]["baseline"]["resolved"]
+            .as_array()
+            .unwrap()
+            .len(),
+        in_sydney
+    );
+}
+
+#[test]
+fn the_baseline_file_is_never_an_output_too() {
+    let s = Scratch::new();
+    let inv = s.json("fleet.json", &fleet());
+    s.scan(&inv, &["--update-baseline", "b.json", "-o", "b.json"])
+        .expect(2)
+        .stderr_has("two outputs");
+    s.scan(&inv, &["--update-baseline", "-"])
+        .expect(2)
+        .stderr_has("needs a file");
+    assert!(!s.path("b.json").exists());
 }

@@ -109,7 +109,7 @@ impl<'a> WaiverRecord<'a> {
                     .waivers
                     .baseline
                     .as_ref()
-                    .and_then(|b| b.file.clone().or_else(|| b.updated.clone()))
+                    .and_then(|b| b.updated.clone().or_else(|| b.file.clone()))
                     .unwrap_or_default(),
                 reason: "already in the baseline",
                 owner: None,

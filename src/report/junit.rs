@@ -42,6 +42,20 @@ impl Counts {
     }
 }
 
+/// Text XML 1.0 can hold: control characters other than tab, newline and carriage return
+/// (which may come from AWS) become U+FFFD.
+fn xml_text(s: &str) -> std::borrow::Cow<'_, str> {
+    let legal = |c: char| !c.is_control() || matches!(c, '\t' | '\n' | '\r') || c > '\u{9f}';
+    if s.chars().all(legal) {
+        s.into()
+    } else {
+        s.chars()
+            .map(|c| if legal(c) { c } else { '\u{fffd}' })
+            .collect::<String>()
+            .into()
+    }
+}
+
 /// The body of a failure: evidence, the resource, and how to fix it.
 fn details(r: &FindingRecord) -> String {
     let mut text = String::new();
@@ -68,9 +82,8 @@ pub fn render(result: &ScanResult, options: &RenderOptions, out: &mut dyn Write)
     for f in by_rule.iter().flatten() {
         total.add(f.status);
     }
-    let timestamp = result
-        .evaluated_at
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    // The JUnit schema's timestamp has no zone; it is UTC.
+    let timestamp = result.evaluated_at.format("%Y-%m-%dT%H:%M:%S").to_string();
 
     let mut w = Writer::new_with_indent(out, b' ', 2);
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
@@ -103,7 +116,7 @@ pub fn render(result: &ScanResult, options: &RenderOptions, out: &mut dyn Write)
         w.write_event(Event::End(BytesEnd::new("properties")))?;
         for f in findings {
             let r = FindingRecord::new(result, f);
-            let name = format!("{} ({} {})", r.resource_id, r.account_id, r.region);
+            let name = xml_text(&format!("{} ({} {})", r.resource_id, r.account_id, r.region)).into_owned();
             let case = BytesStart::new("testcase").with_attributes([
                 ("name", name.as_str()),
                 ("classname", r.rule_id),
@@ -131,13 +144,14 @@ pub fn render(result: &ScanResult, options: &RenderOptions, out: &mut dyn Write)
                 }
                 Some((tag, kind, message, with_body)) => {
                     w.write_event(Event::Start(case))?;
-                    let mut element = BytesStart::new(tag).with_attributes([("message", message.as_str())]);
+                    let message = xml_text(&message);
+                    let mut element = BytesStart::new(tag).with_attributes([("message", &*message)]);
                     if !kind.is_empty() {
                         element.push_attribute(("type", kind));
                     }
                     if with_body {
                         w.write_event(Event::Start(element))?;
-                        w.write_event(Event::Text(BytesText::new(&details(&r))))?;
+                        w.write_event(Event::Text(BytesText::new(&xml_text(&details(&r)))))?;
                         w.write_event(Event::End(BytesEnd::new(tag)))?;
                     } else {
                         w.write_event(Event::Empty(element))?;
@@ -150,4 +164,13 @@ pub fn render(result: &ScanResult, options: &RenderOptions, out: &mut dyn Write)
     }
     w.write_event(Event::End(BytesEnd::new("testsuites")))?;
     w.get_mut().write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_do_not_reach_the_xml() {
+        assert_eq!(super::xml_text("a\u{1}b\tc\u{7f}é"), "a\u{fffd}b\tc\u{fffd}é");
+        assert_eq!(super::xml_text("plain"), "plain");
+    }
 }

@@ -12,19 +12,26 @@ use crate::summary::{StatusCounts, Summary};
 
 /// Failing findings listed; the rest are counted.
 const TOP: usize = 25;
-/// Characters of one cell before it is cut.
-const CELL: usize = 300;
+/// Bytes of one escaped cell before it is cut.
+const CELL: usize = 400;
+/// What a GitHub comment holds; the optional details are dropped to stay below it.
+pub const LIMIT: usize = 65_536;
 
 /// Text from AWS or rule files made inert in a Markdown table cell: HTML and Markdown syntax
-/// escaped, lines joined with `<br>`, cut to a bounded length.
+/// escaped, @-mentions and autolinks broken with invisible joiners (a tag value must not ping
+/// anyone or become a link), lines joined with `<br>`, cut to a bounded length.
 pub fn cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(CELL) + 8);
-    for (n, c) in text.chars().enumerate() {
-        if n == CELL {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if out.len() >= CELL {
             out.push('…');
             break;
         }
         match c {
+            '@' => out.push_str("@\u{2060}"),
+            ':' if chars.peek() == Some(&'/') => out.push_str(":\u{2060}"),
+            '.' if out.ends_with("www") => out.push_str(".\u{2060}"),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -53,6 +60,25 @@ pub fn render(
     options: &RenderOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    let mut text = Vec::new();
+    let details = body(result, summary, options, &mut text)?;
+    if text.len() > LIMIT {
+        text.truncate(details);
+        writeln!(
+            text,
+            "(Findings by rule left out to fit a comment; see the JSON output.)"
+        )?;
+    }
+    out.write_all(&text)
+}
+
+/// Writes the report; returns where the optional details start.
+fn body(
+    result: &ScanResult,
+    summary: &Summary,
+    options: &RenderOptions,
+    out: &mut Vec<u8>,
+) -> io::Result<usize> {
     let gate = &summary.gate;
     let icon = match gate.exit_code {
         0 => "✅",
@@ -193,6 +219,49 @@ pub fn render(
         writeln!(out)?;
     }
 
+    let suppressed: Vec<&Finding> = super::shown(result, options)
+        .filter(|f| f.status == Status::Suppressed)
+        .collect();
+    if !suppressed.is_empty() {
+        writeln!(out, "### Suppressed\n")?;
+        writeln!(out, "| Rule | Deployment | Reason | Declared in |")?;
+        writeln!(out, "|---|---|---|---|")?;
+        for f in suppressed.iter().take(TOP) {
+            let r = super::json::FindingRecord::new(result, f);
+            let (reason, source) = r
+                .waiver
+                .as_ref()
+                .map(|w| {
+                    let mut reason = w.reason.to_string();
+                    if let Some(owner) = w.owner {
+                        reason.push_str(&format!(" (owner {owner})"));
+                    }
+                    if let Some(expires) = w.expires {
+                        reason.push_str(&format!(" (until {expires})"));
+                    }
+                    (reason, w.source.clone())
+                })
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "| `{}` | {} | {} | {} |",
+                r.rule_id,
+                cell(r.resource_id),
+                cell(&reason),
+                cell(&source)
+            )?;
+        }
+        if suppressed.len() > TOP {
+            writeln!(
+                out,
+                "\n… and {} more suppressed finding(s).",
+                suppressed.len() - TOP
+            )?;
+        }
+        writeln!(out)?;
+    }
+
+    let details = out.len();
     writeln!(out, "<details><summary>Findings by rule</summary>\n")?;
     writeln!(
         out,
@@ -208,7 +277,8 @@ pub fn render(
             counts(&r.counts)
         )?;
     }
-    writeln!(out, "\n</details>")
+    writeln!(out, "\n</details>")?;
+    Ok(details)
 }
 
 #[cfg(test)]
@@ -221,6 +291,12 @@ mod tests {
             cell("<script>alert(1)</script> | [x](y)\nz"),
             "&lt;script&gt;alert(1)&lt;/script&gt; \\| \\[x\\](y)<br>z"
         );
-        assert_eq!(cell(&"a".repeat(400)).chars().count(), CELL + 1);
+        assert_eq!(cell(&"a".repeat(1000)).chars().count(), CELL + 1);
+        assert!(
+            cell(&"&".repeat(1000)).len() <= CELL + 8,
+            "the cap is on what is written"
+        );
+        assert_eq!(cell("@org/team"), "@\u{2060}org/team");
+        assert_eq!(cell("https://x"), "https:\u{2060}//x");
     }
 }

@@ -189,6 +189,17 @@ pub fn render(
                 let r = FindingRecord::new(result, f);
                 results.push(result_object(&r, f.status, f.rule, baseline));
             }
+            Status::Suppressed => {
+                // A suppressed undecided finding: a note, so the reason is on record.
+                let r = FindingRecord::new(result, f);
+                let reason = r.waiver.as_ref().map_or("", |w| w.reason);
+                notifications.push(json!({
+                    "level": "note",
+                    "message": {"text": format!("{} on {} ({}): {} (suppressed: {reason})", r.rule_id, r.resource_id, r.resource_arn, r.message)},
+                    "descriptor": {"id": "undecided-suppressed"},
+                    "associatedRule": {"id": r.rule_id, "index": f.rule},
+                }));
+            }
             Status::Error => {
                 let r = FindingRecord::new(result, f);
                 notifications.push(json!({

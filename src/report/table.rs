@@ -13,6 +13,9 @@ use crate::findings::{Severity, Status};
 use crate::rules::pack::PACK_VERSION;
 use crate::summary::{StatusCounts, Summary};
 
+/// Suppressed findings listed in full; the rest are counted.
+const SUPPRESSED_LISTED: usize = 100;
+
 /// A table in the house style: wrapped to `width` (`None`: the terminal's), coloured only when
 /// asked.
 pub(crate) fn styled_table(color: bool, width: Option<u16>) -> Table {
@@ -195,11 +198,46 @@ pub fn render(
         )?;
     }
 
-    if waived {
+    let suppressed: Vec<_> = super::shown(result, options)
+        .filter(|f| f.status == Status::Suppressed)
+        .collect();
+    if !suppressed.is_empty() {
+        let mut t = table(options);
+        t.set_header(vec!["Rule", "Deployment", "Suppressed because", "Declared in"]);
+        for f in suppressed.iter().take(SUPPRESSED_LISTED) {
+            let r = super::json::FindingRecord::new(result, f);
+            let Some(w) = r.waiver.as_ref() else { continue };
+            let mut reason = w.reason.to_string();
+            for (label, value) in [
+                ("owner", w.owner.map(str::to_string)),
+                ("ticket", w.ticket.map(str::to_string)),
+                ("until", w.expires.map(|d| d.to_string())),
+            ] {
+                if let Some(v) = value {
+                    reason.push_str(&format!("\n{label}: {v}"));
+                }
+            }
+            t.add_row(vec![
+                Cell::new(r.rule_id),
+                Cell::new(format!("{}\n{} {}", r.resource_id, r.account_id, r.region)),
+                Cell::new(reason),
+                Cell::new(&w.source),
+            ]);
+        }
+        writeln!(out, "\nSuppressed findings\n{t}")?;
+        if suppressed.len() > SUPPRESSED_LISTED {
+            writeln!(
+                out,
+                "({} more suppressed finding(s); the JSON and SARIF outputs carry them all)",
+                suppressed.len() - SUPPRESSED_LISTED
+            )?;
+        }
+    }
+    if summary.findings.baselined > 0 {
         writeln!(
             out,
-            "({} suppressed and {} baselined finding(s) not listed; the JSON and SARIF outputs carry them with their reasons)",
-            summary.findings.suppressed, summary.findings.baselined
+            "({} baselined finding(s) not listed: failing, but already in the baseline)",
+            summary.findings.baselined
         )?;
     }
     let notices = result.waivers.notices();

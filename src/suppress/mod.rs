@@ -160,7 +160,8 @@ pub struct SuppressionState {
     #[serde(flatten)]
     pub entry: Suppression,
     pub state: EntryState,
-    /// Findings it suppressed (for an expired entry: the findings it would still match).
+    /// Failing or undecided findings it matches (it suppresses those no earlier entry did; an
+    /// expired entry suppresses none).
     pub matched: usize,
 }
 
@@ -173,8 +174,12 @@ pub struct BaselineState {
     pub entries: usize,
     /// Failing findings it marked `baselined`.
     pub matched: usize,
-    /// Entries whose finding no longer fails: they can be removed from the file.
+    /// Entries whose finding no longer fails (it passes, or its deployment is gone from a
+    /// region the scan read completely): they can be removed from the file.
     pub resolved: Vec<BaselineEntry>,
+    /// Entries this scan could not check: the finding was undecided, or its rule, account or
+    /// region was not (completely) scanned. `--update-baseline` keeps them.
+    pub unverified: Vec<BaselineEntry>,
     /// The file `--update-baseline` wrote, and how many entries.
     pub updated: Option<String>,
     pub written: usize,
@@ -200,7 +205,7 @@ impl Waivers {
             let who = describe(e);
             match s.state {
                 EntryState::Expired => out.push(format!(
-                    "{}: suppression of {who} expired on {} and no longer suppresses ({} finding(s) affected)",
+                    "{}: suppression of {who} has expired (it held through {}) and no longer suppresses ({} finding(s) affected)",
                     e.source,
                     e.expires.map(|d| d.to_string()).unwrap_or_default(),
                     s.matched
@@ -259,21 +264,16 @@ fn tag_suppressions(result: &ScanResult, warnings: &mut Vec<String>) -> Vec<(usi
             ));
             continue;
         }
+        // Rule ids only, no globs: whoever may tag a resource should not silence every rule.
         for id in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let rule = match Pattern::new(id) {
-                Ok(p) if result.rules.ids().any(|known| p.matches(known)) => p,
-                Ok(_) => {
-                    warnings.push(format!(
-                        "{}: tag {SUPPRESS_TAG} names `{id}`, which is no rule id; ignored",
-                        r.arn
-                    ));
-                    continue;
-                }
-                Err(e) => {
-                    warnings.push(format!("{}: tag {SUPPRESS_TAG}: {e}; ignored", r.arn));
-                    continue;
-                }
-            };
+            if !result.rules.ids().any(|known| known == id) {
+                warnings.push(format!(
+                    "{}: tag {SUPPRESS_TAG} names `{id}`, which is no rule id (globs are not accepted in tags); ignored",
+                    r.arn
+                ));
+                continue;
+            }
+            let rule = Pattern::literal(id);
             out.push((
                 index,
                 Suppression {
@@ -344,6 +344,8 @@ pub fn apply_suppressions(result: &mut ScanResult, entries: Vec<Suppression>, to
         if !matches!(f.status, Status::Fail | Status::Error) {
             continue;
         }
+        // The first active entry wins; every matching entry counts, so one shadowed by an
+        // earlier entry is not reported as stale.
         let mut hit = None;
         for &e in &candidates[f.deployment] {
             let e = e as usize;
@@ -351,9 +353,8 @@ pub fn apply_suppressions(result: &mut ScanResult, entries: Vec<Suppression>, to
                 continue;
             }
             matched[e] += 1;
-            if !expired[e] {
+            if !expired[e] && hit.is_none() {
                 hit = Some(e);
-                break;
             }
         }
         if let Some(e) = hit {
@@ -402,49 +403,71 @@ pub fn failing_entries(result: &ScanResult) -> BTreeSet<BaselineEntry> {
         .collect()
 }
 
-/// Marks failing findings whose fingerprint is in the baseline as `baselined`, and reports the
-/// entries whose finding no longer fails.
+/// Marks failing findings whose fingerprint is in the baseline as `baselined`, and sorts the
+/// entries whose finding no longer fails (resolved) from those this scan could not check.
 pub fn apply_baseline(result: &mut ScanResult, baseline: &Baseline) -> BaselineState {
     let known: HashSet<&str> = baseline.entries.iter().map(|e| e.fingerprint.as_str()).collect();
     let rules = result.rules.rules();
     let resources = &result.resources;
-    // Fingerprints of every finding evaluation failed, suppressed or not: an entry for one of
-    // them is not resolved.
-    let failing: HashMap<String, bool> = result
+    // What evaluation decided for each finding the baseline names.
+    let decided: HashMap<String, Status> = result
         .findings
         .par_iter_mut()
         .filter_map(|f| {
-            let was_fail = match f.status {
-                Status::Fail | Status::Baselined => true,
-                Status::Suppressed => f.waiver.is_some_and(|w| w.was == Status::Fail),
-                _ => false,
-            };
-            if !was_fail {
+            let print = fingerprint(&rules[f.rule].id, &resources[f.deployment].arn);
+            if !known.contains(print.as_str()) {
                 return None;
             }
-            let print = fingerprint(&rules[f.rule].id, &resources[f.deployment].arn);
-            let hit = f.status == Status::Fail && known.contains(print.as_str());
-            if hit {
+            if f.status == Status::Fail {
                 f.waiver = Some(Waiver {
                     was: Status::Fail,
                     suppression: None,
                 });
                 f.status = Status::Baselined;
             }
-            Some((print, hit))
+            Some((print, f.waiver.map_or(f.status, |w| w.was)))
         })
         .collect();
-    BaselineState {
+    // Regions read without a gap: a baselined deployment missing from one of them is gone.
+    let mut read: HashSet<(&str, &str)> = HashSet::new();
+    let mut gaps: HashSet<(&str, &str)> = HashSet::new();
+    for c in &result.coverage {
+        let key = (c.account_id.as_str(), c.region.as_str());
+        if c.is_gap() {
+            gaps.insert(key);
+        } else {
+            read.insert(key);
+        }
+    }
+    let mut state = BaselineState {
         file: Some(baseline.file.clone()),
         entries: baseline.entries.len(),
-        matched: failing.values().filter(|hit| **hit).count(),
-        resolved: baseline
-            .entries
-            .iter()
-            .filter(|e| !failing.contains_key(&e.fingerprint))
-            .cloned()
-            .collect(),
-        updated: None,
-        written: 0,
+        ..BaselineState::default()
+    };
+    for e in &baseline.entries {
+        match decided.get(&e.fingerprint) {
+            Some(Status::Fail) => {}
+            Some(Status::Pass | Status::NotApplicable) => state.resolved.push(e.clone()),
+            Some(_) => state.unverified.push(e.clone()),
+            None => {
+                // arn:partition:elasticache:region:account:...
+                let mut parts = e.resource_arn.split(':').skip(3);
+                let region = parts.next().unwrap_or("");
+                let at = (parts.next().unwrap_or(""), region);
+                let rule_ran = rules.iter().any(|r| r.id == e.rule_id);
+                if rule_ran && read.contains(&at) && !gaps.contains(&at) {
+                    state.resolved.push(e.clone());
+                } else {
+                    state.unverified.push(e.clone());
+                }
+            }
+        }
     }
+    // `matched` counts the findings marked here, not entries also suppressed.
+    state.matched = result
+        .findings
+        .iter()
+        .filter(|f| f.status == Status::Baselined)
+        .count();
+    state
 }
