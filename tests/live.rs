@@ -18,6 +18,21 @@ fn run(moto: &Moto, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `ecaudit scan` of us-east-1 against moto, with `extra` arguments.
+fn scan_us_east_1(moto: &Moto, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "scan",
+        "--endpoint-url",
+        &moto.endpoint,
+        "--regions",
+        "us-east-1",
+        "--max-attempts",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    run(moto, &args)
+}
+
 fn collect(moto: &Moto, extra: &[&str]) -> (i32, Inventory, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("inventory.json");
@@ -136,22 +151,7 @@ async fn collects_and_evaluates_a_seeded_region() {
     // The live scan reports exactly what the rules decide on these facts.
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("scan.json");
-    let (code, _, stderr) = run(
-        &moto,
-        &[
-            "scan",
-            "--endpoint-url",
-            &moto.endpoint,
-            "--regions",
-            "us-east-1",
-            "--format",
-            "json",
-            "--output",
-            out.to_str().unwrap(),
-            "--max-attempts",
-            "2",
-        ],
-    );
+    let (code, _, stderr) = scan_us_east_1(&moto, &["--format", "json", "--output", out.to_str().unwrap()]);
     assert_eq!(code, 1, "a critical and high failures → exit 1: {stderr}");
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     for rule in [
@@ -206,6 +206,57 @@ async fn collects_and_evaluates_a_seeded_region() {
             .unwrap()
             > 0
     );
+
+    // Suppressions and several outputs work on a live scan as on a saved inventory.
+    let suppressions = dir.path().join("suppressions.yaml");
+    std::fs::write(
+        &suppressions,
+        "suppressions:\n  - rule: \"*\"\n    resource: sessions\n    reason: being rebuilt\n",
+    )
+    .unwrap();
+    let sarif = dir.path().join("scan.sarif");
+    let waived = dir.path().join("waived.json");
+    let (code, _, stderr) = scan_us_east_1(
+        &moto,
+        &[
+            "--suppressions",
+            suppressions.to_str().unwrap(),
+            "--format",
+            "json",
+            "--output",
+            waived.to_str().unwrap(),
+            "--output-format",
+            &format!("sarif={}", sarif.display()),
+        ],
+    );
+    let failing_elsewhere = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "fail" && f["resource_id"] != "sessions")
+        .filter(|f| matches!(f["severity"].as_str(), Some("high" | "critical")))
+        .count();
+    assert_eq!(code, if failing_elsewhere > 0 { 1 } else { 0 }, "{stderr}");
+    let waived: Value = serde_json::from_str(&std::fs::read_to_string(&waived).unwrap()).unwrap();
+    let sessions_failing = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "fail" && f["resource_id"] == "sessions")
+        .count();
+    assert_eq!(waived["summary"]["findings"]["suppressed"], sessions_failing);
+    assert_eq!(
+        finding(&waived, "no-public-ingress", "sessions")["status"],
+        "suppressed"
+    );
+    let sarif: Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    let with_suppressions = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["suppressions"][0]["justification"] == "being rebuilt")
+        .count();
+    assert_eq!(with_suppressions, sessions_failing);
 }
 
 const OTHER: &str = "222222222222";
