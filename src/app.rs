@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::cli::{
-    Cli, CollectArgs, ColorChoice, Command, ListFormat, RuleArgs, RulesCommand, ScanArgs, TargetArgs,
+    Cli, CollectArgs, ColorChoice, Command, DiffArgs, DiffFormat, ListFormat, RuleArgs, RulesCommand,
+    ScanArgs, TargetArgs,
 };
 use crate::collect::{AccountSpec, CallRecorder, CollectOptions, CollectStats, RegionSpec, TargetError};
 use crate::config::{Config, ConfigError, OutputSpec, apply_params};
@@ -46,6 +47,8 @@ pub enum Error {
     Suppressions(#[from] SuppressionError),
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Drift(#[from] crate::drift::DriftError),
 }
 
 /// Runs a command; returns the exit code it ends with.
@@ -53,6 +56,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Scan(args) => scan(&args),
         Command::Collect(args) => collect_command(&args),
+        Command::Diff(args) => diff_command(&args),
         Command::Rules { command } => match command {
             RulesCommand::List { format, rules } => rules_list(format, &rules),
             RulesCommand::Show { id, rules } => rules_show(&id, &rules),
@@ -355,6 +359,85 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
     // them at once.
     std::mem::forget(result);
     Ok(code)
+}
+
+/// Findings of an inventory for a diff: evaluated as of its collection time, suppressions applied.
+fn diff_findings(inventory: &Inventory, args: &DiffArgs) -> Result<Vec<crate::drift::FindingState>, Error> {
+    let (config, rules) = load_rules(&args.rules)?;
+    let ids: Vec<&str> = rules.ids().collect();
+    let mut suppressions = Vec::new();
+    for path in config.suppressions.iter().chain(&args.suppressions) {
+        suppressions.extend(crate::suppress::file::load(path, &ids)?);
+    }
+    let now = inventory.collected_at.unwrap_or_else(chrono::Utc::now);
+    let mut result = evaluate(inventory, rules, now);
+    crate::suppress::apply_suppressions(&mut result, suppressions, now.date_naive());
+    Ok(crate::drift::finding_states(&result))
+}
+
+fn diff_command(args: &DiffArgs) -> Result<u8, Error> {
+    use crate::drift::{DriftReport, Input, Side};
+    // Rules, config and suppressions are checked before either document is read.
+    let (config, rules) = load_rules(&args.rules)?;
+    let ids: Vec<&str> = rules.ids().collect();
+    for path in config.suppressions.iter().chain(&args.suppressions) {
+        crate::suppress::file::load(path, &ids)?;
+    }
+    let old = Input::read(&args.old)?;
+    let new = Input::read(&args.new)?;
+    let side = |path: &Path, input: &Input| Side {
+        file: path.display().to_string(),
+        document: input.kind(),
+        collected_at: match input {
+            Input::Inventory(i) => i.collected_at,
+            Input::Scan(s) => s.scan.as_ref().and_then(|s| s.collected_at),
+        },
+        deployments: match input {
+            Input::Inventory(i) => i.deployments.len(),
+            Input::Scan(s) => s.deployments(),
+        },
+    };
+    let (old_side, new_side) = (side(&args.old, &old), side(&args.new, &new));
+    let report = match (&old, &new) {
+        (Input::Inventory(a), Input::Inventory(b)) => DriftReport::new(
+            old_side,
+            new_side,
+            crate::drift::diff(a, b),
+            crate::drift::transitions(&diff_findings(a, args)?, &diff_findings(b, args)?),
+        ),
+        (Input::Scan(a), Input::Scan(b)) => DriftReport::new(
+            old_side,
+            new_side,
+            crate::drift::scan_deployments(a, b),
+            crate::drift::transitions(&a.finding_states(), &b.finding_states()),
+        ),
+        _ => {
+            return Err(crate::drift::DriftError::Mixed {
+                old: old_side.file,
+                old_kind: old.kind(),
+                new: new_side.file,
+                new_kind: new.kind(),
+            }
+            .into());
+        }
+    };
+    let to_file = args.output.as_ref().is_some_and(|p| p.as_os_str() != "-");
+    let to_terminal = !to_file && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    emit(args.output.as_deref(), |w| match args.format {
+        DiffFormat::Table => report::drift::table(
+            &report,
+            use_color(args.color, to_terminal),
+            if to_terminal { None } else { Some(plain_width()) },
+            w,
+        ),
+        DiffFormat::Json => report::drift::json(&report, to_terminal, w),
+        DiffFormat::Markdown => report::drift::markdown(&report, w),
+    })?;
+    Ok(if report.drifted {
+        crate::summary::exit::FINDINGS
+    } else {
+        crate::summary::exit::OK
+    })
 }
 
 #[derive(Serialize)]

@@ -28,6 +28,10 @@ pub enum Command {
     Scan(ScanArgs),
     /// Collect the inventory of every deployment and write it, without evaluating rules.
     Collect(CollectArgs),
+    /// What drifted between two inventories or two scan results: deployments added and removed,
+    /// changed attributes, ingress and alarms, and finding transitions. Exit 1 when something
+    /// drifted.
+    Diff(DiffArgs),
     /// List, show and validate rules.
     Rules {
         #[command(subcommand)]
@@ -170,6 +174,34 @@ pub struct ScanArgs {
     pub rules: RuleArgs,
     #[command(flatten)]
     pub targets: TargetArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Table,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older document: an inventory (`ecaudit collect`) or a scan result (`scan --format json`).
+    pub old: PathBuf,
+    /// The newer document, of the same kind.
+    pub new: PathBuf,
+    #[arg(long, value_enum, default_value_t = DiffFormat::Table)]
+    pub format: DiffFormat,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Suppressions applied to both inventories' findings (repeatable; added to the config's).
+    #[arg(long = "suppressions", value_name = "FILE")]
+    pub suppressions: Vec<PathBuf>,
+    /// When to colour the table.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    #[command(flatten)]
+    pub rules: RuleArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,6 +2,7 @@
 //! Renderers present what evaluation and the waivers decided; they never re-derive facts.
 
 pub mod csv;
+pub mod drift;
 pub mod json;
 pub mod junit;
 pub mod markdown;

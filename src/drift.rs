@@ -1,0 +1,634 @@
+//! Drift between two inventories: deployments added and removed, and per deployment each
+//! changed attribute (path, old value, new value), security-group permissions added and
+//! removed, alarms added, removed or disabled. Noise is left out: timestamps that move on their
+//! own, statuses in transition, alarm states, and the order of lists AWS does not order.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::inventory::{Deployment, DeploymentKind, Inventory};
+
+/// A deployment's identity in a drift report.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Identity {
+    pub arn: String,
+    pub id: String,
+    pub kind: DeploymentKind,
+    pub account_id: String,
+    pub region: String,
+}
+
+impl From<&Deployment> for Identity {
+    fn from(d: &Deployment) -> Self {
+        Identity {
+            arn: d.arn.clone(),
+            id: d.id.clone(),
+            kind: d.kind,
+            account_id: d.account_id.clone(),
+            region: d.region.clone(),
+        }
+    }
+}
+
+/// One changed attribute. `old`/`new` are `null` when the attribute (or list element) did not
+/// exist on that side.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Change {
+    /// Where in the deployment, e.g. `snapshot_retention_days`,
+    /// `security_groups[sg-0abc].name`, `node_groups[0001].members[orders-0001-001].alarms[cpu-high]`.
+    pub path: String,
+    pub old: Value,
+    pub new: Value,
+}
+
+/// How a deployment drifted.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct DeploymentDrift {
+    /// Attribute changes other than those listed below.
+    pub changes: Vec<Change>,
+    /// Ingress permissions, one line per source: `sg-0abc: tcp/6379 from 10.0.0.0/16`.
+    pub ingress_added: Vec<String>,
+    pub ingress_removed: Vec<String>,
+    /// Alarms, as `node: alarm name`.
+    pub alarms_added: Vec<String>,
+    pub alarms_removed: Vec<String>,
+    /// Alarms whose actions were turned off.
+    pub alarms_disabled: Vec<String>,
+}
+
+impl DeploymentDrift {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+            && self.ingress_added.is_empty()
+            && self.ingress_removed.is_empty()
+            && self.alarms_added.is_empty()
+            && self.alarms_removed.is_empty()
+            && self.alarms_disabled.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Changed {
+    #[serde(flatten)]
+    pub deployment: Identity,
+    #[serde(flatten)]
+    pub drift: DeploymentDrift,
+}
+
+/// What drifted between two inventories.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct InventoryDrift {
+    pub added: Vec<Identity>,
+    pub removed: Vec<Identity>,
+    pub changed: Vec<Changed>,
+}
+
+impl InventoryDrift {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+}
+
+/// Lifecycle states a deployment, node or group passes through on its own: a change from or to
+/// one of them is not drift.
+const TRANSITIONAL: &[&str] = &[
+    "creating",
+    "modifying",
+    "snapshotting",
+    "rebooting",
+    "rebooting cluster nodes",
+    "rebooting cache cluster nodes",
+    "backing-up",
+    "migrating",
+    "applying",
+    "deleting",
+];
+
+/// Fields that change without anyone changing the configuration.
+const NOISE: &[&str] = &["latest_automatic_snapshot", "notes"];
+
+/// The key that identifies the elements of a list, by the list's name; lists not named here are
+/// sets (their order carries no meaning).
+fn identity_key(list: &str) -> Option<&'static str> {
+    Some(match list {
+        "node_groups" | "security_groups" | "subnets" | "metrics" => "id",
+        "members" => "cache_cluster_id",
+        "alarms" => "name",
+        "log_delivery" => "log_type",
+        _ => return None,
+    })
+}
+
+/// Compares two inventories deployment by deployment (matched by ARN).
+pub fn diff(old: &Inventory, new: &Inventory) -> InventoryDrift {
+    let old_by_arn: BTreeMap<&str, &Deployment> =
+        old.deployments.iter().map(|d| (d.arn.as_str(), d)).collect();
+    let new_by_arn: BTreeMap<&str, &Deployment> =
+        new.deployments.iter().map(|d| (d.arn.as_str(), d)).collect();
+    let mut drift = InventoryDrift::default();
+    for (arn, d) in &new_by_arn {
+        match old_by_arn.get(arn) {
+            None => drift.added.push(Identity::from(*d)),
+            Some(before) => {
+                let changes = deployment(before, d);
+                if !changes.is_empty() {
+                    drift.changed.push(Changed {
+                        deployment: Identity::from(*d),
+                        drift: changes,
+                    });
+                }
+            }
+        }
+    }
+    for (arn, d) in &old_by_arn {
+        if !new_by_arn.contains_key(arn) {
+            drift.removed.push(Identity::from(*d));
+        }
+    }
+    drift
+}
+
+/// How one deployment changed.
+pub fn deployment(old: &Deployment, new: &Deployment) -> DeploymentDrift {
+    let old = serde_json::to_value(old).expect("deployments serialize");
+    let new = serde_json::to_value(new).expect("deployments serialize");
+    let mut changes = Vec::new();
+    walk("", None, &old, &new, &mut changes);
+    let mut drift = DeploymentDrift::default();
+    for c in changes {
+        classify(c, &mut drift);
+    }
+    // A permission whose sources changed is removed and added whole; only the sources that
+    // differ are drift.
+    let removed: BTreeSet<String> = drift.ingress_removed.iter().cloned().collect();
+    let added: BTreeSet<String> = drift.ingress_added.iter().cloned().collect();
+    drift.ingress_added = added.difference(&removed).cloned().collect();
+    drift.ingress_removed = removed.difference(&added).cloned().collect();
+    drift
+}
+
+/// Sorts a change into the lists a reader looks for first, or the attribute changes.
+fn classify(c: Change, drift: &mut DeploymentDrift) {
+    // security_groups[sg-1].ingress: a permission added or removed (a set element).
+    if let Some(group) = c
+        .path
+        .strip_prefix("security_groups[")
+        .and_then(|p| p.strip_suffix("].ingress"))
+    {
+        let (list, permission) = if c.old.is_null() {
+            (&mut drift.ingress_added, &c.new)
+        } else {
+            (&mut drift.ingress_removed, &c.old)
+        };
+        list.extend(
+            permission_lines(permission)
+                .into_iter()
+                .map(|l| format!("{group}: {l}")),
+        );
+        return;
+    }
+    if let Some((node, alarm)) = alarm_of(&c.path) {
+        let what = format!("{node}: {alarm}");
+        match c.path.rsplit_once("].").map(|(_, field)| field) {
+            _ if c.path.ends_with(']') && c.old.is_null() => drift.alarms_added.push(what),
+            _ if c.path.ends_with(']') && c.new.is_null() => drift.alarms_removed.push(what),
+            Some("actions_enabled") if c.new == Value::Bool(false) => drift.alarms_disabled.push(what),
+            _ => drift.changes.push(c),
+        }
+        return;
+    }
+    drift.changes.push(c);
+}
+
+/// `(node, alarm)` of a path inside `...members[node].alarms[alarm]`.
+fn alarm_of(path: &str) -> Option<(&str, &str)> {
+    let (before, after) = path.rsplit_once(".alarms[")?;
+    let node = before.rsplit_once("members[")?.1.strip_suffix(']')?;
+    let alarm = after.split(']').next()?;
+    Some((node, alarm))
+}
+
+/// An ingress permission as one line per source, e.g. `tcp/6379 from 10.0.0.0/16`.
+fn permission_lines(p: &Value) -> Vec<String> {
+    let protocol = p["protocol"].as_str().unwrap_or("?");
+    let ports = match (p["from_port"].as_i64(), p["to_port"].as_i64()) {
+        _ if protocol == "-1" => "all traffic".to_string(),
+        (Some(a), Some(b)) if a == b => format!("{protocol}/{a}"),
+        (Some(a), Some(b)) => format!("{protocol}/{a}-{b}"),
+        _ => protocol.to_string(),
+    };
+    let mut lines = Vec::new();
+    for key in ["ipv4_ranges", "ipv6_ranges"] {
+        for r in p[key].as_array().into_iter().flatten() {
+            lines.push(format!("{ports} from {}", r["cidr"].as_str().unwrap_or("?")));
+        }
+    }
+    for key in ["security_groups", "prefix_lists"] {
+        for s in p[key].as_array().into_iter().flatten() {
+            lines.push(format!("{ports} from {}", s.as_str().unwrap_or("?")));
+        }
+    }
+    if lines.is_empty() {
+        lines.push(ports);
+    }
+    lines
+}
+
+fn is_transitional(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| TRANSITIONAL.contains(&s))
+}
+
+/// Appends the changes between `old` and `new` at `path`; `field` is the last field name.
+fn walk(path: &str, field: Option<&str>, old: &Value, new: &Value, out: &mut Vec<Change>) {
+    if old == new {
+        return;
+    }
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for key in keys {
+                if NOISE.contains(&key.as_str()) || (key == "state" && path.contains(".alarms[")) {
+                    continue;
+                }
+                let (x, y) = (
+                    a.get(key).unwrap_or(&Value::Null),
+                    b.get(key).unwrap_or(&Value::Null),
+                );
+                if key == "status" && (is_transitional(x) || is_transitional(y)) {
+                    continue;
+                }
+                let child = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                walk(&child, Some(key), x, y, out);
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => match field.and_then(identity_key) {
+            Some(id) => {
+                let keyed = |items: &[Value]| -> BTreeMap<String, Value> {
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| {
+                            (
+                                v[id].as_str().map_or_else(|| i.to_string(), str::to_string),
+                                v.clone(),
+                            )
+                        })
+                        .collect()
+                };
+                let (a, b) = (keyed(a), keyed(b));
+                let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+                for k in keys {
+                    let (x, y) = (a.get(k).unwrap_or(&Value::Null), b.get(k).unwrap_or(&Value::Null));
+                    walk(&format!("{path}[{k}]"), None, x, y, out);
+                }
+            }
+            None => {
+                // A set: elements added and removed, whatever the order.
+                let canonical = |v: &Value| v.to_string();
+                let a_set: BTreeMap<String, &Value> = a.iter().map(|v| (canonical(v), v)).collect();
+                let b_set: BTreeMap<String, &Value> = b.iter().map(|v| (canonical(v), v)).collect();
+                let scalar = a.iter().chain(b).all(|v| !v.is_object() && !v.is_array());
+                if scalar {
+                    // Lists of strings read best whole: `[a, b]` → `[a, c]`.
+                    if a_set.keys().ne(b_set.keys()) {
+                        let sorted = |s: &BTreeMap<String, &Value>| {
+                            Value::Array(s.values().map(|v| (*v).clone()).collect())
+                        };
+                        out.push(Change {
+                            path: path.to_string(),
+                            old: sorted(&a_set),
+                            new: sorted(&b_set),
+                        });
+                    }
+                    return;
+                }
+                for (k, v) in &a_set {
+                    if !b_set.contains_key(k) {
+                        out.push(Change {
+                            path: path.to_string(),
+                            old: (*v).clone(),
+                            new: Value::Null,
+                        });
+                    }
+                }
+                for (k, v) in &b_set {
+                    if !a_set.contains_key(k) {
+                        out.push(Change {
+                            path: path.to_string(),
+                            old: Value::Null,
+                            new: (*v).clone(),
+                        });
+                    }
+                }
+            }
+        },
+        _ => out.push(Change {
+            path: path.to_string(),
+            old: old.clone(),
+            new: new.clone(),
+        }),
+    }
+}
+
+/// One finding as a drift report names it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct FindingRef {
+    pub rule_id: String,
+    pub severity: crate::findings::Severity,
+    pub resource_id: String,
+    pub resource_arn: String,
+    /// Status in the older result (`null`: no such finding then).
+    pub old_status: Option<crate::findings::Status>,
+    /// Status in the newer result (`null`: no such finding now).
+    pub new_status: Option<crate::findings::Status>,
+}
+
+/// A finding's state in one result, for comparing results.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FindingState {
+    pub rule_id: String,
+    pub severity: crate::findings::Severity,
+    pub resource_id: String,
+    pub resource_arn: String,
+    pub status: crate::findings::Status,
+}
+
+/// How findings moved between two results.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Transitions {
+    /// Failing now, not before (passing, not applicable, undecided, suppressed, or absent).
+    pub newly_failing: Vec<FindingRef>,
+    /// Failing before, passing or gone now (not merely suppressed).
+    pub resolved: Vec<FindingRef>,
+    /// Failing in both.
+    pub still_failing: Vec<FindingRef>,
+    /// Suppressed now, not before.
+    pub newly_suppressed: Vec<FindingRef>,
+}
+
+impl Transitions {
+    /// Whether anything moved (findings failing in both are not drift).
+    pub fn is_empty(&self) -> bool {
+        self.newly_failing.is_empty() && self.resolved.is_empty() && self.newly_suppressed.is_empty()
+    }
+}
+
+fn failing(s: Option<crate::findings::Status>) -> bool {
+    use crate::findings::Status;
+    matches!(s, Some(Status::Fail | Status::Baselined))
+}
+
+/// Compares findings by rule and resource.
+pub fn transitions(old: &[FindingState], new: &[FindingState]) -> Transitions {
+    use crate::findings::Status;
+    let key = |f: &FindingState| (f.rule_id.clone(), f.resource_arn.clone());
+    let old_by: BTreeMap<_, &FindingState> = old.iter().map(|f| (key(f), f)).collect();
+    let new_by: BTreeMap<_, &FindingState> = new.iter().map(|f| (key(f), f)).collect();
+    let keys: BTreeSet<_> = old_by.keys().chain(new_by.keys()).cloned().collect();
+    let mut t = Transitions::default();
+    for k in keys {
+        let (before, after) = (old_by.get(&k), new_by.get(&k));
+        let any = after.or(before).expect("a key from one side");
+        let r = FindingRef {
+            rule_id: any.rule_id.clone(),
+            severity: any.severity,
+            resource_id: any.resource_id.clone(),
+            resource_arn: any.resource_arn.clone(),
+            old_status: before.map(|f| f.status),
+            new_status: after.map(|f| f.status),
+        };
+        let (was, is) = (r.old_status, r.new_status);
+        if failing(is) && failing(was) {
+            t.still_failing.push(r);
+        } else if failing(is) {
+            t.newly_failing.push(r);
+        } else if is == Some(Status::Suppressed) && was != Some(Status::Suppressed) {
+            t.newly_suppressed.push(r);
+        } else if failing(was) && is != Some(Status::Suppressed) && is != Some(Status::Error) {
+            t.resolved.push(r);
+        }
+    }
+    let order = |v: &mut Vec<FindingRef>| {
+        v.sort_by(|a, b| {
+            (std::cmp::Reverse(a.severity), &a.rule_id, &a.resource_arn).cmp(&(
+                std::cmp::Reverse(b.severity),
+                &b.rule_id,
+                &b.resource_arn,
+            ))
+        })
+    };
+    order(&mut t.newly_failing);
+    order(&mut t.resolved);
+    order(&mut t.still_failing);
+    order(&mut t.newly_suppressed);
+    t
+}
+
+/// The findings of an evaluated scan, as [`FindingState`]s.
+pub fn finding_states(result: &crate::evaluate::ScanResult) -> Vec<FindingState> {
+    result
+        .findings
+        .iter()
+        .map(|f| {
+            let rule = result.rule(f);
+            let d = result.resource(f);
+            FindingState {
+                rule_id: rule.id.clone(),
+                severity: rule.severity,
+                resource_id: d.id.clone(),
+                resource_arn: d.arn.clone(),
+                status: f.status,
+            }
+        })
+        .collect()
+}
+
+/// What `ecaudit diff` reports.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DriftReport {
+    pub old: Side,
+    pub new: Side,
+    /// Deployments added, removed and changed. From scan results (which carry no facts) only
+    /// deployments added and removed are known; `changed` is then empty.
+    pub deployments: InventoryDrift,
+    pub findings: Transitions,
+    /// Whether anything drifted: the exit code is 1 when it did.
+    pub drifted: bool,
+}
+
+/// One of the two documents compared.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Side {
+    pub file: String,
+    /// `inventory` or `scan`.
+    pub document: &'static str,
+    pub collected_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub deployments: usize,
+}
+
+impl DriftReport {
+    pub fn new(old: Side, new: Side, deployments: InventoryDrift, findings: Transitions) -> Self {
+        let drifted = !deployments.is_empty() || !findings.is_empty();
+        DriftReport {
+            old,
+            new,
+            deployments,
+            findings,
+            drifted,
+        }
+    }
+}
+
+/// A document `ecaudit diff` compares: an inventory (`collect`) or a scan result (`scan
+/// --format json`).
+pub enum Input {
+    Inventory(Inventory),
+    Scan(ScanDocument),
+}
+
+/// The parts of a scan result a diff reads.
+#[derive(serde::Deserialize)]
+pub struct ScanDocument {
+    #[serde(default)]
+    pub scan: Option<ScanInfo>,
+    pub findings: Vec<ScanFinding>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct ScanInfo {
+    #[serde(default)]
+    pub collected_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct ScanFinding {
+    pub rule_id: String,
+    pub severity: crate::findings::Severity,
+    pub status: crate::findings::Status,
+    pub resource_kind: DeploymentKind,
+    pub resource_id: String,
+    pub resource_arn: String,
+    pub account_id: String,
+    pub region: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriftError {
+    #[error(transparent)]
+    Inventory(#[from] crate::inventory::InventoryError),
+    #[error("{file}:{line}:{column}: {message}")]
+    Invalid {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{file}: neither an inventory (`deployments`) nor a scan result (`findings`)")]
+    Unknown { file: String },
+    #[error("{old} is {old_kind} and {new} is {new_kind}: compare two inventories or two scan results")]
+    Mixed {
+        old: String,
+        old_kind: &'static str,
+        new: String,
+        new_kind: &'static str,
+    },
+}
+
+impl Input {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Input::Inventory(_) => "inventory",
+            Input::Scan(_) => "scan",
+        }
+    }
+
+    /// Reads `path` (`-`: standard input), telling an inventory from a scan result by its keys.
+    pub fn read(path: &std::path::Path) -> Result<Input, DriftError> {
+        #[derive(serde::Deserialize)]
+        struct Keys {
+            #[serde(default)]
+            deployments: Option<serde::de::IgnoredAny>,
+            #[serde(default)]
+            findings: Option<serde::de::IgnoredAny>,
+        }
+        let file = path.display().to_string();
+        let text = crate::inventory::read_text(path)?;
+        let invalid = |e: serde_json::Error| DriftError::Invalid {
+            file: file.clone(),
+            line: e.line(),
+            column: e.column(),
+            message: crate::position::strip_position(&e.to_string()),
+        };
+        let keys: Keys = serde_json::from_str(&text).map_err(invalid)?;
+        match (keys.deployments, keys.findings) {
+            (Some(_), _) => Ok(Input::Inventory(crate::inventory::parse_inventory(&text, &file)?)),
+            (None, Some(_)) => Ok(Input::Scan(serde_json::from_str(&text).map_err(invalid)?)),
+            (None, None) => Err(DriftError::Unknown { file }),
+        }
+    }
+}
+
+/// Deployments added and removed between two scan results, known from the resources their
+/// findings name.
+pub fn scan_deployments(old: &ScanDocument, new: &ScanDocument) -> InventoryDrift {
+    let resources = |doc: &ScanDocument| -> BTreeMap<String, Identity> {
+        doc.findings
+            .iter()
+            .map(|f| {
+                (
+                    f.resource_arn.clone(),
+                    Identity {
+                        arn: f.resource_arn.clone(),
+                        id: f.resource_id.clone(),
+                        kind: f.resource_kind,
+                        account_id: f.account_id.clone(),
+                        region: f.region.clone(),
+                    },
+                )
+            })
+            .collect()
+    };
+    let (a, b) = (resources(old), resources(new));
+    InventoryDrift {
+        added: b
+            .iter()
+            .filter(|(k, _)| !a.contains_key(*k))
+            .map(|(_, v)| v.clone())
+            .collect(),
+        removed: a
+            .iter()
+            .filter(|(k, _)| !b.contains_key(*k))
+            .map(|(_, v)| v.clone())
+            .collect(),
+        changed: Vec::new(),
+    }
+}
+
+impl ScanDocument {
+    pub fn finding_states(&self) -> Vec<FindingState> {
+        self.findings
+            .iter()
+            .map(|f| FindingState {
+                rule_id: f.rule_id.clone(),
+                severity: f.severity,
+                resource_id: f.resource_id.clone(),
+                resource_arn: f.resource_arn.clone(),
+                status: f.status,
+            })
+            .collect()
+    }
+
+    pub fn deployments(&self) -> usize {
+        self.findings
+            .iter()
+            .map(|f| &f.resource_arn)
+            .collect::<BTreeSet<_>>()
+            .len()
+    }
+}

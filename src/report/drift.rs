@@ -1,0 +1,206 @@
+//! Renders a drift report (`ecaudit diff`): as a table for people, JSON for machines, Markdown
+//! for pull requests and tickets.
+
+use std::io::{self, Write};
+
+use comfy_table::Cell;
+
+use super::markdown::cell;
+use crate::drift::{DriftReport, FindingRef};
+
+fn status(s: Option<crate::findings::Status>) -> &'static str {
+    s.map_or("absent", |s| s.as_str())
+}
+
+fn value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "(none)".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Every change of the report as `(deployment, what, old, new)` rows.
+fn rows(report: &DriftReport) -> Vec<(String, String, String, String)> {
+    let mut rows = Vec::new();
+    for d in &report.deployments.added {
+        rows.push((
+            d.id.clone(),
+            "deployment added".into(),
+            String::new(),
+            d.arn.clone(),
+        ));
+    }
+    for d in &report.deployments.removed {
+        rows.push((
+            d.id.clone(),
+            "deployment removed".into(),
+            d.arn.clone(),
+            String::new(),
+        ));
+    }
+    for c in &report.deployments.changed {
+        let id = &c.deployment.id;
+        let drift = &c.drift;
+        for ch in &drift.changes {
+            rows.push((id.clone(), ch.path.clone(), value(&ch.old), value(&ch.new)));
+        }
+        for (label, list, added) in [
+            ("ingress added", &drift.ingress_added, true),
+            ("ingress removed", &drift.ingress_removed, false),
+            ("alarm added", &drift.alarms_added, true),
+            ("alarm removed", &drift.alarms_removed, false),
+            ("alarm actions disabled", &drift.alarms_disabled, true),
+        ] {
+            for item in list {
+                let (old, new) = if added {
+                    (String::new(), item.clone())
+                } else {
+                    (item.clone(), String::new())
+                };
+                rows.push((id.clone(), label.into(), old, new));
+            }
+        }
+    }
+    rows
+}
+
+fn finding_groups(report: &DriftReport) -> [(&'static str, &Vec<FindingRef>); 3] {
+    let f = &report.findings;
+    [
+        ("Newly failing", &f.newly_failing),
+        ("Resolved", &f.resolved),
+        ("Newly suppressed", &f.newly_suppressed),
+    ]
+}
+
+pub fn table(report: &DriftReport, color: bool, width: Option<u16>, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} ({}, {} deployment(s)) → {} ({}, {} deployment(s))",
+        report.old.file,
+        report.old.document,
+        report.old.deployments,
+        report.new.file,
+        report.new.document,
+        report.new.deployments
+    )?;
+    let rows = rows(report);
+    if rows.is_empty() {
+        writeln!(out, "\nNo deployment drifted.")?;
+    } else {
+        let mut t = super::table::styled_table(color, width);
+        t.set_header(vec!["Deployment", "What", "Before", "Now"]);
+        for (d, what, old, new) in rows {
+            t.add_row(vec![
+                Cell::new(d),
+                Cell::new(what),
+                Cell::new(old),
+                Cell::new(new),
+            ]);
+        }
+        writeln!(out, "\nDeployments\n{t}")?;
+    }
+    for (label, list) in finding_groups(report) {
+        if list.is_empty() {
+            continue;
+        }
+        let mut t = super::table::styled_table(color, width);
+        t.set_header(vec!["Severity", "Rule", "Deployment", "Before", "Now"]);
+        for f in list {
+            t.add_row(vec![
+                f.severity.as_str(),
+                &f.rule_id,
+                &f.resource_id,
+                status(f.old_status),
+                status(f.new_status),
+            ]);
+        }
+        writeln!(out, "\n{label} findings\n{t}")?;
+    }
+    writeln!(
+        out,
+        "\n{} still failing. {} → exit {}",
+        report.findings.still_failing.len(),
+        if report.drifted { "Drift found" } else { "No drift" },
+        u8::from(report.drifted)
+    )
+}
+
+pub fn json(report: &DriftReport, pretty: bool, out: &mut dyn Write) -> io::Result<()> {
+    if pretty {
+        serde_json::to_writer_pretty(&mut *out, report)?;
+    } else {
+        serde_json::to_writer(&mut *out, report)?;
+    }
+    out.write_all(b"\n")
+}
+
+/// Rows listed per section; the rest are counted.
+const TOP: usize = 50;
+
+pub fn markdown(report: &DriftReport, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "## {} ecaudit drift: {} → {}\n",
+        if report.drifted { "⚠️" } else { "✅" },
+        cell(&report.old.file),
+        cell(&report.new.file)
+    )?;
+    let d = &report.deployments;
+    let f = &report.findings;
+    writeln!(
+        out,
+        "{} deployment(s) added, {} removed, {} changed · {} finding(s) newly failing, {} resolved, {} newly suppressed, {} still failing\n",
+        d.added.len(),
+        d.removed.len(),
+        d.changed.len(),
+        f.newly_failing.len(),
+        f.resolved.len(),
+        f.newly_suppressed.len(),
+        f.still_failing.len()
+    )?;
+    let rows = rows(report);
+    if !rows.is_empty() {
+        writeln!(out, "| Deployment | What | Before | Now |\n|---|---|---|---|")?;
+        for (d, what, old, new) in rows.iter().take(TOP) {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                cell(d),
+                cell(what),
+                cell(old),
+                cell(new)
+            )?;
+        }
+        if rows.len() > TOP {
+            writeln!(out, "\n… and {} more change(s).", rows.len() - TOP)?;
+        }
+        writeln!(out)?;
+    }
+    for (label, list) in finding_groups(report) {
+        if list.is_empty() {
+            continue;
+        }
+        writeln!(
+            out,
+            "### {label}\n\n| Severity | Rule | Deployment | Before | Now |\n|---|---|---|---|---|"
+        )?;
+        for x in list.iter().take(TOP) {
+            writeln!(
+                out,
+                "| {} | `{}` | {} | {} | {} |",
+                x.severity,
+                x.rule_id,
+                cell(&x.resource_id),
+                status(x.old_status),
+                status(x.new_status)
+            )?;
+        }
+        if list.len() > TOP {
+            writeln!(out, "\n… and {} more.", list.len() - TOP)?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,379 @@
+//! Drift between two inventories: what changed in each deployment, with the noise left out.
+mod common;
+
+use common::*;
+use ecaudit::drift::{self, Change};
+use ecaudit::inventory::Deployment;
+use serde_json::{Value, json};
+
+fn deployment(v: &Value) -> Deployment {
+    parse(&inventory(vec![v.clone()])).deployments.remove(0)
+}
+
+fn drift_of(old: &Value, new: &Value) -> drift::DeploymentDrift {
+    drift::deployment(&deployment(old), &deployment(new))
+}
+
+fn paths(changes: &[Change]) -> Vec<&str> {
+    changes.iter().map(|c| c.path.as_str()).collect()
+}
+
+#[test]
+fn identical_deployments_do_not_drift() {
+    let d = fixture("replication-group");
+    assert!(drift_of(&d, &d).is_empty());
+}
+
+#[test]
+fn attribute_changes_carry_path_and_values() {
+    let old = fixture("replication-group");
+    let new = patched(
+        "replication-group",
+        json!({"snapshot_retention_days": 1, "automatic_failover": "disabled", "tags": {"team": "payments"}}),
+    );
+    let d = drift_of(&old, &new);
+    assert_eq!(
+        paths(&d.changes),
+        ["automatic_failover", "snapshot_retention_days", "tags.team"],
+        "{d:#?}"
+    );
+    let retention = &d.changes[1];
+    assert_eq!(
+        (retention.old.clone(), retention.new.clone()),
+        (json!(7), json!(1))
+    );
+    assert!(d.ingress_added.is_empty() && d.alarms_removed.is_empty());
+}
+
+#[test]
+fn noise_is_not_drift() {
+    let old = fixture("replication-group");
+    let mut new = patched(
+        "replication-group",
+        json!({"status": "modifying", "latest_automatic_snapshot": "2026-11-26T03:10:00Z"}),
+    );
+    // Alarm states flip on their own; lists AWS does not order come back in another order.
+    new["node_groups"][0]["members"][0]["alarms"][0]["state"] = json!("ALARM");
+    new["node_groups"][0]["members"].as_array_mut().unwrap().reverse();
+    new["node_groups"][0]["members"][0]["alarms"]
+        .as_array_mut()
+        .unwrap()
+        .reverse();
+    let d = drift_of(&old, &new);
+    assert!(d.is_empty(), "{d:#?}");
+    // A status that settles somewhere else is drift.
+    let failed = patched("replication-group", json!({"status": "create-failed"}));
+    assert_eq!(paths(&drift_of(&old, &failed).changes), ["status"]);
+}
+
+#[test]
+fn ingress_permissions_added_and_removed_per_source() {
+    let old = fixture("replication-group");
+    let mut new = old.clone();
+    let sg = &mut new["security_groups"][0];
+    // One source added to the existing permission, and a new permission.
+    sg["ingress"][0]["ipv4_ranges"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"cidr": "0.0.0.0/0"}));
+    sg["ingress"].as_array_mut().unwrap().push(
+        json!({"protocol": "tcp", "from_port": 22, "to_port": 22, "ipv4_ranges": [{"cidr": "10.10.1.0/24"}]}),
+    );
+    let d = drift_of(&old, &new);
+    assert_eq!(
+        d.ingress_added,
+        [
+            "sg-0a1b2c3d4e5f60711: tcp/22 from 10.10.1.0/24",
+            "sg-0a1b2c3d4e5f60711: tcp/6379 from 0.0.0.0/0",
+        ]
+    );
+    assert!(d.ingress_removed.is_empty() && d.changes.is_empty(), "{d:#?}");
+    // And back: the same lines, removed.
+    let back = drift_of(&new, &old);
+    assert_eq!(back.ingress_removed, d.ingress_added);
+}
+
+#[test]
+fn alarms_added_removed_and_disabled() {
+    let old = fixture("replication-group");
+    let mut new = old.clone();
+    let alarms = new["node_groups"][0]["members"][0]["alarms"]
+        .as_array_mut()
+        .unwrap();
+    let removed = alarms.remove(0);
+    alarms[0]["actions_enabled"] = json!(false);
+    let mut added = removed.clone();
+    added["name"] = json!("orders-cache-001-evictions");
+    added["threshold"] = json!(1000.0);
+    alarms.push(added);
+    let d = drift_of(&old, &new);
+    assert_eq!(d.alarms_removed, ["orders-cache-001: orders-cache-001-cpu-high"]);
+    assert_eq!(d.alarms_added, ["orders-cache-001: orders-cache-001-evictions"]);
+    assert_eq!(
+        d.alarms_disabled,
+        ["orders-cache-001: orders-cache-001-engine-cpu-high"]
+    );
+    assert!(d.changes.is_empty(), "{d:#?}");
+    // A threshold change is an attribute change at the alarm's path.
+    let mut tuned = old.clone();
+    tuned["node_groups"][0]["members"][1]["alarms"][2]["threshold"] = json!(95.0);
+    let d = drift_of(&old, &tuned);
+    assert_eq!(
+        paths(&d.changes),
+        ["node_groups[0001].members[orders-cache-002].alarms[orders-cache-002-memory-high].threshold"]
+    );
+}
+
+#[test]
+fn deployments_added_removed_and_changed_by_arn() {
+    let a = fixture("replication-group");
+    let b = fixture("serverless");
+    let c = fixture("memcached");
+    let changed = patched("memcached", json!({"auto_minor_version_upgrade": false}));
+    let old = parse(&inventory(vec![a.clone(), c]));
+    let new = parse(&inventory(vec![changed, b.clone()]));
+    let drift = drift::diff(&old, &new);
+    assert_eq!(
+        drift.added.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        [b["id"].as_str().unwrap()]
+    );
+    assert_eq!(
+        drift.removed.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        [a["id"].as_str().unwrap()]
+    );
+    assert_eq!(drift.changed.len(), 1);
+    assert_eq!(
+        paths(&drift.changed[0].drift.changes),
+        ["auto_minor_version_upgrade"]
+    );
+}
+
+mod cli {
+    use super::*;
+    use common::cli::Scratch;
+
+    fn fleet() -> Value {
+        serde_json::from_str(&std::fs::read_to_string(repo_path("examples/fleet.json")).unwrap()).unwrap()
+    }
+
+    /// The fleet with `edit` applied to deployment `id`.
+    fn edited(id: &str, edit: impl FnOnce(&mut Value)) -> Value {
+        let mut doc = fleet();
+        edit(
+            doc["deployments"]
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .find(|d| d["id"] == id)
+                .unwrap(),
+        );
+        doc
+    }
+
+    fn ids(list: &Value, key: &str) -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x[key].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn inventories_exit_1_with_exactly_what_changed() {
+        let s = Scratch::new();
+        let old = s.json("old.json", &fleet());
+        let mut new = edited("orders-cache", |d| {
+            d["snapshot_retention_days"] = json!(1);
+            d["status"] = json!("modifying");
+        });
+        new["deployments"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|d| d["id"] != "reporting-legacy");
+        let new = s.json("new.json", &new);
+        let run = s.run([
+            "diff",
+            old.to_str().unwrap(),
+            new.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        run.expect(1);
+        let report = run.json();
+        assert_eq!(report["drifted"], true);
+        assert_eq!(ids(&report["deployments"]["removed"], "id"), ["reporting-legacy"]);
+        assert!(report["deployments"]["added"].as_array().unwrap().is_empty());
+        let changed = &report["deployments"]["changed"];
+        assert_eq!(ids(changed, "id"), ["orders-cache"]);
+        assert_eq!(
+            changed[0]["changes"],
+            json!([{"path": "snapshot_retention_days", "old": 7, "new": 1}])
+        );
+        assert_eq!(
+            report["findings"]["newly_failing"],
+            json!([{
+                "rule_id": "snapshot-retention", "severity": "high", "resource_id": "orders-cache",
+                "resource_arn": "arn:aws:elasticache:us-east-1:111111111111:replicationgroup:orders-cache",
+                "old_status": "pass", "new_status": "fail"
+            }])
+        );
+        let resolved = ids(&report["findings"]["resolved"], "resource_id");
+        assert!(!resolved.is_empty() && resolved.iter().all(|r| r == "reporting-legacy"));
+        assert!(!report["findings"]["still_failing"].as_array().unwrap().is_empty());
+
+        // The same inventory twice: no drift, exit 0.
+        s.run(["diff", old.to_str().unwrap(), old.to_str().unwrap()])
+            .expect(0)
+            .stdout_has("No deployment drifted.");
+    }
+
+    #[test]
+    fn scan_results_give_deployments_and_finding_transitions() {
+        let s = Scratch::new();
+        let old_inv = s.json("old-inv.json", &fleet());
+        let new_inv = s.json(
+            "new-inv.json",
+            &edited("events-stream", |d| d["auto_minor_version_upgrade"] = json!(true)),
+        );
+        let sup = s.file(
+            "sup.yaml",
+            "suppressions:\n  - rule: multi-az\n    resource: search-cluster\n    reason: single-AZ by design\n",
+        );
+        let old = s.path("old.json");
+        let new = s.path("new.json");
+        s.scan(
+            &old_inv,
+            &["--format", "json", "-o", old.to_str().unwrap(), "--exit-zero"],
+        )
+        .expect(0);
+        s.scan(
+            &new_inv,
+            &[
+                "--format",
+                "json",
+                "-o",
+                new.to_str().unwrap(),
+                "--exit-zero",
+                "--suppressions",
+                sup.to_str().unwrap(),
+            ],
+        )
+        .expect(0);
+        let run = s.run([
+            "diff",
+            old.to_str().unwrap(),
+            new.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        run.expect(1);
+        let report = run.json();
+        assert_eq!(report["old"]["document"], "scan");
+        let f = &report["findings"];
+        assert!(f["newly_failing"].as_array().unwrap().is_empty());
+        assert_eq!(ids(&f["resolved"], "rule_id"), ["auto-minor-version-upgrade"]);
+        assert_eq!(ids(&f["newly_suppressed"], "resource_id"), ["search-cluster"]);
+        assert!(report["deployments"]["changed"].as_array().unwrap().is_empty());
+
+        let md = s.run([
+            "diff",
+            old.to_str().unwrap(),
+            new.to_str().unwrap(),
+            "--format",
+            "markdown",
+        ]);
+        md.expect(1)
+            .stdout_has("### Resolved")
+            .stdout_has("### Newly suppressed");
+    }
+
+    #[test]
+    fn bad_inputs_exit_2() {
+        let s = Scratch::new();
+        let inv = s.json("inv.json", &fleet());
+        let scan = s.path("scan.json");
+        s.scan(
+            &inv,
+            &["--format", "json", "-o", scan.to_str().unwrap(), "--exit-zero"],
+        )
+        .expect(0);
+        s.run(["diff", inv.to_str().unwrap(), scan.to_str().unwrap()])
+            .expect(2)
+            .stderr_has("compare two inventories or two scan results");
+        let garbage = s.file("garbage.json", "{\n  \"deployments\": [,]\n}\n");
+        s.run(["diff", garbage.to_str().unwrap(), inv.to_str().unwrap()])
+            .expect(2)
+            .stderr_has(&format!("{}:2:", garbage.display()));
+        let other = s.file("other.json", "{\"hello\": 1}");
+        s.run(["diff", other.to_str().unwrap(), inv.to_str().unwrap()])
+            .expect(2)
+            .stderr_has("neither an inventory");
+        s.run([
+            "diff",
+            s.path("missing.json").to_str().unwrap(),
+            inv.to_str().unwrap(),
+        ])
+        .expect(2)
+        .stderr_has("missing.json");
+    }
+}
+
+/// The golden drift report: the demo fleet against a night in which orders-cache lost its
+/// retention, gained a public range and lost an alarm, and reporting-legacy was deleted.
+fn golden_report() -> drift::DriftReport {
+    let fleet: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_path("examples/fleet.json")).unwrap()).unwrap();
+    let mut next = fleet.clone();
+    for d in next["deployments"].as_array_mut().unwrap() {
+        if d["id"] == "orders-cache" {
+            d["snapshot_retention_days"] = json!(1);
+            d["security_groups"][0]["ingress"][0]["ipv4_ranges"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"cidr": "0.0.0.0/0"}));
+            d["node_groups"][0]["members"][0]["alarms"]
+                .as_array_mut()
+                .unwrap()
+                .remove(0);
+        }
+    }
+    next["deployments"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|d| d["id"] != "reporting-legacy");
+    let (old, new) = (parse(&fleet), parse(&next));
+    let states = |inv: &ecaudit::inventory::Inventory| {
+        let result = ecaudit::evaluate::evaluate(
+            inv,
+            ecaudit::rules::RuleSet::load(&[]).unwrap(),
+            inv.collected_at.unwrap(),
+        );
+        drift::finding_states(&result)
+    };
+    let side = |file: &str, inv: &ecaudit::inventory::Inventory| drift::Side {
+        file: file.into(),
+        document: "inventory",
+        collected_at: inv.collected_at,
+        deployments: inv.deployments.len(),
+    };
+    drift::DriftReport::new(
+        side("monday.json", &old),
+        side("tuesday.json", &new),
+        drift::diff(&old, &new),
+        drift::transitions(&states(&old), &states(&new)),
+    )
+}
+
+#[test]
+fn golden_drift_table() {
+    let mut out = Vec::new();
+    ecaudit::report::drift::table(&golden_report(), false, Some(120), &mut out).unwrap();
+    insta::assert_snapshot!(String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn golden_drift_markdown() {
+    let mut out = Vec::new();
+    ecaudit::report::drift::markdown(&golden_report(), &mut out).unwrap();
+    insta::assert_snapshot!(String::from_utf8(out).unwrap());
+}
