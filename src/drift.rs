@@ -103,8 +103,13 @@ const TRANSITIONAL: &[&str] = &[
     "backing-up",
     "migrating",
     "applying",
-    "deleting",
 ];
+
+/// Whether a deployment is on its way out: for drift it is gone (`deleting` is reported once,
+/// as a removal, not again when the deployment disappears).
+fn going(d: &Deployment) -> bool {
+    matches!(d.status.as_deref(), Some("deleting" | "deleted"))
+}
 
 /// Fields that change without anyone changing the configuration.
 const NOISE: &[&str] = &["latest_automatic_snapshot", "notes"];
@@ -121,12 +126,17 @@ fn identity_key(list: &str) -> Option<&'static str> {
     })
 }
 
-/// Compares two inventories deployment by deployment (matched by ARN).
-pub fn diff(old: &Inventory, new: &Inventory) -> InventoryDrift {
-    let old_by_arn: BTreeMap<&str, &Deployment> =
-        old.deployments.iter().map(|d| (d.arn.as_str(), d)).collect();
-    let new_by_arn: BTreeMap<&str, &Deployment> =
-        new.deployments.iter().map(|d| (d.arn.as_str(), d)).collect();
+/// Compares two inventories deployment by deployment (matched by ARN); a deployment being
+/// deleted counts as gone.
+pub fn diff<'a>(old: &'a Inventory, new: &'a Inventory) -> InventoryDrift {
+    let by_arn = |inv: &'a Inventory| -> BTreeMap<&'a str, &'a Deployment> {
+        inv.deployments
+            .iter()
+            .filter(|d| !going(d))
+            .map(|d| (d.arn.as_str(), d))
+            .collect()
+    };
+    let (old_by_arn, new_by_arn) = (by_arn(old), by_arn(new));
     let mut drift = InventoryDrift::default();
     for (arn, d) in &new_by_arn {
         match old_by_arn.get(arn) {

@@ -148,6 +148,22 @@ fn deployments_added_removed_and_changed_by_arn() {
     );
 }
 
+#[test]
+fn a_deployment_being_deleted_is_removed_once() {
+    let a = fixture("replication-group");
+    let deleting = patched("replication-group", json!({"status": "deleting"}));
+    let before = parse(&inventory(vec![a.clone()]));
+    let during = parse(&inventory(vec![deleting]));
+    let after = parse(&inventory(vec![]));
+    let d = drift::diff(&before, &during);
+    assert_eq!(d.removed.len(), 1);
+    assert!(d.changed.is_empty());
+    assert!(
+        drift::diff(&during, &after).is_empty(),
+        "not removed a second time"
+    );
+}
+
 mod cli {
     use super::*;
     use common::cli::Scratch;

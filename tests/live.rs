@@ -980,3 +980,157 @@ async fn collected_inventory_carries_the_joined_facts_and_rescans_identically() 
             .contains("no longer exists")
     );
 }
+
+/// `ecaudit collect` of us-east-1 into `path`.
+fn collect_to(moto: &Moto, path: &std::path::Path) {
+    let (code, _, stderr) = run(
+        moto,
+        &[
+            "collect",
+            "--endpoint-url",
+            &moto.endpoint,
+            "--regions",
+            "us-east-1",
+            "--max-attempts",
+            "2",
+            "--output",
+            path.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_between_two_live_collections_is_exactly_what_changed() {
+    let moto = Moto::start();
+    let cfg = moto.config("us-east-1").await;
+    let net = seed::network(&cfg, "drift-subnets", "10.40.0.0/16", false).await;
+    let sg = seed::security_group(
+        &cfg,
+        &net.vpc_id,
+        "cache",
+        vec![seed::tcp(6379, 6379, "10.40.0.0/16")],
+    )
+    .await;
+    let alpha_nodes = seed::replication_group(&cfg, &Group::compliant("alpha", &sg, &net.subnet_group)).await;
+    seed::full_alarms(&cfg, &alpha_nodes).await;
+    let beta_nodes = seed::replication_group(&cfg, &Group::compliant("beta", &sg, &net.subnet_group)).await;
+    seed::full_alarms(&cfg, &beta_nodes).await;
+    let dir = tempfile::tempdir().unwrap();
+    let monday = dir.path().join("monday.json");
+    collect_to(&moto, &monday);
+
+    // The night's changes, through the same APIs an operator would call.
+    let ec = aws_sdk_elasticache::Client::new(&cfg);
+    ec.modify_replication_group()
+        .replication_group_id("alpha")
+        .snapshot_retention_limit(1)
+        .automatic_failover_enabled(false)
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&cfg);
+    ec2.authorize_security_group_ingress()
+        .group_id(&sg)
+        .ip_permissions(seed::tcp(6379, 6379, "0.0.0.0/0"))
+        .send()
+        .await
+        .unwrap();
+    ec2.revoke_security_group_ingress()
+        .group_id(&sg)
+        .ip_permissions(seed::tcp(6379, 6379, "10.40.0.0/16"))
+        .send()
+        .await
+        .unwrap();
+    let deleted_alarm = format!("{}-CPUUtilization", alpha_nodes[0]);
+    aws_sdk_cloudwatch::Client::new(&cfg)
+        .delete_alarms()
+        .alarm_names(&deleted_alarm)
+        .send()
+        .await
+        .unwrap();
+    ec.delete_replication_group()
+        .replication_group_id("beta")
+        .send()
+        .await
+        .unwrap();
+    seed::replication_group(&cfg, &Group::compliant("gamma", &sg, &net.subnet_group)).await;
+    let tuesday = dir.path().join("tuesday.json");
+    collect_to(&moto, &tuesday);
+
+    let (code, stdout, stderr) = run(
+        &moto,
+        &[
+            "diff",
+            monday.to_str().unwrap(),
+            tuesday.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 1, "drift → exit 1: {stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let ids = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let deployments = &report["deployments"];
+    assert_eq!(ids(&deployments["added"]), ["gamma"]);
+    assert_eq!(ids(&deployments["removed"]), ["beta"]);
+    assert_eq!(ids(&deployments["changed"]), ["alpha"], "{deployments:#}");
+    let alpha = &deployments["changed"][0];
+    assert_eq!(
+        alpha["changes"],
+        serde_json::json!([
+            {"path": "automatic_failover", "old": "enabled", "new": "disabled"},
+            {"path": "snapshot_retention_days", "old": 7, "new": 1},
+        ]),
+        "{alpha:#}"
+    );
+    assert_eq!(
+        alpha["ingress_added"],
+        serde_json::json!([format!("{sg}: tcp/6379 from 0.0.0.0/0")])
+    );
+    assert_eq!(
+        alpha["ingress_removed"],
+        serde_json::json!([format!("{sg}: tcp/6379 from 10.40.0.0/16")])
+    );
+    assert_eq!(
+        alpha["alarms_removed"],
+        serde_json::json!([format!("{}: {deleted_alarm}", alpha_nodes[0])])
+    );
+    assert!(alpha["alarms_added"].as_array().unwrap().is_empty());
+    assert!(alpha["alarms_disabled"].as_array().unwrap().is_empty());
+
+    // The findings that moved with it.
+    let newly: Vec<(String, String)> = report["findings"]["newly_failing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["resource_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for rule in [
+        "snapshot-retention",
+        "automatic-failover",
+        "no-public-ingress",
+        "alarm-coverage",
+    ] {
+        assert!(
+            newly.contains(&(rule.to_string(), "alpha".to_string())),
+            "{rule}: {newly:?}"
+        );
+    }
+    assert!(
+        newly.contains(&("no-public-ingress".to_string(), "gamma".to_string())),
+        "{newly:?}"
+    );
+}
