@@ -49,6 +49,8 @@ pub enum Error {
     Usage(String),
     #[error(transparent)]
     Drift(#[from] crate::drift::DriftError),
+    #[error(transparent)]
+    History(#[from] crate::history::HistoryError),
 }
 
 /// Runs a command; returns the exit code it ends with.
@@ -214,6 +216,104 @@ fn load_waivers(args: &ScanArgs, config: &Config, rules: &RuleSet) -> Result<Wai
     })
 }
 
+/// This run's place in a `--history` directory: where it goes, once its outputs are written.
+struct Recorder {
+    history: crate::history::History,
+    dir: PathBuf,
+    stamp: String,
+}
+
+impl Recorder {
+    /// Writes this run's inventory and result (atomically), then keeps only the newest `keep`.
+    fn record(
+        self,
+        inventory: &Inventory,
+        result: &ScanResult,
+        summary: &Summary,
+        keep: usize,
+    ) -> Result<(), Error> {
+        let run = self.history.run(&self.stamp);
+        emit(Some(&run.inventory), |w| {
+            serde_json::to_writer(&mut *w, inventory).map_err(io::Error::from)?;
+            writeln!(w)
+        })?;
+        let options = RenderOptions {
+            min_severity: Severity::Info,
+            color: false,
+            width: None,
+            pretty: false,
+        };
+        emit(Some(&run.scan), |w| {
+            report::json::render(result, summary, &options, w)
+        })?;
+        let pruned = self.history.prune(keep)?;
+        eprintln!(
+            "ecaudit: recorded run {} in {}{}",
+            self.stamp,
+            self.dir.display(),
+            if pruned.is_empty() {
+                String::new()
+            } else {
+                format!("; removed {} older run(s), keeping {keep}", pruned.len())
+            }
+        );
+        Ok(())
+    }
+}
+
+/// Compares this run with the newest earlier run in `dir` (the drift goes into the outputs) and
+/// returns where this run will be recorded. An unreadable earlier run is a warning, not a lost
+/// scan.
+fn compare_with_history(
+    dir: &Path,
+    inventory: &Inventory,
+    result: &mut ScanResult,
+) -> Result<Recorder, Error> {
+    use crate::drift::{DriftReport, Input, Side};
+    let history = crate::history::History::open(dir)?;
+    let previous = history.runs()?.pop();
+    let stamp = history.stamp(chrono::Utc::now());
+    if let Some(prev) = previous {
+        let read = || -> Result<(Inventory, crate::drift::ScanDocument), crate::drift::DriftError> {
+            match (Input::read(&prev.inventory)?, Input::read(&prev.scan)?) {
+                (Input::Inventory(i), Input::Scan(s)) => Ok((i, s)),
+                _ => Err(crate::drift::DriftError::Unknown {
+                    file: prev.scan.display().to_string(),
+                }),
+            }
+        };
+        match read() {
+            Ok((old, old_scan)) => {
+                let side = |file: String, document, inv: &Inventory| Side {
+                    file,
+                    document,
+                    collected_at: inv.collected_at,
+                    deployments: inv.deployments.len(),
+                };
+                result.drift = Some(DriftReport::new(
+                    side(prev.inventory.display().to_string(), "inventory", &old),
+                    side(
+                        history.run(&stamp).inventory.display().to_string(),
+                        "inventory",
+                        inventory,
+                    ),
+                    crate::drift::diff(&old, inventory),
+                    crate::drift::transitions(
+                        &old_scan.finding_states(),
+                        &crate::drift::finding_states(result),
+                    ),
+                ));
+            }
+            Err(e) => eprintln!("ecaudit: warning: the previous run cannot be compared: {e}"),
+        }
+    }
+    Ok(Recorder {
+        history,
+        dir: dir.to_path_buf(),
+        stamp,
+    })
+}
+
 /// Every output of a scan: the primary one (`--format`, `--output`) and each `--output-format`.
 fn outputs(args: &ScanArgs, config: &Config) -> Result<Vec<OutputSpec>, Error> {
     let mut all = vec![OutputSpec {
@@ -286,28 +386,44 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
     let (config, rules) = load_rules(&args.rules)?;
     let waivers = load_waivers(args, &config, &rules)?;
     let outputs = outputs(args, &config)?;
-    let (mut result, stats): (ScanResult, Option<CollectStats>) = match &args.inventory {
-        Some(path) => {
-            let text = read_text(path)?;
-            let doc = Document::parse(&text, &path.display().to_string())?;
-            let result = evaluate_document(&doc, rules, args.now)?;
-            // The inventory text is the largest allocation; free it before rendering.
-            drop(doc);
-            drop(text);
-            (result, None)
-        }
-        None => {
-            let options = collect_options(&args.targets, &config);
-            let (inventory, stats) = collect_live(&options)?;
-            let now = args
-                .now
-                .or(inventory.collected_at)
-                .unwrap_or_else(chrono::Utc::now);
-            (evaluate(&inventory, rules, now), Some(stats))
-        }
-    };
+    // Nightly mode compares whole inventories, so it keeps this run's in memory.
+    let history = args.history.is_some();
+    let (mut result, stats, inventory): (ScanResult, Option<CollectStats>, Option<Inventory>) =
+        match &args.inventory {
+            Some(path) if history => {
+                let inventory = crate::inventory::load_inventory(path)?;
+                let now = args
+                    .now
+                    .or(inventory.collected_at)
+                    .unwrap_or_else(chrono::Utc::now);
+                (evaluate(&inventory, rules, now), None, Some(inventory))
+            }
+            Some(path) => {
+                let text = read_text(path)?;
+                let doc = Document::parse(&text, &path.display().to_string())?;
+                let result = evaluate_document(&doc, rules, args.now)?;
+                // The inventory text is the largest allocation; free it before rendering.
+                drop(doc);
+                drop(text);
+                (result, None, None)
+            }
+            None => {
+                let options = collect_options(&args.targets, &config);
+                let (inventory, stats) = collect_live(&options)?;
+                let now = args
+                    .now
+                    .or(inventory.collected_at)
+                    .unwrap_or_else(chrono::Utc::now);
+                let result = evaluate(&inventory, rules, now);
+                (result, Some(stats), history.then_some(inventory))
+            }
+        };
     let today = args.now.unwrap_or_else(chrono::Utc::now).date_naive();
     waive(&mut result, waivers, today)?;
+    let recorder = match (&args.history, &inventory) {
+        (Some(dir), Some(inventory)) => Some(compare_with_history(dir, inventory, &mut result)?),
+        _ => None,
+    };
 
     let gate = GateOptions {
         fail_on: args.fail_on.or(config.fail_on).unwrap_or(Severity::High),
@@ -353,6 +469,9 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
         && !args.targets.quiet
     {
         eprintln!("ecaudit: collected {stats}");
+    }
+    if let (Some(recorder), Some(inventory)) = (recorder, &inventory) {
+        recorder.record(inventory, &result, &summary, args.keep.unwrap_or(30) as usize)?;
     }
     let code = summary.gate.exit_code;
     // Freeing millions of findings one by one takes longer than the process exit that frees

@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Evaluate the rules against a live collection (or a saved inventory) and report findings.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Collect the inventory of every deployment and write it, without evaluating rules.
     Collect(CollectArgs),
     /// What drifted between two inventories or two scan results: deployments added and removed,
@@ -151,6 +151,13 @@ pub struct ScanArgs {
     /// for this run.
     #[arg(long, value_name = "FILE")]
     pub update_baseline: Option<PathBuf>,
+    /// Keep this run's inventory and result in DIR under a dated name, compare with the newest
+    /// earlier run there, and put the drift into the outputs (nightly mode).
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<PathBuf>,
+    /// With --history: how many runs to keep, this one included [default: 30].
+    #[arg(long, value_name = "N", requires = "history", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep: Option<u32>,
     /// Exit 1 when a finding of this severity or higher fails [default: high].
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,

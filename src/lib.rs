@@ -12,6 +12,7 @@ pub mod drift;
 pub mod evaluate;
 pub mod facts;
 pub mod findings;
+pub mod history;
 pub mod inventory;
 pub mod net;
 pub mod output;

@@ -393,3 +393,121 @@ fn golden_drift_markdown() {
     ecaudit::report::drift::markdown(&golden_report(), &mut out).unwrap();
     insta::assert_snapshot!(String::from_utf8(out).unwrap());
 }
+
+mod nightly {
+    use super::*;
+    use common::cli::Scratch;
+
+    fn fleet() -> Value {
+        serde_json::from_str(&std::fs::read_to_string(repo_path("examples/fleet.json")).unwrap()).unwrap()
+    }
+
+    fn runs(dir: &std::path::Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn each_run_is_recorded_compared_with_the_last_and_pruned() {
+        let s = Scratch::new();
+        let history = s.path("history");
+        let h = history.to_str().unwrap();
+        let monday = s.json("monday.json", &fleet());
+        let mut changed = fleet();
+        for d in changed["deployments"].as_array_mut().unwrap() {
+            if d["id"] == "orders-cache" {
+                d["snapshot_retention_days"] = json!(1);
+            }
+        }
+        let tuesday = s.json("tuesday.json", &changed);
+
+        // The first run has nothing to compare with.
+        let first = s.scan(&monday, &["--history", h, "--format", "json", "--exit-zero"]);
+        first.expect(0).stderr_has("recorded run");
+        assert!(first.json()["drift"].is_null());
+        let files = runs(&history);
+        assert_eq!(files.len(), 2, "{files:?}");
+        assert!(files[0].ends_with(".inventory.json") && files[1].ends_with(".scan.json"));
+
+        // The second run reports what changed since, in every output that has a place for it.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let sarif = s.path("run.sarif");
+        let second = s.scan(
+            &tuesday,
+            &[
+                "--history",
+                h,
+                "--format",
+                "json",
+                "--exit-zero",
+                "--output-format",
+                &format!("sarif={}", sarif.display()),
+                "--output-format",
+                "markdown=run.md",
+            ],
+        );
+        second.expect(0);
+        let drift = &second.json()["drift"];
+        assert_eq!(drift["drifted"], true);
+        assert_eq!(
+            drift["deployments"]["changed"][0]["changes"][0]["path"],
+            "snapshot_retention_days"
+        );
+        assert_eq!(
+            drift["findings"]["newly_failing"][0]["rule_id"],
+            "snapshot-retention"
+        );
+        assert!(drift["old"]["file"].as_str().unwrap().contains(&files[0]));
+        let sarif: Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+        assert_eq!(sarif["runs"][0]["properties"]["drift"]["newlyFailing"], 1);
+        let md = std::fs::read_to_string(s.path("run.md")).unwrap();
+        assert!(md.contains("### Drift since the previous run"), "{md}");
+        let table = s.scan(&tuesday, &["--history", h, "--exit-zero"]);
+        table
+            .expect(0)
+            .stdout_has("Drift since the previous run")
+            .stdout_has("No deployment drifted.");
+
+        // --keep N keeps the newest N runs.
+        assert_eq!(runs(&history).len(), 6);
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        s.scan(&tuesday, &["--history", h, "--keep", "2", "--exit-zero"])
+            .expect(0)
+            .stderr_has("removed 2 older run(s)");
+        assert_eq!(runs(&history).len(), 4);
+    }
+
+    #[test]
+    fn an_unreadable_previous_run_does_not_cost_tonights_scan() {
+        let s = Scratch::new();
+        let history = s.path("history");
+        std::fs::create_dir_all(&history).unwrap();
+        std::fs::write(
+            history.join("ecaudit-20260101T000000Z.inventory.json"),
+            "{ not json",
+        )
+        .unwrap();
+        std::fs::write(history.join("ecaudit-20260101T000000Z.scan.json"), "{}").unwrap();
+        let inv = s.json("inv.json", &fleet());
+        let run = s.scan(
+            &inv,
+            &[
+                "--history",
+                history.to_str().unwrap(),
+                "--format",
+                "json",
+                "--exit-zero",
+            ],
+        );
+        run.expect(0).stderr_has("the previous run cannot be compared");
+        assert!(run.json()["drift"].is_null());
+        assert_eq!(runs(&history).len(), 4, "tonight's run is recorded beside it");
+        s.scan(&inv, &["--keep", "3"]).expect(2);
+        s.scan(&inv, &["--history", history.to_str().unwrap(), "--keep", "0"])
+            .expect(2);
+    }
+}

@@ -66,6 +66,8 @@ pub struct ScanResult {
     pub evaluated_at: DateTime<Utc>,
     /// Suppressions and baseline applied after evaluation.
     pub waivers: Waivers,
+    /// What drifted since the previous run (`--history`).
+    pub drift: Option<crate::drift::DriftReport>,
 }
 
 impl ScanResult {
@@ -210,6 +212,7 @@ impl ScanResult {
             findings: Vec::new(),
             evaluated_at: now,
             waivers: Waivers::default(),
+            drift: None,
         };
         result.extend(outcomes);
         result

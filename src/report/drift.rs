@@ -147,6 +147,31 @@ pub fn markdown(report: &DriftReport, out: &mut dyn Write) -> io::Result<()> {
         cell(&report.old.file),
         cell(&report.new.file)
     )?;
+    markdown_body(report, "###", out)
+}
+
+/// The drift of a nightly run, as a section of the scan's Markdown report.
+pub fn markdown_section(report: &DriftReport, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "### Drift since the previous run ({})\n",
+        cell(&report.old.file)
+    )?;
+    markdown_body(report, "####", out)
+}
+
+/// The drift of a nightly run, as a section of the scan's table report.
+pub fn table_section(
+    report: &DriftReport,
+    color: bool,
+    width: Option<u16>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(out, "\nDrift since the previous run")?;
+    table(report, color, width, out)
+}
+
+fn markdown_body(report: &DriftReport, heading: &str, out: &mut dyn Write) -> io::Result<()> {
     let d = &report.deployments;
     let f = &report.findings;
     writeln!(
@@ -184,7 +209,7 @@ pub fn markdown(report: &DriftReport, out: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(
             out,
-            "### {label}\n\n| Severity | Rule | Deployment | Before | Now |\n|---|---|---|---|---|"
+            "{heading} {label}\n\n| Severity | Rule | Deployment | Before | Now |\n|---|---|---|---|---|"
         )?;
         for x in list.iter().take(TOP) {
             writeln!(

@@ -28,6 +28,7 @@ struct Document<'a> {
     summary: &'a Summary,
     coverage: &'a [CoverageEntry],
     waivers: &'a Waivers,
+    drift: Option<&'a crate::drift::DriftReport>,
     findings: Findings<'a>,
 }
 
@@ -189,6 +190,7 @@ pub fn render(
         summary,
         coverage: &result.coverage,
         waivers: &result.waivers,
+        drift: result.drift.as_ref(),
         findings: Findings {
             result,
             min_severity: options.min_severity,
@@ -207,6 +209,7 @@ pub fn render(
         summary,
         coverage: &result.coverage,
         waivers: &result.waivers,
+        drift: result.drift.as_ref(),
     })
     .map_err(io::Error::from)?;
     head.pop(); // the closing brace
@@ -382,4 +385,5 @@ struct Head<'a> {
     summary: &'a Summary,
     coverage: &'a [CoverageEntry],
     waivers: &'a Waivers,
+    drift: Option<&'a crate::drift::DriftReport>,
 }

@@ -261,6 +261,10 @@ fn body(
         writeln!(out)?;
     }
 
+    if let Some(drift) = &result.drift {
+        super::drift::markdown_section(drift, out)?;
+    }
+
     let details = out.len();
     writeln!(out, "<details><summary>Findings by rule</summary>\n")?;
     writeln!(

@@ -267,6 +267,15 @@ pub fn render(
                 "regions": summary.regions,
                 "coverageGaps": summary.coverage_gaps,
                 "findings": summary.findings,
+                "drift": result.drift.as_ref().map(|d| json!({
+                    "since": d.old.file,
+                    "deploymentsAdded": d.deployments.added.len(),
+                    "deploymentsRemoved": d.deployments.removed.len(),
+                    "deploymentsChanged": d.deployments.changed.len(),
+                    "newlyFailing": d.findings.newly_failing.len(),
+                    "resolved": d.findings.resolved.len(),
+                    "newlySuppressed": d.findings.newly_suppressed.len(),
+                })),
             }
         }]
     });

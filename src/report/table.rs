@@ -268,6 +268,10 @@ pub fn render(
         writeln!(out, "\nCoverage gaps: what this scan could not read\n{coverage}")?;
     }
 
+    if let Some(drift) = &result.drift {
+        super::drift::table_section(drift, color, options.width, out)?;
+    }
+
     writeln!(
         out,
         "\nResult: {} → exit {}",
