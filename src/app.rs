@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::cli::{
-    Cli, CollectArgs, ColorChoice, Command, DiffArgs, DiffFormat, ListFormat, RuleArgs, RulesCommand,
-    ScanArgs, TargetArgs,
+    Cli, CollectArgs, ColorChoice, Command, DiffArgs, DiffFormat, DriftArgs, ListFormat, RuleArgs,
+    RulesCommand, ScanArgs, TargetArgs,
 };
 use crate::collect::{AccountSpec, CallRecorder, CollectOptions, CollectStats, RegionSpec, TargetError};
 use crate::config::{Config, ConfigError, OutputSpec, apply_params};
@@ -51,6 +51,8 @@ pub enum Error {
     Drift(#[from] crate::drift::DriftError),
     #[error(transparent)]
     History(#[from] crate::history::HistoryError),
+    #[error(transparent)]
+    State(#[from] crate::drift::terraform::StateError),
 }
 
 /// Runs a command; returns the exit code it ends with.
@@ -59,6 +61,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Scan(args) => scan(&args),
         Command::Collect(args) => collect_command(&args),
         Command::Diff(args) => diff_command(&args),
+        Command::Drift(args) => drift_command(&args),
         Command::Rules { command } => match command {
             RulesCommand::List { format, rules } => rules_list(format, &rules),
             RulesCommand::Show { id, rules } => rules_show(&id, &rules),
@@ -553,6 +556,46 @@ fn diff_command(args: &DiffArgs) -> Result<u8, Error> {
         DiffFormat::Markdown => report::drift::markdown(&report, w),
     })?;
     Ok(if report.drifted {
+        crate::summary::exit::FINDINGS
+    } else {
+        crate::summary::exit::OK
+    })
+}
+
+fn drift_command(args: &DriftArgs) -> Result<u8, Error> {
+    // The state is read and checked before any AWS call.
+    let file = args.terraform_state.display().to_string();
+    let text = read_text(&args.terraform_state)?;
+    let state: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| crate::drift::DriftError::Invalid {
+            file: file.clone(),
+            line: e.line(),
+            column: e.column(),
+            message: crate::position::strip_position(&e.to_string()),
+        })?;
+    let config = Config::load(args.config.as_deref())?;
+    let inventory = match &args.inventory {
+        Some(path) => crate::inventory::load_inventory(path)?,
+        None => {
+            // Validate the state's shape first: an unusable state must not cost a collection.
+            crate::drift::terraform::compare(&file, &state, &Inventory::new())?;
+            collect_live(&collect_options(&args.targets, &config))?.0
+        }
+    };
+    let drift = crate::drift::terraform::compare(&file, &state, &inventory)?;
+    let to_file = args.output.as_ref().is_some_and(|p| p.as_os_str() != "-");
+    let to_terminal = !to_file && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    emit(args.output.as_deref(), |w| match args.format {
+        DiffFormat::Table => report::drift::state_table(
+            &drift,
+            use_color(args.color, to_terminal),
+            if to_terminal { None } else { Some(plain_width()) },
+            w,
+        ),
+        DiffFormat::Json => report::drift::state_json(&drift, to_terminal, w),
+        DiffFormat::Markdown => report::drift::state_markdown(&drift, w),
+    })?;
+    Ok(if drift.drifted {
         crate::summary::exit::FINDINGS
     } else {
         crate::summary::exit::OK

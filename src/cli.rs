@@ -32,6 +32,9 @@ pub enum Command {
     /// changed attributes, ingress and alarms, and finding transitions. Exit 1 when something
     /// drifted.
     Diff(DiffArgs),
+    /// Where live deployments differ from Terraform: the JSON of `terraform show -json` (state or
+    /// plan) against a live collection or --inventory. Exit 1 when something differs.
+    Drift(Box<DriftArgs>),
     /// List, show and validate rules.
     Rules {
         #[command(subcommand)]
@@ -209,6 +212,29 @@ pub struct DiffArgs {
     pub color: ColorChoice,
     #[command(flatten)]
     pub rules: RuleArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// `terraform show -json` output: a state, or a plan (its planned values).
+    #[arg(long, value_name = "FILE")]
+    pub terraform_state: PathBuf,
+    /// Compare with this saved inventory instead of collecting.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = DiffFormat::Table)]
+    pub format: DiffFormat,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// When to colour the table.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Config file [default: ./ecaudit.toml when it exists].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub targets: TargetArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use comfy_table::Cell;
 
 use super::markdown::cell;
+use crate::drift::terraform::StateDrift;
 use crate::drift::{DriftReport, FindingRef};
 
 fn status(s: Option<crate::findings::Status>) -> &'static str {
@@ -226,6 +227,119 @@ fn markdown_body(report: &DriftReport, heading: &str, out: &mut dyn Write) -> io
             writeln!(out, "\n… and {} more.", list.len() - TOP)?;
         }
         writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// `(address, resource, what, declared, live)` rows of a drift against Terraform state.
+fn state_rows(d: &StateDrift) -> Vec<[String; 5]> {
+    let mut rows = Vec::new();
+    for a in &d.differ {
+        rows.push([
+            a.address.clone(),
+            a.resource.clone(),
+            format!("{} ({})", a.attribute, a.fact),
+            value(&a.declared),
+            value(&a.live),
+        ]);
+    }
+    for m in &d.missing {
+        rows.push([
+            m.address.clone(),
+            m.resource.clone(),
+            "missing live".into(),
+            "declared".into(),
+            "(none)".into(),
+        ]);
+    }
+    for u in &d.unmanaged {
+        rows.push([
+            String::new(),
+            u.id.clone(),
+            format!(
+                "not managed by Terraform ({} {} {})",
+                u.kind.as_str(),
+                u.account_id,
+                u.region
+            ),
+            "(none)".into(),
+            u.arn.clone(),
+        ]);
+    }
+    rows
+}
+
+pub fn state_table(d: &StateDrift, color: bool, width: Option<u16>, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "{}: {} managed deployment(s) found live, {} attribute(s) differ, {} missing, {} unmanaged",
+        d.state,
+        d.managed,
+        d.differ.len(),
+        d.missing.len(),
+        d.unmanaged.len()
+    )?;
+    let rows = state_rows(d);
+    if !rows.is_empty() {
+        let mut t = super::table::styled_table(color, width);
+        t.set_header(vec!["Terraform address", "Resource", "What", "Declared", "Live"]);
+        for r in rows {
+            t.add_row(r.to_vec());
+        }
+        writeln!(out, "{t}")?;
+    }
+    writeln!(
+        out,
+        "{} → exit {}",
+        if d.drifted {
+            "Drift from the declared state"
+        } else {
+            "Live matches the declared state"
+        },
+        u8::from(d.drifted)
+    )
+}
+
+pub fn state_json(d: &StateDrift, pretty: bool, out: &mut dyn Write) -> io::Result<()> {
+    if pretty {
+        serde_json::to_writer_pretty(&mut *out, d)?;
+    } else {
+        serde_json::to_writer(&mut *out, d)?;
+    }
+    out.write_all(b"\n")
+}
+
+pub fn state_markdown(d: &StateDrift, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "## {} ecaudit drift against {}\n\n{} managed deployment(s) found live · {} attribute(s) differ · {} missing · {} unmanaged\n",
+        if d.drifted { "⚠️" } else { "✅" },
+        cell(&d.state),
+        d.managed,
+        d.differ.len(),
+        d.missing.len(),
+        d.unmanaged.len()
+    )?;
+    let rows = state_rows(d);
+    if !rows.is_empty() {
+        writeln!(
+            out,
+            "| Terraform address | Resource | What | Declared | Live |\n|---|---|---|---|---|"
+        )?;
+        for r in rows.iter().take(TOP) {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                cell(&r[0]),
+                cell(&r[1]),
+                cell(&r[2]),
+                cell(&r[3]),
+                cell(&r[4])
+            )?;
+        }
+        if rows.len() > TOP {
+            writeln!(out, "\n… and {} more.", rows.len() - TOP)?;
+        }
     }
     Ok(())
 }

@@ -3,6 +3,8 @@
 //! removed, alarms added, removed or disabled. Noise is left out: timestamps that move on their
 //! own, statuses in transition, alarm states, and the order of lists AWS does not order.
 
+pub mod terraform;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -220,8 +222,9 @@ fn alarm_of(path: &str) -> Option<(&str, &str)> {
     Some((node, alarm))
 }
 
-/// An ingress permission as one line per source, e.g. `tcp/6379 from 10.0.0.0/16`.
-fn permission_lines(p: &Value) -> Vec<String> {
+/// An ingress permission (the inventory's shape) as one line per source, e.g.
+/// `tcp/6379 from 10.0.0.0/16`.
+pub(crate) fn permission_lines(p: &Value) -> Vec<String> {
     let protocol = p["protocol"].as_str().unwrap_or("?");
     let ports = match (p["from_port"].as_i64(), p["to_port"].as_i64()) {
         _ if protocol == "-1" => "all traffic".to_string(),
