@@ -293,7 +293,7 @@ fn compare_with_history(
                     collected_at: inv.collected_at,
                     deployments: inv.deployments.len(),
                 };
-                result.drift = Some(DriftReport::new(
+                let report = DriftReport::new(
                     side(prev.inventory.display().to_string(), "inventory", &old),
                     side(
                         history.run(&stamp).inventory.display().to_string(),
@@ -305,7 +305,9 @@ fn compare_with_history(
                         &old_scan.finding_states(),
                         &crate::drift::finding_states(result),
                     ),
-                ));
+                );
+                report.findings.mark(result);
+                result.drift = Some(report);
             }
             Err(e) => eprintln!("ecaudit: warning: the previous run cannot be compared: {e}"),
         }

@@ -123,6 +123,8 @@ pub struct Finding {
     pub evidence: Vec<String>,
     /// Why a `suppressed` or `baselined` finding is waived.
     pub waiver: Option<Waiver>,
+    /// How it moved since the previous run (`scan --history`).
+    pub transition: Option<crate::drift::Transition>,
 }
 
 impl Finding {

@@ -448,6 +448,14 @@ mod nightly {
                 &format!("sarif={}", sarif.display()),
                 "--output-format",
                 "markdown=run.md",
+                "--output-format",
+                "jsonl=run.jsonl",
+                "--output-format",
+                "csv=run.csv",
+                "--output-format",
+                "junit=run.xml",
+                "--output-format",
+                "ocsf=run.ocsf",
             ],
         );
         second.expect(0);
@@ -466,6 +474,59 @@ mod nightly {
         assert_eq!(sarif["runs"][0]["properties"]["drift"]["newlyFailing"], 1);
         let md = std::fs::read_to_string(s.path("run.md")).unwrap();
         assert!(md.contains("### Drift since the previous run"), "{md}");
+        // Each finding says how it moved: in the JSON document, JSON Lines, CSV and OCSF
+        // (activity Create for a new failure, Update for one still failing).
+        let orders_retention =
+            |v: &Value| v["rule_id"] == "snapshot-retention" && v["resource_id"] == "orders-cache";
+        let findings = second.json()["findings"].clone();
+        let f = findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| orders_retention(f))
+            .unwrap()
+            .clone();
+        assert_eq!(f["drift"], "newly_failing");
+        let lines: Vec<Value> = std::fs::read_to_string(s.path("run.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            lines.iter().find(|l| orders_retention(l)).unwrap()["drift"],
+            "newly_failing"
+        );
+        let still = lines.iter().filter(|l| l["drift"] == "still_failing").count();
+        assert!(still > 0);
+        let csv = std::fs::read_to_string(s.path("run.csv")).unwrap();
+        assert!(csv.lines().next().unwrap().ends_with(",drift"));
+        assert_eq!(csv.matches(",newly_failing").count(), 1);
+        let events: Vec<Value> = std::fs::read_to_string(s.path("run.ocsf"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let event = events
+            .iter()
+            .find(|e| {
+                e["compliance"]["control"] == "snapshot-retention"
+                    && e["resources"][0]["name"] == "orders-cache"
+            })
+            .unwrap();
+        assert_eq!(
+            (event["activity_id"].clone(), event["type_uid"].clone()),
+            (json!(1), json!(200301))
+        );
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| e["activity_id"] == 2 && e["type_uid"] == 200302)
+                .count(),
+            still
+        );
+        let junit = std::fs::read_to_string(s.path("run.xml")).unwrap();
+        assert!(junit.contains("<testsuite name=\"drift since "), "{junit}");
+        assert!(junit.contains("orders-cache: snapshot_retention_days"), "{junit}");
         let table = s.scan(&tuesday, &["--history", h, "--exit-zero"]);
         table
             .expect(0)

@@ -372,6 +372,27 @@ pub struct FindingState {
     pub status: crate::findings::Status,
 }
 
+/// How one finding moved since the previous run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transition {
+    NewlyFailing,
+    StillFailing,
+    NewlySuppressed,
+    Resolved,
+}
+
+impl Transition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transition::NewlyFailing => "newly_failing",
+            Transition::StillFailing => "still_failing",
+            Transition::NewlySuppressed => "newly_suppressed",
+            Transition::Resolved => "resolved",
+        }
+    }
+}
+
 /// How findings moved between two results.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Transitions {
@@ -441,6 +462,31 @@ pub fn transitions(old: &[FindingState], new: &[FindingState]) -> Transitions {
     order(&mut t.still_failing);
     order(&mut t.newly_suppressed);
     t
+}
+
+impl Transitions {
+    /// Records on each finding of `result` how it moved (`None`: it passes in both runs, or
+    /// did not change in a way that matters).
+    pub fn mark(&self, result: &mut crate::evaluate::ScanResult) {
+        let mut by: BTreeMap<(&str, &str), Transition> = BTreeMap::new();
+        for (list, t) in [
+            (&self.newly_failing, Transition::NewlyFailing),
+            (&self.still_failing, Transition::StillFailing),
+            (&self.newly_suppressed, Transition::NewlySuppressed),
+            (&self.resolved, Transition::Resolved),
+        ] {
+            for f in list {
+                by.insert((f.rule_id.as_str(), f.resource_arn.as_str()), t);
+            }
+        }
+        let rules = result.rules.rules();
+        let resources = &result.resources;
+        for f in &mut result.findings {
+            f.transition = by
+                .get(&(rules[f.rule].id.as_str(), resources[f.deployment].arn.as_str()))
+                .copied();
+        }
+    }
 }
 
 /// The findings of an evaluated scan, as [`FindingState`]s.

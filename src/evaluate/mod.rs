@@ -144,6 +144,7 @@ impl<'r> Evaluator<'r> {
                 message,
                 evidence,
                 waiver: None,
+                transition: None,
             });
         }
         out

@@ -7,7 +7,7 @@ use super::RenderOptions;
 use super::json::FindingRecord;
 use crate::evaluate::ScanResult;
 
-const HEADER: [&str; 20] = [
+const HEADER: [&str; 21] = [
     "rule_id",
     "title",
     "severity",
@@ -28,6 +28,7 @@ const HEADER: [&str; 20] = [
     "waiver_owner",
     "waiver_ticket",
     "waiver_expires",
+    "drift",
 ];
 
 /// A cell a spreadsheet will not run as a formula: text from AWS (tags, names) is untrusted, so
@@ -74,6 +75,7 @@ pub fn render(result: &ScanResult, options: &RenderOptions, out: &mut dyn Write)
             waiver.and_then(|w| w.owner).unwrap_or_default(),
             waiver.and_then(|w| w.ticket).unwrap_or_default(),
             expires.as_deref().unwrap_or_default(),
+            r.drift.map_or("", |t| t.as_str()),
         ];
         w.write_record(row.iter().map(|s| cell(s).into_owned()))?;
     }

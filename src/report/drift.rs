@@ -22,7 +22,7 @@ fn value(v: &serde_json::Value) -> String {
 }
 
 /// Every change of the report as `(deployment, what, old, new)` rows.
-fn rows(report: &DriftReport) -> Vec<(String, String, String, String)> {
+pub(crate) fn rows(report: &DriftReport) -> Vec<(String, String, String, String)> {
     let mut rows = Vec::new();
     for d in &report.deployments.added {
         rows.push((

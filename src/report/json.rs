@@ -70,6 +70,9 @@ pub struct FindingRecord<'a> {
     /// Why a `suppressed` or `baselined` finding is waived.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiver: Option<WaiverRecord<'a>>,
+    /// How it moved since the previous run (`scan --history`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<crate::drift::Transition>,
 }
 
 /// A waived finding's waiver as the document shows it.
@@ -141,6 +144,7 @@ impl<'a> FindingRecord<'a> {
             controls: &rule.controls,
             fingerprint: fingerprint(&rule.id, &d.arn),
             waiver: WaiverRecord::new(result, f),
+            drift: f.transition,
         }
     }
 }
@@ -370,6 +374,11 @@ impl Fragments {
         if let Some(waiver) = WaiverRecord::new(result, f) {
             out.extend(b",\"waiver\":");
             serde_json::to_writer(&mut *out, &waiver).map_err(io::Error::from)?;
+        }
+        if let Some(t) = f.transition {
+            out.extend(b",\"drift\":\"");
+            out.extend(t.as_str().as_bytes());
+            out.push(b'"');
         }
         out.push(b'}');
         Ok(())

@@ -82,6 +82,9 @@ pub fn render(result: &ScanResult, options: &RenderOptions, out: &mut dyn Write)
     for f in by_rule.iter().flatten() {
         total.add(f.status);
     }
+    let drift_rows = result.drift.as_ref().map(super::drift::rows).unwrap_or_default();
+    total.tests += drift_rows.len();
+    total.failures += drift_rows.len();
     // The JUnit schema's timestamp has no zone; it is UTC.
     let timestamp = result.evaluated_at.format("%Y-%m-%dT%H:%M:%S").to_string();
 
@@ -159,6 +162,37 @@ pub fn render(result: &ScanResult, options: &RenderOptions, out: &mut dyn Write)
                     w.write_event(Event::End(BytesEnd::new("testcase")))?;
                 }
             }
+        }
+        w.write_event(Event::End(BytesEnd::new("testsuite")))?;
+    }
+    if let Some(drift) = &result.drift {
+        // What changed since the previous run: a failing case per change, for dashboards.
+        let rows = drift_rows;
+        let counts = Counts {
+            tests: rows.len(),
+            failures: rows.len(),
+            ..Counts::default()
+        };
+        let name = xml_text(&format!("drift since {}", drift.old.file)).into_owned();
+        w.write_event(Event::Start(
+            counts.attributes(
+                BytesStart::new("testsuite")
+                    .with_attributes([("name", name.as_str()), ("timestamp", timestamp.as_str())]),
+            ),
+        ))?;
+        for (deployment, what, old, new) in rows {
+            let case_name = xml_text(&format!("{deployment}: {what}")).into_owned();
+            w.write_event(Event::Start(BytesStart::new("testcase").with_attributes([
+                ("name", case_name.as_str()),
+                ("classname", "drift"),
+                ("time", "0"),
+            ])))?;
+            let message = xml_text(&format!("{old} → {new}")).into_owned();
+            w.write_event(Event::Empty(
+                BytesStart::new("failure")
+                    .with_attributes([("message", message.as_str()), ("type", "drift")]),
+            ))?;
+            w.write_event(Event::End(BytesEnd::new("testcase")))?;
         }
         w.write_event(Event::End(BytesEnd::new("testsuite")))?;
     }

@@ -18,8 +18,16 @@ use crate::rules::FRAMEWORKS;
 pub const OCSF_VERSION: &str = "1.4.0";
 pub const CLASS_UID: u32 = 2003;
 pub const CATEGORY_UID: u32 = 2;
-/// `activity_id` 1: Create (a finding produced by this scan).
-const ACTIVITY_CREATE: u32 = 1;
+/// `activity_id`: 1 Create (a finding this scan produced), 2 Update (failing in the previous
+/// run too, `scan --history`), 3 Close (it failed in the previous run and no longer does).
+fn activity(t: Option<crate::drift::Transition>) -> (u32, &'static str) {
+    use crate::drift::Transition;
+    match t {
+        Some(Transition::StillFailing) => (2, "Update"),
+        Some(Transition::Resolved) => (3, "Close"),
+        _ => (1, "Create"),
+    }
+}
 
 fn severity_id(s: Severity) -> (u32, &'static str) {
     match s {
@@ -93,15 +101,16 @@ fn event(result: &ScanResult, f: &crate::findings::Finding, time: i64) -> Value 
         desc.push_str("\n- ");
         desc.push_str(line);
     }
+    let (activity_id, activity_name) = activity(f.transition);
     let mut e = json!({
-        "activity_id": ACTIVITY_CREATE,
-        "activity_name": "Create",
+        "activity_id": activity_id,
+        "activity_name": activity_name,
         "category_uid": CATEGORY_UID,
         "category_name": "Findings",
         "class_uid": CLASS_UID,
         "class_name": "Compliance Finding",
-        "type_uid": CLASS_UID * 100 + ACTIVITY_CREATE,
-        "type_name": "Compliance Finding: Create",
+        "type_uid": CLASS_UID * 100 + activity_id,
+        "type_name": format!("Compliance Finding: {activity_name}"),
         "time": time,
         "severity_id": severity_id,
         "severity": severity,
@@ -143,7 +152,7 @@ fn event(result: &ScanResult, f: &crate::findings::Finding, time: i64) -> Value 
             "owner": {"account": account},
             "tags": tags,
         }],
-        "unmapped": {"ecaudit_status": r.status, "evidence": r.evidence},
+        "unmapped": {"ecaudit_status": r.status, "evidence": r.evidence, "drift": r.drift},
     });
     if let Some(remediation) = r.remediation {
         e["remediation"] = json!({"desc": remediation});

@@ -151,6 +151,12 @@ fn result_object(r: &FindingRecord, status: Status, rule_index: usize, baseline:
         } else {
             "new"
         });
+    } else if let Some(t) = r.drift {
+        // Without a baseline, the previous run (`--history`) is the baseline.
+        result["baselineState"] = json!(match t {
+            crate::drift::Transition::StillFailing => "unchanged",
+            _ => "new",
+        });
     }
     if let Some(w) = r.waiver.as_ref().filter(|w| w.by == "suppression") {
         let mut justification = w.reason.to_string();
