@@ -302,7 +302,7 @@ fn compare_with_history(
                     ),
                     crate::drift::diff(&old, inventory),
                     crate::drift::transitions(
-                        &old_scan.finding_states(),
+                        &old_scan.finding_states(old_scan.min_severity()),
                         &crate::drift::finding_states(result),
                     ),
                 );
@@ -529,12 +529,13 @@ fn diff_command(args: &DiffArgs) -> Result<u8, Error> {
             crate::drift::diff(a, b),
             crate::drift::transitions(&diff_findings(a, args)?, &diff_findings(b, args)?),
         ),
-        (Input::Scan(a), Input::Scan(b)) => DriftReport::new(
-            old_side,
-            new_side,
-            crate::drift::scan_deployments(a, b),
-            crate::drift::transitions(&a.finding_states(), &b.finding_states()),
-        ),
+        (Input::Scan(a), Input::Scan(b)) => {
+            DriftReport::new(old_side, new_side, crate::drift::scan_deployments(a, b), {
+                // Compare only what both results list.
+                let min = a.min_severity().max(b.min_severity());
+                crate::drift::transitions(&a.finding_states(min), &b.finding_states(min))
+            })
+        }
         _ => {
             return Err(crate::drift::DriftError::Mixed {
                 old: old_side.file,

@@ -572,3 +572,71 @@ mod nightly {
             .expect(2);
     }
 }
+
+mod unknowns {
+    use super::*;
+
+    #[test]
+    fn what_could_not_be_read_is_not_drift() {
+        let old = fixture("replication-group");
+        // Alarms unreadable tonight: the empty alarm lists are not removals.
+        let mut no_alarms = old.clone();
+        for m in no_alarms["node_groups"][0]["members"].as_array_mut().unwrap() {
+            m["alarms"] = json!([]);
+        }
+        no_alarms["unknown_facts"] = json!(["alarms"]);
+        assert!(
+            drift_of(&old, &no_alarms).is_empty(),
+            "{:#?}",
+            drift_of(&old, &no_alarms)
+        );
+        // A security group that could not be read: its missing ingress is not a removal.
+        let mut unread = old.clone();
+        unread["security_groups"][0]["state"] = json!("unknown");
+        unread["security_groups"][0]["ingress"] = json!([]);
+        assert!(drift_of(&old, &unread).is_empty());
+        // Settling values and pending changes are not drift either.
+        let settling = patched(
+            "replication-group",
+            json!({"automatic_failover": "enabling", "pending_changes": {"automatic_failover": "enabled"}}),
+        );
+        assert!(drift_of(&old, &settling).is_empty());
+    }
+
+    #[test]
+    fn a_metric_added_to_an_alarm_is_a_change_of_that_alarm() {
+        let old = fixture("replication-group");
+        let mut new = old.clone();
+        new["node_groups"][0]["members"][0]["alarms"][0]["metrics"] =
+            json!([{"id": "m2", "namespace": "AWS/ElastiCache", "metric_name": "Evictions"}]);
+        let d = drift_of(&old, &new);
+        assert!(d.alarms_added.is_empty(), "{d:#?}");
+        assert_eq!(
+            paths(&d.changes),
+            ["node_groups[0001].members[orders-cache-001].alarms[orders-cache-001-cpu-high].metrics[m2]"]
+        );
+    }
+
+    #[test]
+    fn a_coverage_gap_is_not_a_removal() {
+        let a = fixture("replication-group");
+        let old = parse(&inventory(vec![a.clone()]));
+        let mut doc = inventory(vec![]);
+        doc["coverage"] = json!([{
+            "account_id": a["account_id"], "region": a["region"], "service": "elasticache",
+            "api": "DescribeReplicationGroups", "status": "failed",
+            "error": {"code": "Throttling", "message": "Rate exceeded"}
+        }]);
+        let new = parse(&doc);
+        let d = drift::diff(&old, &new);
+        assert!(d.removed.is_empty() && d.is_empty(), "{d:#?}");
+        assert_eq!(
+            d.unread,
+            [format!(
+                "{}/{}",
+                a["account_id"].as_str().unwrap(),
+                a["region"].as_str().unwrap()
+            )]
+        );
+    }
+}

@@ -188,3 +188,118 @@ fn a_bad_state_exits_2_before_any_aws_call() {
     .expect(2)
     .stderr_has("missing.json");
 }
+
+#[test]
+fn provider_placeholders_are_not_drift() {
+    // The AWS provider writes "" for unset strings and `6.x`-style versions.
+    let s = Scratch::new();
+    let mut st = state();
+    let orders = &mut st["values"]["root_module"]["resources"][0]["values"];
+    orders["kms_key_id"] = json!("");
+    orders["snapshot_window"] = json!("");
+    orders["engine_version"] = json!("7.x");
+    orders.as_object_mut().unwrap().remove("engine_version_actual");
+    let d = report(&s, &st, "json").json();
+    let orders_drift: Vec<&str> = d["differ"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["resource"] == "orders-cache")
+        .map(|x| x["attribute"].as_str().unwrap())
+        .collect();
+    assert_eq!(orders_drift, ["snapshot_retention_limit"]);
+}
+
+#[test]
+fn provider_empty_values_percentiles_and_alarm_arns() {
+    let s = Scratch::new();
+    let mut st = state();
+    let resources = st["values"]["root_module"]["resources"].as_array_mut().unwrap();
+    // An ingress rule with an unset ("") source adds nothing; a percentile alarm uses
+    // `extended_statistic`.
+    resources.push(json!({
+        "address": "aws_security_group_rule.empty", "mode": "managed", "type": "aws_security_group_rule",
+        "values": {"type": "ingress", "security_group_id": "sg-0a1b2c3d4e5f60711", "protocol": "tcp", "from_port": 6379, "to_port": 6379, "cidr_blocks": ["10.10.0.0/16"], "source_security_group_id": ""}
+    }));
+    for r in resources.iter_mut() {
+        if r["address"] == "aws_cloudwatch_metric_alarm.orders_cpu" {
+            r["values"]["statistic"] = json!("");
+            r["values"]["extended_statistic"] = json!("Average");
+            r["values"]["threshold"] = json!(80);
+            r["values"]["arn"] =
+                json!("arn:aws:cloudwatch:us-east-1:111111111111:alarm:orders-cache-001-cpu-high");
+        }
+    }
+    let d = report(&s, &st, "json").json();
+    let attrs: Vec<(&str, &str)> = d["differ"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["address"].as_str().unwrap(), x["attribute"].as_str().unwrap()))
+        .collect();
+    assert!(!attrs.iter().any(|(a, _)| a.contains("orders_cpu")), "{attrs:?}");
+    let orders_sg = d["differ"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["address"] == "aws_security_group.orders")
+        .unwrap();
+    assert_eq!(
+        orders_sg["declared"],
+        json!(["tcp/6379 from 10.10.5.0/24"]),
+        "no phantom `from ` line"
+    );
+}
+
+#[test]
+fn an_empty_workspace_manages_nothing() {
+    let s = Scratch::new();
+    let d = report(&s, &json!({"format_version": "1.0"}), "json");
+    d.expect(1);
+    let d = d.json();
+    assert_eq!(d["managed"], 0);
+    assert_eq!(d["unmanaged"].as_array().unwrap().len(), 13);
+}
+
+#[test]
+fn a_declared_deployment_in_an_unread_region_is_unverified_not_missing() {
+    let s = Scratch::new();
+    let mut fleet: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo_path("examples/fleet.json")).unwrap()).unwrap();
+    fleet["deployments"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|d| d["region"] != "ap-southeast-2");
+    fleet["coverage"].as_array_mut().unwrap().push(json!({
+        "account_id": "222222222222", "region": "ap-southeast-2", "service": "elasticache",
+        "api": "DescribeCacheClusters", "status": "failed", "error": {"code": "AccessDenied", "message": "denied"}
+    }));
+    let inv = s.json("inv.json", &fleet);
+    let st = s.json("state.json", &state());
+    let run = s.run([
+        "drift",
+        "--terraform-state",
+        st.to_str().unwrap(),
+        "--inventory",
+        inv.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let d = run.json();
+    assert_eq!(
+        d["unverified"],
+        // reporting-legacy's ARN puts it in the unread region; ghost-cache has no ARN in the
+        // state, so with any gap its region is unknown: neither is reported missing.
+        json!([
+            {"address": "aws_elasticache_cluster.reporting", "resource": "reporting-legacy"},
+            {"address": "aws_elasticache_replication_group.ghost", "resource": "ghost-cache"},
+        ])
+    );
+    assert!(
+        d["missing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["resource"] != "reporting-legacy")
+    );
+}

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::inventory::{Deployment, DeploymentKind, Inventory};
+use crate::inventory::{CoverageEntry, Deployment, DeploymentKind, Inventory};
 
 /// A deployment's identity in a drift report.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -85,6 +85,9 @@ pub struct InventoryDrift {
     pub added: Vec<Identity>,
     pub removed: Vec<Identity>,
     pub changed: Vec<Changed>,
+    /// `account/region` units one of the two inventories could not read completely (coverage
+    /// gaps): deployments there are not reported added or removed.
+    pub unread: Vec<String>,
 }
 
 impl InventoryDrift {
@@ -105,6 +108,8 @@ const TRANSITIONAL: &[&str] = &[
     "backing-up",
     "migrating",
     "applying",
+    "enabling",
+    "disabling",
 ];
 
 /// Whether a deployment is on its way out: for drift it is gone (`deleting` is reported once,
@@ -113,8 +118,17 @@ fn going(d: &Deployment) -> bool {
     matches!(d.status.as_deref(), Some("deleting" | "deleted"))
 }
 
-/// Fields that change without anyone changing the configuration.
-const NOISE: &[&str] = &["latest_automatic_snapshot", "notes"];
+/// Fields that change without anyone changing the configuration (a pending modification is
+/// reported once it takes effect, as the change of the attribute itself).
+const NOISE: &[&str] = &[
+    "latest_automatic_snapshot",
+    "notes",
+    "pending_changes",
+    "unknown_facts",
+];
+
+/// Fields whose in-between values (`enabling`, `modifying`, ...) are not drift.
+const SETTLING: &[&str] = &["status", "automatic_failover"];
 
 /// The key that identifies the elements of a list, by the list's name; lists not named here are
 /// sets (their order carries no meaning).
@@ -139,10 +153,20 @@ pub fn diff<'a>(old: &'a Inventory, new: &'a Inventory) -> InventoryDrift {
             .collect()
     };
     let (old_by_arn, new_by_arn) = (by_arn(old), by_arn(new));
-    let mut drift = InventoryDrift::default();
+    let unread: BTreeSet<(&str, &str)> = old
+        .gaps()
+        .chain(new.gaps())
+        .map(|c| (c.account_id.as_str(), c.region.as_str()))
+        .collect();
+    let read = |d: &Deployment| !unread.contains(&(d.account_id.as_str(), d.region.as_str()));
+    let mut drift = InventoryDrift {
+        unread: unread.iter().map(|(a, r)| format!("{a}/{r}")).collect(),
+        ..InventoryDrift::default()
+    };
     for (arn, d) in &new_by_arn {
         match old_by_arn.get(arn) {
-            None => drift.added.push(Identity::from(*d)),
+            None if read(d) => drift.added.push(Identity::from(*d)),
+            None => {}
             Some(before) => {
                 let changes = deployment(before, d);
                 if !changes.is_empty() {
@@ -155,7 +179,7 @@ pub fn diff<'a>(old: &'a Inventory, new: &'a Inventory) -> InventoryDrift {
         }
     }
     for (arn, d) in &old_by_arn {
-        if !new_by_arn.contains_key(arn) {
+        if !new_by_arn.contains_key(arn) && read(d) {
             drift.removed.push(Identity::from(*d));
         }
     }
@@ -164,10 +188,31 @@ pub fn diff<'a>(old: &'a Inventory, new: &'a Inventory) -> InventoryDrift {
 
 /// How one deployment changed.
 pub fn deployment(old: &Deployment, new: &Deployment) -> DeploymentDrift {
+    // What could not be read on either side is not compared: an unreadable alarm list or
+    // security group is not a removal.
+    let unknown: BTreeSet<&str> = old
+        .unknown_facts
+        .iter()
+        .chain(&new.unknown_facts)
+        .map(String::as_str)
+        .collect();
+    let unread_groups: BTreeSet<String> = old
+        .security_groups
+        .iter()
+        .chain(&new.security_groups)
+        .filter(|g| g.state != crate::inventory::LookupState::Found)
+        .map(|g| format!("security_groups[{}]", g.id))
+        .collect();
     let old = serde_json::to_value(old).expect("deployments serialize");
     let new = serde_json::to_value(new).expect("deployments serialize");
     let mut changes = Vec::new();
     walk("", None, &old, &new, &mut changes);
+    changes.retain(|c| {
+        let p = c.path.as_str();
+        !(unknown.contains("alarms") && p.contains(".alarms")
+            || unknown.contains("security_groups") && p.starts_with("security_groups")
+            || unread_groups.iter().any(|g| p.starts_with(g.as_str())))
+    });
     let mut drift = DeploymentDrift::default();
     for c in changes {
         classify(c, &mut drift);
@@ -201,11 +246,12 @@ fn classify(c: Change, drift: &mut DeploymentDrift) {
         );
         return;
     }
-    if let Some((node, alarm)) = alarm_of(&c.path) {
+    if let Some((node, alarm, field)) = alarm_of(&c.path) {
         let what = format!("{node}: {alarm}");
-        match c.path.rsplit_once("].").map(|(_, field)| field) {
-            _ if c.path.ends_with(']') && c.old.is_null() => drift.alarms_added.push(what),
-            _ if c.path.ends_with(']') && c.new.is_null() => drift.alarms_removed.push(what),
+        match field {
+            // The path ends at the alarm itself: the whole alarm came or went.
+            None if c.old.is_null() => drift.alarms_added.push(what),
+            None if c.new.is_null() => drift.alarms_removed.push(what),
             Some("actions_enabled") if c.new == Value::Bool(false) => drift.alarms_disabled.push(what),
             _ => drift.changes.push(c),
         }
@@ -215,11 +261,13 @@ fn classify(c: Change, drift: &mut DeploymentDrift) {
 }
 
 /// `(node, alarm)` of a path inside `...members[node].alarms[alarm]`.
-fn alarm_of(path: &str) -> Option<(&str, &str)> {
+/// `(node, alarm, rest)` of a path inside `...members[node].alarms[alarm]`; `rest` is what
+/// follows the alarm (`threshold`, `metrics[m1].id`), `None` for the alarm itself.
+fn alarm_of(path: &str) -> Option<(&str, &str, Option<&str>)> {
     let (before, after) = path.rsplit_once(".alarms[")?;
     let node = before.rsplit_once("members[")?.1.strip_suffix(']')?;
-    let alarm = after.split(']').next()?;
-    Some((node, alarm))
+    let (alarm, rest) = after.split_once(']')?;
+    Some((node, alarm, rest.strip_prefix('.')))
 }
 
 /// An ingress permission (the inventory's shape) as one line per source, e.g.
@@ -269,7 +317,7 @@ fn walk(path: &str, field: Option<&str>, old: &Value, new: &Value, out: &mut Vec
                     a.get(key).unwrap_or(&Value::Null),
                     b.get(key).unwrap_or(&Value::Null),
                 );
-                if key == "status" && (is_transitional(x) || is_transitional(y)) {
+                if SETTLING.contains(&key.as_str()) && (is_transitional(x) || is_transitional(y)) {
                     continue;
                 }
                 let child = if path.is_empty() {
@@ -556,6 +604,8 @@ pub enum Input {
 pub struct ScanDocument {
     #[serde(default)]
     pub scan: Option<ScanInfo>,
+    #[serde(default)]
+    pub coverage: Vec<CoverageEntry>,
     pub findings: Vec<ScanFinding>,
 }
 
@@ -563,6 +613,9 @@ pub struct ScanDocument {
 pub struct ScanInfo {
     #[serde(default)]
     pub collected_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The `--severity` filter the result was written with: findings below it are not listed.
+    #[serde(default)]
+    pub min_severity: Option<crate::findings::Severity>,
 }
 
 #[derive(serde::Deserialize)]
@@ -666,13 +719,42 @@ pub fn scan_deployments(old: &ScanDocument, new: &ScanDocument) -> InventoryDrif
             .map(|(_, v)| v.clone())
             .collect(),
         changed: Vec::new(),
+        unread: Vec::new(),
+    }
+    .without_unread(&old.coverage, &new.coverage)
+}
+
+impl InventoryDrift {
+    /// Leaves out deployments added or removed in units either side could not read.
+    fn without_unread(mut self, old: &[CoverageEntry], new: &[CoverageEntry]) -> Self {
+        let unread: BTreeSet<(String, String)> = old
+            .iter()
+            .chain(new)
+            .filter(|c| c.is_gap())
+            .map(|c| (c.account_id.clone(), c.region.clone()))
+            .collect();
+        let read = |d: &Identity| !unread.contains(&(d.account_id.clone(), d.region.clone()));
+        self.added.retain(read);
+        self.removed.retain(read);
+        self.unread = unread.iter().map(|(a, r)| format!("{a}/{r}")).collect();
+        self
     }
 }
 
 impl ScanDocument {
-    pub fn finding_states(&self) -> Vec<FindingState> {
+    /// The `--severity` filter of the result (`info`: every finding is listed).
+    pub fn min_severity(&self) -> crate::findings::Severity {
+        self.scan
+            .as_ref()
+            .and_then(|s| s.min_severity)
+            .unwrap_or(crate::findings::Severity::Info)
+    }
+
+    /// The findings at or above `min` (two results compare only on what both list).
+    pub fn finding_states(&self, min: crate::findings::Severity) -> Vec<FindingState> {
         self.findings
             .iter()
+            .filter(|f| f.severity >= min)
             .map(|f| FindingState {
                 rule_id: f.rule_id.clone(),
                 severity: f.severity,

@@ -51,8 +51,11 @@ pub struct StateDrift {
     pub differ: Vec<AttributeDrift>,
     /// Live deployments no Terraform resource declares.
     pub unmanaged: Vec<Identity>,
-    /// Declared deployments, parameter groups and alarms not found live.
+    /// Declared deployments and alarms not found live.
     pub missing: Vec<Missing>,
+    /// Declared deployments not found in an account and region the collection could not read
+    /// completely (coverage gaps): not known to be missing.
+    pub unverified: Vec<Missing>,
     pub drifted: bool,
 }
 
@@ -66,6 +69,13 @@ pub struct StateError {
 /// The managed resources of a `terraform show -json` document: a state (`values`) or a plan
 /// (`planned_values`), modules included.
 fn resources(file: &str, doc: &Value) -> Result<Vec<TfResource>, StateError> {
+    // An empty workspace's state is only `{"format_version": ...}`: it declares nothing.
+    if doc.get("format_version").is_some()
+        && doc.get("values").is_none()
+        && doc.get("planned_values").is_none()
+    {
+        return Ok(Vec::new());
+    }
     let root = doc
         .get("planned_values")
         .or_else(|| doc.get("values"))
@@ -139,7 +149,11 @@ fn deployment_attributes(
     d: &Deployment,
 ) -> Vec<(&'static str, &'static str, Value, Value, Compare)> {
     use Compare::*;
-    let sg_ids = json!(d.security_groups.iter().map(|g| g.id.clone()).collect::<Vec<_>>());
+    let sg_ids = if d.unknown_facts.iter().any(|f| f == "security_groups") {
+        Value::Null
+    } else {
+        json!(d.security_groups.iter().map(|g| g.id.clone()).collect::<Vec<_>>())
+    };
     let version = if v["engine_version_actual"].is_string() {
         v["engine_version_actual"].clone()
     } else {
@@ -194,7 +208,10 @@ fn deployment_attributes(
             out.push((
                 "user_group_id",
                 "user_group_ids",
-                v["user_group_id"].as_str().map_or(Value::Null, |g| json!([g])),
+                v["user_group_id"]
+                    .as_str()
+                    .filter(|g| !g.is_empty())
+                    .map_or(Value::Null, |g| json!([g])),
                 set(&json!(d.user_group_ids)),
                 Equal,
             ));
@@ -327,9 +344,18 @@ fn deployment_attributes(
 
 fn same(declared: &Value, live: &Value, how: &Compare) -> bool {
     match (how, declared, live) {
-        (Compare::Version, Value::String(a), Value::String(b)) => b == a || b.starts_with(&format!("{a}.")),
+        // `7.1` matches `7.1.0`; `6.x` matches `6.2.6`.
+        (Compare::Version, Value::String(a), Value::String(b)) => {
+            let a = a.strip_suffix(".x").unwrap_or(a);
+            b == a || b.starts_with(&format!("{a}."))
+        }
         _ => declared == live,
     }
+}
+
+/// Whether a state value declares nothing: the AWS provider writes `""` for unset strings.
+fn undeclared(v: &Value) -> bool {
+    v.is_null() || v.as_str() == Some("")
 }
 
 /// The live deployment a Terraform resource of `kind` declares, by ARN, else by id.
@@ -368,9 +394,11 @@ fn tf_permission(
         "all" | "-1" => "-1",
         p => p,
     };
+    // The provider writes "" for an unset source.
+    let present = |c: &Value| c.as_str().is_some_and(|s| !s.is_empty());
     let cidrs = |v: Vec<Value>| -> Vec<Value> {
         v.into_iter()
-            .filter(|c| c.is_string())
+            .filter(present)
             .map(|c| json!({"cidr": c}))
             .collect()
     };
@@ -380,8 +408,8 @@ fn tf_permission(
         "to_port": to,
         "ipv4_ranges": cidrs(v4),
         "ipv6_ranges": cidrs(v6),
-        "security_groups": groups.into_iter().filter(|g| g.is_string()).collect::<Vec<_>>(),
-        "prefix_lists": prefixes.into_iter().filter(|g| g.is_string()).collect::<Vec<_>>(),
+        "security_groups": groups.into_iter().filter(present).collect::<Vec<_>>(),
+        "prefix_lists": prefixes.into_iter().filter(present).collect::<Vec<_>>(),
     }))
 }
 
@@ -398,8 +426,13 @@ pub fn compare(file: &str, state: &Value, inventory: &Inventory) -> Result<State
         differ: Vec::new(),
         unmanaged: Vec::new(),
         missing: Vec::new(),
+        unverified: Vec::new(),
         drifted: false,
     };
+    let gaps: BTreeSet<(&str, &str)> = inventory
+        .gaps()
+        .map(|c| (c.account_id.as_str(), c.region.as_str()))
+        .collect();
     let mut managed: BTreeSet<&str> = BTreeSet::new();
     for r in &resources {
         let v = &r.values;
@@ -416,17 +449,32 @@ pub fn compare(file: &str, state: &Value, inventory: &Inventory) -> Result<State
         };
         let id = id.as_str().unwrap_or_default();
         let Some(d) = find(inventory, kind, id, v["arn"].as_str()) else {
-            drift.missing.push(Missing {
+            let entry = Missing {
                 address: r.address.clone(),
                 resource: id.to_string(),
+            };
+            // arn:partition:elasticache:region:account:...
+            let unit = v["arn"].as_str().map(|arn| {
+                let mut parts = arn.split(':').skip(3);
+                let region = parts.next().unwrap_or("");
+                (parts.next().unwrap_or(""), region)
             });
+            let unread = match unit {
+                Some(unit) => gaps.contains(&unit),
+                None => !gaps.is_empty(),
+            };
+            if unread {
+                drift.unverified.push(entry);
+            } else {
+                drift.missing.push(entry);
+            }
             continue;
         };
         drift.managed += 1;
         managed.insert(d.arn.as_str());
         for (attribute, fact, declared, live, how) in deployment_attributes(kind, v, d) {
             // Not declared, or not known live: nothing to compare.
-            if declared.is_null() || live.is_null() || same(&declared, &live, &how) {
+            if undeclared(&declared) || live.is_null() || same(&declared, &live, &how) {
                 continue;
             }
             drift.differ.push(AttributeDrift {
@@ -593,7 +641,7 @@ fn parameter_groups(resources: &[TfResource], inventory: &Inventory, drift: &mut
                 to_value(&live.cluster_enabled),
             ),
         ] {
-            if declared.is_null() || now.is_null() || declared == now {
+            if undeclared(&declared) || now.is_null() || declared == now {
                 continue;
             }
             drift.differ.push(AttributeDrift {
@@ -609,9 +657,11 @@ fn parameter_groups(resources: &[TfResource], inventory: &Inventory, drift: &mut
 }
 
 fn alarms(resources: &[TfResource], inventory: &Inventory, drift: &mut StateDrift) {
+    // Nodes whose alarms were read: a declared alarm missing on another node is unknown.
     let nodes: BTreeSet<&str> = inventory
         .deployments
         .iter()
+        .filter(|d| !d.unknown_facts.iter().any(|f| f == "alarms"))
         .flat_map(|d| &d.node_groups)
         .flat_map(|g| &g.members)
         .map(|m| m.cache_cluster_id.as_str())
@@ -622,7 +672,12 @@ fn alarms(resources: &[TfResource], inventory: &Inventory, drift: &mut StateDrif
         .flat_map(|d| &d.node_groups)
         .flat_map(|g| &g.members)
         .flat_map(|m| &m.alarms)
-        .map(|a| (a.name.as_str(), a))
+        .flat_map(|a| {
+            [Some(a.name.as_str()), a.arn.as_deref()]
+                .into_iter()
+                .flatten()
+                .map(move |k| (k, a))
+        })
         .collect();
     for r in resources
         .iter()
@@ -632,7 +687,12 @@ fn alarms(resources: &[TfResource], inventory: &Inventory, drift: &mut StateDrif
         let Some(name) = v["alarm_name"].as_str() else {
             continue;
         };
-        let Some(a) = live.get(name) else {
+        // By ARN when the state has one (names repeat across accounts and regions).
+        let Some(a) = v["arn"]
+            .as_str()
+            .and_then(|arn| live.get(arn))
+            .or_else(|| live.get(name))
+        else {
             // Only alarms on nodes of the inventory are ones a scan would have seen.
             if v["dimensions"]["CacheClusterId"]
                 .as_str()
@@ -662,7 +722,12 @@ fn alarms(resources: &[TfResource], inventory: &Inventory, drift: &mut StateDrif
             (
                 "statistic",
                 "alarms[].statistic",
-                v["statistic"].clone(),
+                // A percentile is `extended_statistic`, with `statistic` left "".
+                if undeclared(&v["statistic"]) {
+                    v["extended_statistic"].clone()
+                } else {
+                    v["statistic"].clone()
+                },
                 to_value(&a.statistic),
             ),
             (
@@ -712,7 +777,7 @@ fn alarms(resources: &[TfResource], inventory: &Inventory, drift: &mut StateDrif
                 to_value(&a.dimensions),
             ),
         ] {
-            if declared.is_null() || now.is_null() || declared == now {
+            if undeclared(&declared) || now.is_null() || declared == now {
                 continue;
             }
             drift.differ.push(AttributeDrift {

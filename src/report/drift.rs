@@ -76,6 +76,17 @@ fn finding_groups(report: &DriftReport) -> [(&'static str, &Vec<FindingRef>); 3]
 }
 
 pub fn table(report: &DriftReport, color: bool, width: Option<u16>, out: &mut dyn Write) -> io::Result<()> {
+    table_body(report, color, width, out)?;
+    writeln!(
+        out,
+        "{} → exit {}",
+        if report.drifted { "Drift found" } else { "No drift" },
+        u8::from(report.drifted)
+    )
+}
+
+/// The tables, what could not be compared, and how many findings still fail.
+fn table_body(report: &DriftReport, color: bool, width: Option<u16>, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "{} ({}, {} deployment(s)) → {} ({}, {} deployment(s))",
@@ -119,13 +130,14 @@ pub fn table(report: &DriftReport, color: bool, width: Option<u16>, out: &mut dy
         }
         writeln!(out, "\n{label} findings\n{t}")?;
     }
-    writeln!(
-        out,
-        "\n{} still failing. {} → exit {}",
-        report.findings.still_failing.len(),
-        if report.drifted { "Drift found" } else { "No drift" },
-        u8::from(report.drifted)
-    )
+    if !report.deployments.unread.is_empty() {
+        writeln!(
+            out,
+            "\nNot compared (a coverage gap on either side): {}",
+            report.deployments.unread.join(", ")
+        )?;
+    }
+    writeln!(out, "\n{} still failing.", report.findings.still_failing.len())
 }
 
 pub fn json(report: &DriftReport, pretty: bool, out: &mut dyn Write) -> io::Result<()> {
@@ -169,7 +181,7 @@ pub fn table_section(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     writeln!(out, "\nDrift since the previous run")?;
-    table(report, color, width, out)
+    table_body(report, color, width, out)
 }
 
 fn markdown_body(report: &DriftReport, heading: &str, out: &mut dyn Write) -> io::Result<()> {
@@ -250,6 +262,15 @@ fn state_rows(d: &StateDrift) -> Vec<[String; 5]> {
             "missing live".into(),
             "declared".into(),
             "(none)".into(),
+        ]);
+    }
+    for m in &d.unverified {
+        rows.push([
+            m.address.clone(),
+            m.resource.clone(),
+            "not verified: its account and region could not be read".into(),
+            "declared".into(),
+            "(unknown)".into(),
         ]);
     }
     for u in &d.unmanaged {
