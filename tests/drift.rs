@@ -168,13 +168,9 @@ mod cli {
     use super::*;
     use common::cli::Scratch;
 
-    fn fleet() -> Value {
-        serde_json::from_str(&std::fs::read_to_string(repo_path("examples/fleet.json")).unwrap()).unwrap()
-    }
-
     /// The fleet with `edit` applied to deployment `id`.
     fn edited(id: &str, edit: impl FnOnce(&mut Value)) -> Value {
-        let mut doc = fleet();
+        let mut doc = demo_fleet();
         edit(
             doc["deployments"]
                 .as_array_mut()
@@ -197,7 +193,7 @@ mod cli {
     #[test]
     fn inventories_exit_1_with_exactly_what_changed() {
         let s = Scratch::new();
-        let old = s.json("old.json", &fleet());
+        let old = s.json("old.json", &demo_fleet());
         let mut new = edited("orders-cache", |d| {
             d["snapshot_retention_days"] = json!(1);
             d["status"] = json!("modifying");
@@ -246,7 +242,7 @@ mod cli {
     #[test]
     fn scan_results_give_deployments_and_finding_transitions() {
         let s = Scratch::new();
-        let old_inv = s.json("old-inv.json", &fleet());
+        let old_inv = s.json("old-inv.json", &demo_fleet());
         let new_inv = s.json(
             "new-inv.json",
             &edited("events-stream", |d| d["auto_minor_version_upgrade"] = json!(true)),
@@ -306,7 +302,7 @@ mod cli {
     #[test]
     fn bad_inputs_exit_2() {
         let s = Scratch::new();
-        let inv = s.json("inv.json", &fleet());
+        let inv = s.json("inv.json", &demo_fleet());
         let scan = s.path("scan.json");
         s.scan(
             &inv,
@@ -337,8 +333,7 @@ mod cli {
 /// The golden drift report: the demo fleet against a night in which orders-cache lost its
 /// retention, gained a public range and lost an alarm, and reporting-legacy was deleted.
 fn golden_report() -> drift::DriftReport {
-    let fleet: Value =
-        serde_json::from_str(&std::fs::read_to_string(repo_path("examples/fleet.json")).unwrap()).unwrap();
+    let fleet: Value = demo_fleet();
     let mut next = fleet.clone();
     for d in next["deployments"].as_array_mut().unwrap() {
         if d["id"] == "orders-cache" {
@@ -398,10 +393,6 @@ mod nightly {
     use super::*;
     use common::cli::Scratch;
 
-    fn fleet() -> Value {
-        serde_json::from_str(&std::fs::read_to_string(repo_path("examples/fleet.json")).unwrap()).unwrap()
-    }
-
     fn runs(dir: &std::path::Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
@@ -416,8 +407,8 @@ mod nightly {
         let s = Scratch::new();
         let history = s.path("history");
         let h = history.to_str().unwrap();
-        let monday = s.json("monday.json", &fleet());
-        let mut changed = fleet();
+        let monday = s.json("monday.json", &demo_fleet());
+        let mut changed = demo_fleet();
         for d in changed["deployments"].as_array_mut().unwrap() {
             if d["id"] == "orders-cache" {
                 d["snapshot_retention_days"] = json!(1);
@@ -553,7 +544,7 @@ mod nightly {
         )
         .unwrap();
         std::fs::write(history.join("ecaudit-20260101T000000Z.scan.json"), "{}").unwrap();
-        let inv = s.json("inv.json", &fleet());
+        let inv = s.json("inv.json", &demo_fleet());
         let run = s.scan(
             &inv,
             &[

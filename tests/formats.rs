@@ -46,8 +46,7 @@ fn today() -> NaiveDate {
 
 /// The demo fleet, with `ecaudit:suppress` tags on two deployments (one without a reason).
 fn tagged_fleet() -> Value {
-    let mut doc: Value =
-        serde_json::from_str(&std::fs::read_to_string(repo_path("examples/fleet.json")).unwrap()).unwrap();
+    let mut doc: Value = demo_fleet();
     for d in doc["deployments"].as_array_mut().unwrap() {
         let id = d["id"].as_str().unwrap().to_string();
         let tags = d["tags"].as_object_mut().unwrap();

@@ -10,8 +10,7 @@ use serde_json::{Value, json};
 
 /// The demo fleet with `edit` applied to the deployment `id`.
 fn fleet_with(id: &str, edit: impl FnOnce(&mut Value)) -> Value {
-    let mut doc: Value =
-        serde_json::from_str(&std::fs::read_to_string(repo_path("examples/fleet.json")).unwrap()).unwrap();
+    let mut doc: Value = demo_fleet();
     let d = doc["deployments"]
         .as_array_mut()
         .unwrap()
@@ -40,6 +39,13 @@ fn with_status(report: &Value, status: &str) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// `ecaudit scan --inventory INV --format json --exit-zero EXTRA`.
+fn scan_json(s: &Scratch, inventory: &std::path::Path, extra: &[&str]) -> common::cli::Run {
+    let mut args = vec!["--format", "json", "--exit-zero"];
+    args.extend_from_slice(extra);
+    s.scan(inventory, &args)
 }
 
 fn finding<'a>(report: &'a Value, rule: &str, resource: &str) -> &'a Value {
@@ -126,16 +132,7 @@ fn globs_accounts_regions_and_tags_narrow_a_suppression() {
         "suppressions:\n  - rule: \"in-transit-*\"\n    resource: \"arn:aws:elasticache:*:222222222222:*\"\n    region: ap-southeast-2\n    reason: Legacy reporting, retired in Q1\n  - rule: multi-az\n    resource: \"*\"\n    tags: { env: \"stag*\" }\n    reason: Staging is single-AZ on purpose\n",
     );
     let plain = s.scan(&inv, &["--format", "json", "--exit-zero"]).json();
-    let run = s.scan(
-        &inv,
-        &[
-            "--suppressions",
-            sup.to_str().unwrap(),
-            "--format",
-            "json",
-            "--exit-zero",
-        ],
-    );
+    let run = scan_json(&s, &inv, &["--suppressions", sup.to_str().unwrap()]);
     let report = run.json();
     let suppressed = with_status(&report, "suppressed");
     // Every suppressed finding failed without the suppressions, and matches an entry.
@@ -187,16 +184,7 @@ fn stale_entries_and_tag_suppressions_are_reported() {
         "suppressions.yaml",
         "suppressions:\n  - rule: multi-az\n    resource: orders-cache\n    reason: orders-cache is multi-AZ already\n",
     );
-    let run = s.scan(
-        &inv,
-        &[
-            "--suppressions",
-            sup.to_str().unwrap(),
-            "--format",
-            "json",
-            "--exit-zero",
-        ],
-    );
+    let run = scan_json(&s, &inv, &["--suppressions", sup.to_str().unwrap()]);
     run.expect(0)
         .stderr_has(":2: suppression of `multi-az` on `orders-cache` is stale")
         .stderr_has("names `no-such-rule`, which is no rule id");
@@ -572,16 +560,7 @@ fn an_entry_shadowed_by_an_earlier_one_is_not_stale() {
         "suppressions.yaml",
         "suppressions:\n  - rule: \"*\"\n    resource: events-stream\n    reason: under review\n    expires: 2027-01-31\n  - rule: no-public-ingress\n    resource: events-stream\n    reason: public by design\n",
     );
-    let run = s.scan(
-        &inv,
-        &[
-            "--suppressions",
-            sup.to_str().unwrap(),
-            "--format",
-            "json",
-            "--exit-zero",
-        ],
-    );
+    let run = scan_json(&s, &inv, &["--suppressions", sup.to_str().unwrap()]);
     let report = run.json();
     let states: Vec<(&str, u64)> = report["waivers"]["suppressions"]
         .as_array()

@@ -138,8 +138,7 @@ fn a_state_that_matches_exits_0() {
         .unwrap()
         .retain(|r| keep.contains(&r["address"].as_str().unwrap()));
     only["values"]["root_module"]["child_modules"] = json!([]);
-    let mut fleet: Value =
-        serde_json::from_str(&std::fs::read_to_string(repo_path("examples/fleet.json")).unwrap()).unwrap();
+    let mut fleet: Value = demo_fleet();
     fleet["deployments"]
         .as_array_mut()
         .unwrap()
@@ -264,8 +263,7 @@ fn an_empty_workspace_manages_nothing() {
 #[test]
 fn a_declared_deployment_in_an_unread_region_is_unverified_not_missing() {
     let s = Scratch::new();
-    let mut fleet: Value =
-        serde_json::from_str(&std::fs::read_to_string(repo_path("examples/fleet.json")).unwrap()).unwrap();
+    let mut fleet: Value = demo_fleet();
     fleet["deployments"]
         .as_array_mut()
         .unwrap()

@@ -11,6 +11,34 @@ use serde_json::{Value, json};
 use super::{Identity, permission_lines};
 use crate::inventory::{Deployment, DeploymentKind, Inventory};
 
+impl StateDrift {
+    /// Records `attribute` of `resource` when the declared and live values differ; not when it
+    /// is not declared (null, or the provider's "" for unset) or not known live (null).
+    #[allow(clippy::too_many_arguments)]
+    fn check(
+        &mut self,
+        address: &str,
+        resource: &str,
+        attribute: &str,
+        fact: &str,
+        declared: Value,
+        live: Value,
+        how: Compare,
+    ) {
+        if undeclared(&declared) || live.is_null() || same(&declared, &live, &how) {
+            return;
+        }
+        self.differ.push(AttributeDrift {
+            address: address.to_string(),
+            resource: resource.to_string(),
+            attribute: attribute.to_string(),
+            fact: fact.to_string(),
+            declared,
+            live,
+        });
+    }
+}
+
 /// A resource of the state, as `terraform show -json` lists it.
 #[derive(Clone, Debug)]
 struct TfResource {
@@ -473,18 +501,7 @@ pub fn compare(file: &str, state: &Value, inventory: &Inventory) -> Result<State
         drift.managed += 1;
         managed.insert(d.arn.as_str());
         for (attribute, fact, declared, live, how) in deployment_attributes(kind, v, d) {
-            // Not declared, or not known live: nothing to compare.
-            if undeclared(&declared) || live.is_null() || same(&declared, &live, &how) {
-                continue;
-            }
-            drift.differ.push(AttributeDrift {
-                address: r.address.clone(),
-                resource: d.id.clone(),
-                attribute: attribute.to_string(),
-                fact: fact.to_string(),
-                declared,
-                live,
-            });
+            drift.check(&r.address, &d.id, attribute, fact, declared, live, how);
         }
     }
     drift.unmanaged = inventory
@@ -641,17 +658,7 @@ fn parameter_groups(resources: &[TfResource], inventory: &Inventory, drift: &mut
                 to_value(&live.cluster_enabled),
             ),
         ] {
-            if undeclared(&declared) || now.is_null() || declared == now {
-                continue;
-            }
-            drift.differ.push(AttributeDrift {
-                address: r.address.clone(),
-                resource: name.to_string(),
-                attribute: attribute.into(),
-                fact: fact.into(),
-                declared,
-                live: now,
-            });
+            drift.check(&r.address, name, attribute, fact, declared, now, Compare::Equal);
         }
     }
 }
@@ -777,17 +784,7 @@ fn alarms(resources: &[TfResource], inventory: &Inventory, drift: &mut StateDrif
                 to_value(&a.dimensions),
             ),
         ] {
-            if undeclared(&declared) || now.is_null() || declared == now {
-                continue;
-            }
-            drift.differ.push(AttributeDrift {
-                address: r.address.clone(),
-                resource: name.to_string(),
-                attribute: attribute.into(),
-                fact: fact.into(),
-                declared,
-                live: now,
-            });
+            drift.check(&r.address, name, attribute, fact, declared, now, Compare::Equal);
         }
     }
 }

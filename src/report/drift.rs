@@ -255,23 +255,23 @@ fn state_rows(d: &StateDrift) -> Vec<[String; 5]> {
             value(&a.live),
         ]);
     }
-    for m in &d.missing {
-        rows.push([
-            m.address.clone(),
-            m.resource.clone(),
-            "missing live".into(),
-            "declared".into(),
-            "(none)".into(),
-        ]);
-    }
-    for m in &d.unverified {
-        rows.push([
-            m.address.clone(),
-            m.resource.clone(),
-            "not verified: its account and region could not be read".into(),
-            "declared".into(),
-            "(unknown)".into(),
-        ]);
+    for (list, what, live) in [
+        (&d.missing, "missing live", "(none)"),
+        (
+            &d.unverified,
+            "not verified: its account and region could not be read",
+            "(unknown)",
+        ),
+    ] {
+        for m in list {
+            rows.push([
+                m.address.clone(),
+                m.resource.clone(),
+                what.into(),
+                "declared".into(),
+                live.into(),
+            ]);
+        }
     }
     for u in &d.unmanaged {
         rows.push([

@@ -57,6 +57,11 @@ pub fn patched(name: &str, patch: Value) -> Value {
     d
 }
 
+/// The demo inventory, `examples/fleet.json`, as JSON.
+pub fn demo_fleet() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(repo_path("examples/fleet.json")).unwrap()).unwrap()
+}
+
 /// An inventory document holding `deployments`.
 pub fn inventory(deployments: Vec<Value>) -> Value {
     json!({"schema_version": 1, "collected_at": NOW, "deployments": deployments})
