@@ -141,12 +141,7 @@ fn table_body(report: &DriftReport, color: bool, width: Option<u16>, out: &mut d
 }
 
 pub fn json(report: &DriftReport, pretty: bool, out: &mut dyn Write) -> io::Result<()> {
-    if pretty {
-        serde_json::to_writer_pretty(&mut *out, report)?;
-    } else {
-        serde_json::to_writer(&mut *out, report)?;
-    }
-    out.write_all(b"\n")
+    super::write_json(report, pretty, out)
 }
 
 /// Rows listed per section; the rest are counted.
@@ -322,12 +317,7 @@ pub fn state_table(d: &StateDrift, color: bool, width: Option<u16>, out: &mut dy
 }
 
 pub fn state_json(d: &StateDrift, pretty: bool, out: &mut dyn Write) -> io::Result<()> {
-    if pretty {
-        serde_json::to_writer_pretty(&mut *out, d)?;
-    } else {
-        serde_json::to_writer(&mut *out, d)?;
-    }
-    out.write_all(b"\n")
+    super::write_json(d, pretty, out)
 }
 
 pub fn state_markdown(d: &StateDrift, out: &mut dyn Write) -> io::Result<()> {

@@ -201,8 +201,7 @@ pub fn render(
         },
     };
     if options.pretty {
-        serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::from)?;
-        return out.write_all(b"\n");
+        return super::write_json(&doc, true, out);
     }
 
     // Everything but the findings, then the findings array written chunk by chunk.

@@ -124,18 +124,7 @@ fn body(
     }
     writeln!(out, "| **total** | {} |\n", counts(&summary.findings))?;
 
-    let mut failing: Vec<&Finding> = super::shown(result, options)
-        .filter(|f| matches!(f.status, Status::Fail | Status::Error))
-        .collect();
-    failing.sort_by(|a, b| {
-        let (ra, rb) = (result.rule(a), result.rule(b));
-        (a.status, std::cmp::Reverse(ra.severity), &ra.id, a.deployment).cmp(&(
-            b.status,
-            std::cmp::Reverse(rb.severity),
-            &rb.id,
-            b.deployment,
-        ))
-    });
+    let failing = super::failing_first(result, options);
     if failing.is_empty() {
         writeln!(out, "No failing findings.\n")?;
     } else {

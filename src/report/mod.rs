@@ -68,6 +68,42 @@ pub struct RenderOptions {
     pub pretty: bool,
 }
 
+/// A JSON value and a newline: indented when `pretty` (for people), compact otherwise.
+pub fn write_json<T: serde::Serialize + ?Sized>(
+    value: &T,
+    pretty: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if pretty {
+        serde_json::to_writer_pretty(&mut *out, value)?;
+    } else {
+        serde_json::to_writer(&mut *out, value)?;
+    }
+    out.write_all(b"\n")
+}
+
+/// The failing and undecided findings shown, failing first, then by severity (highest first),
+/// rule and deployment: the order the table and Markdown list them in.
+pub fn failing_first<'a>(
+    result: &'a ScanResult,
+    options: &'a RenderOptions,
+) -> Vec<&'a crate::findings::Finding> {
+    use crate::findings::Status;
+    let mut failing: Vec<_> = shown(result, options)
+        .filter(|f| matches!(f.status, Status::Fail | Status::Error))
+        .collect();
+    failing.sort_by_key(|f| {
+        let rule = result.rule(f);
+        (
+            f.status,
+            std::cmp::Reverse(rule.severity),
+            rule.id.as_str(),
+            f.deployment,
+        )
+    });
+    failing
+}
+
 /// The findings a report lists: at or above the `--severity` display filter.
 pub fn shown<'a>(
     result: &'a ScanResult,

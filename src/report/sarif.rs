@@ -285,12 +285,7 @@ pub fn render(
             }
         }]
     });
-    if options.pretty {
-        serde_json::to_writer_pretty(&mut *out, &doc)?;
-    } else {
-        serde_json::to_writer(&mut *out, &doc)?;
-    }
-    out.write_all(b"\n")
+    super::write_json(&doc, options.pretty, out)
 }
 
 #[cfg(test)]

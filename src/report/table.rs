@@ -141,21 +141,7 @@ pub fn render(
     writeln!(out, "\nFindings by rule\n{by_rule}")?;
 
     // Failing findings first by severity, then undecided ones; evidence beside each.
-    let mut shown: Vec<_> = result
-        .findings
-        .iter()
-        .filter(|f| matches!(f.status, Status::Fail | Status::Error))
-        .filter(|f| result.rule(f).severity >= options.min_severity)
-        .collect();
-    shown.sort_by(|a, b| {
-        let (ra, rb) = (result.rule(a), result.rule(b));
-        (a.status, std::cmp::Reverse(ra.severity), &ra.id, a.deployment).cmp(&(
-            b.status,
-            std::cmp::Reverse(rb.severity),
-            &rb.id,
-            b.deployment,
-        ))
-    });
+    let shown = super::failing_first(result, options);
     let hidden = result
         .findings
         .iter()
