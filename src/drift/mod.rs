@@ -153,20 +153,10 @@ pub fn diff<'a>(old: &'a Inventory, new: &'a Inventory) -> InventoryDrift {
             .collect()
     };
     let (old_by_arn, new_by_arn) = (by_arn(old), by_arn(new));
-    let unread: BTreeSet<(&str, &str)> = old
-        .gaps()
-        .chain(new.gaps())
-        .map(|c| (c.account_id.as_str(), c.region.as_str()))
-        .collect();
-    let read = |d: &Deployment| !unread.contains(&(d.account_id.as_str(), d.region.as_str()));
-    let mut drift = InventoryDrift {
-        unread: unread.iter().map(|(a, r)| format!("{a}/{r}")).collect(),
-        ..InventoryDrift::default()
-    };
+    let mut drift = InventoryDrift::default();
     for (arn, d) in &new_by_arn {
         match old_by_arn.get(arn) {
-            None if read(d) => drift.added.push(Identity::from(*d)),
-            None => {}
+            None => drift.added.push(Identity::from(*d)),
             Some(before) => {
                 let changes = deployment(before, d);
                 if !changes.is_empty() {
@@ -179,11 +169,11 @@ pub fn diff<'a>(old: &'a Inventory, new: &'a Inventory) -> InventoryDrift {
         }
     }
     for (arn, d) in &old_by_arn {
-        if !new_by_arn.contains_key(arn) && read(d) {
+        if !new_by_arn.contains_key(arn) {
             drift.removed.push(Identity::from(*d));
         }
     }
-    drift
+    drift.without_unread(&old.coverage, &new.coverage)
 }
 
 /// How one deployment changed.
@@ -727,13 +717,13 @@ pub fn scan_deployments(old: &ScanDocument, new: &ScanDocument) -> InventoryDrif
 impl InventoryDrift {
     /// Leaves out deployments added or removed in units either side could not read.
     fn without_unread(mut self, old: &[CoverageEntry], new: &[CoverageEntry]) -> Self {
-        let unread: BTreeSet<(String, String)> = old
+        let unread: BTreeSet<(&str, &str)> = old
             .iter()
             .chain(new)
             .filter(|c| c.is_gap())
-            .map(|c| (c.account_id.clone(), c.region.clone()))
+            .map(|c| (c.account_id.as_str(), c.region.as_str()))
             .collect();
-        let read = |d: &Identity| !unread.contains(&(d.account_id.clone(), d.region.clone()));
+        let read = |d: &Identity| !unread.contains(&(d.account_id.as_str(), d.region.as_str()));
         self.added.retain(read);
         self.removed.retain(read);
         self.unread = unread.iter().map(|(a, r)| format!("{a}/{r}")).collect();

@@ -481,14 +481,8 @@ pub fn compare(file: &str, state: &Value, inventory: &Inventory) -> Result<State
                 address: r.address.clone(),
                 resource: id.to_string(),
             };
-            // arn:partition:elasticache:region:account:...
-            let unit = v["arn"].as_str().map(|arn| {
-                let mut parts = arn.split(':').skip(3);
-                let region = parts.next().unwrap_or("");
-                (parts.next().unwrap_or(""), region)
-            });
-            let unread = match unit {
-                Some(unit) => gaps.contains(&unit),
+            let unread = match v["arn"].as_str() {
+                Some(arn) => crate::inventory::arn_unit(arn).is_some_and(|unit| gaps.contains(&unit)),
                 None => !gaps.is_empty(),
             };
             if unread {

@@ -450,12 +450,9 @@ pub fn apply_baseline(result: &mut ScanResult, baseline: &Baseline) -> BaselineS
             Some(Status::Pass | Status::NotApplicable) => state.resolved.push(e.clone()),
             Some(_) => state.unverified.push(e.clone()),
             None => {
-                // arn:partition:elasticache:region:account:...
-                let mut parts = e.resource_arn.split(':').skip(3);
-                let region = parts.next().unwrap_or("");
-                let at = (parts.next().unwrap_or(""), region);
                 let rule_ran = rules.iter().any(|r| r.id == e.rule_id);
-                if rule_ran && read.contains(&at) && !gaps.contains(&at) {
+                let at = crate::inventory::arn_unit(&e.resource_arn);
+                if rule_ran && at.is_some_and(|at| read.contains(&at) && !gaps.contains(&at)) {
                     state.resolved.push(e.clone());
                 } else {
                     state.unverified.push(e.clone());
