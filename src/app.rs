@@ -202,12 +202,18 @@ struct WaiverInputs {
     update_baseline: Option<PathBuf>,
 }
 
-fn load_waivers(args: &ScanArgs, config: &Config, rules: &RuleSet) -> Result<WaiverInputs, Error> {
+/// The suppressions of the config file and of `extra` files, checked against the rules' ids.
+fn load_suppressions(config: &Config, extra: &[PathBuf], rules: &RuleSet) -> Result<Vec<Suppression>, Error> {
     let ids: Vec<&str> = rules.ids().collect();
     let mut suppressions = Vec::new();
-    for path in config.suppressions.iter().chain(&args.suppressions) {
+    for path in config.suppressions.iter().chain(extra) {
         suppressions.extend(crate::suppress::file::load(path, &ids)?);
     }
+    Ok(suppressions)
+}
+
+fn load_waivers(args: &ScanArgs, config: &Config, rules: &RuleSet) -> Result<WaiverInputs, Error> {
+    let suppressions = load_suppressions(config, &args.suppressions, rules)?;
     let baseline = match args.baseline.as_ref().or(config.baseline.as_ref()) {
         Some(path) => Some(Baseline::load(path)?),
         None => None,
@@ -486,27 +492,22 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
 }
 
 /// Findings of an inventory for a diff: evaluated as of its collection time, suppressions applied.
-fn diff_findings(inventory: &Inventory, args: &DiffArgs) -> Result<Vec<crate::drift::FindingState>, Error> {
-    let (config, rules) = load_rules(&args.rules)?;
-    let ids: Vec<&str> = rules.ids().collect();
-    let mut suppressions = Vec::new();
-    for path in config.suppressions.iter().chain(&args.suppressions) {
-        suppressions.extend(crate::suppress::file::load(path, &ids)?);
-    }
+fn diff_findings(
+    inventory: &Inventory,
+    rules: RuleSet,
+    suppressions: Vec<Suppression>,
+) -> Vec<crate::drift::FindingState> {
     let now = inventory.collected_at.unwrap_or_else(chrono::Utc::now);
     let mut result = evaluate(inventory, rules, now);
     crate::suppress::apply_suppressions(&mut result, suppressions, now.date_naive());
-    Ok(crate::drift::finding_states(&result))
+    crate::drift::finding_states(&result)
 }
 
 fn diff_command(args: &DiffArgs) -> Result<u8, Error> {
     use crate::drift::{DriftReport, Input, Side};
     // Rules, config and suppressions are checked before either document is read.
     let (config, rules) = load_rules(&args.rules)?;
-    let ids: Vec<&str> = rules.ids().collect();
-    for path in config.suppressions.iter().chain(&args.suppressions) {
-        crate::suppress::file::load(path, &ids)?;
-    }
+    let suppressions = load_suppressions(&config, &args.suppressions, &rules)?;
     let old = Input::read(&args.old)?;
     let new = Input::read(&args.new)?;
     let side = |path: &Path, input: &Input| Side {
@@ -527,7 +528,11 @@ fn diff_command(args: &DiffArgs) -> Result<u8, Error> {
             old_side,
             new_side,
             crate::drift::diff(a, b),
-            crate::drift::transitions(&diff_findings(a, args)?, &diff_findings(b, args)?),
+            // Each evaluation consumes a rule set: the second is loaded again.
+            crate::drift::transitions(
+                &diff_findings(a, rules, suppressions.clone()),
+                &diff_findings(b, load_rules(&args.rules)?.1, suppressions),
+            ),
         ),
         (Input::Scan(a), Input::Scan(b)) => {
             DriftReport::new(old_side, new_side, crate::drift::scan_deployments(a, b), {
