@@ -48,6 +48,20 @@ fn scan_json(s: &Scratch, inventory: &std::path::Path, extra: &[&str]) -> common
     s.scan(inventory, &args)
 }
 
+/// Writes the fleet's failing findings to the baseline `path` (the report goes to a file).
+fn update_baseline(s: &Scratch, inventory: &std::path::Path, path: &std::path::Path) {
+    s.scan(
+        inventory,
+        &[
+            "--update-baseline",
+            path.to_str().unwrap(),
+            "-o",
+            s.path("r.json").to_str().unwrap(),
+        ],
+    )
+    .expect(0);
+}
+
 fn finding<'a>(report: &'a Value, rule: &str, resource: &str) -> &'a Value {
     report["findings"]
         .as_array()
@@ -511,16 +525,7 @@ fn config_names_suppressions_and_baseline_relative_to_itself() {
     let inv = s.json("fleet.json", &fleet());
     s.file("ci/suppressions.yaml", EVENTS_STREAM);
     let b = s.path("ci/baseline.json");
-    s.scan(
-        &inv,
-        &[
-            "--update-baseline",
-            b.to_str().unwrap(),
-            "-o",
-            s.path("r.json").to_str().unwrap(),
-        ],
-    )
-    .expect(0);
+    update_baseline(&s, &inv, &b);
     let config = s.file(
         "ci/ecaudit.toml",
         "[scan]\nsuppressions = [\"suppressions.yaml\"]\nbaseline = \"baseline.json\"\n",
@@ -595,16 +600,7 @@ fn a_partial_scan_neither_resolves_nor_drops_baseline_entries_it_could_not_check
     let s = Scratch::new();
     let inv = s.json("fleet.json", &fleet());
     let b = s.path("baseline.json");
-    s.scan(
-        &inv,
-        &[
-            "--update-baseline",
-            b.to_str().unwrap(),
-            "-o",
-            s.path("r.json").to_str().unwrap(),
-        ],
-    )
-    .expect(0);
+    update_baseline(&s, &inv, &b);
     let before: Value = serde_json::from_str(&std::fs::read_to_string(&b).unwrap()).unwrap();
     let in_sydney = before["findings"]
         .as_array()

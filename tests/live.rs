@@ -33,9 +33,8 @@ fn scan_us_east_1(moto: &Moto, extra: &[&str]) -> (i32, String, String) {
     run(moto, &args)
 }
 
-fn collect(moto: &Moto, extra: &[&str]) -> (i32, Inventory, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("inventory.json");
+/// `ecaudit collect` against moto into `path`, with `extra` arguments: exit code and stderr.
+fn collect_into(moto: &Moto, path: &std::path::Path, extra: &[&str]) -> (i32, String) {
     let mut args = vec![
         "collect",
         "--endpoint-url",
@@ -43,11 +42,17 @@ fn collect(moto: &Moto, extra: &[&str]) -> (i32, Inventory, String) {
         "--max-attempts",
         "2",
         "--output",
+        path.to_str().unwrap(),
     ];
-    let p = path.to_str().unwrap().to_string();
-    args.push(&p);
     args.extend_from_slice(extra);
     let (code, _, stderr) = run(moto, &args);
+    (code, stderr)
+}
+
+fn collect(moto: &Moto, extra: &[&str]) -> (i32, Inventory, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inventory.json");
+    let (code, stderr) = collect_into(moto, &path, extra);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("no inventory written: {stderr}"));
     (code, serde_json::from_str(&text).unwrap(), stderr)
 }
@@ -981,22 +986,9 @@ async fn collected_inventory_carries_the_joined_facts_and_rescans_identically() 
     );
 }
 
-/// `ecaudit collect` of us-east-1 into `path`.
+/// `ecaudit collect` of us-east-1 into `path`, which must succeed.
 fn collect_to(moto: &Moto, path: &std::path::Path) {
-    let (code, _, stderr) = run(
-        moto,
-        &[
-            "collect",
-            "--endpoint-url",
-            &moto.endpoint,
-            "--regions",
-            "us-east-1",
-            "--max-attempts",
-            "2",
-            "--output",
-            path.to_str().unwrap(),
-        ],
-    );
+    let (code, stderr) = collect_into(moto, path, &["--regions", "us-east-1"]);
     assert_eq!(code, 0, "{stderr}");
 }
 
