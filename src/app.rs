@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::cli::{
-    Cli, CollectArgs, ColorChoice, Command, DiffArgs, DiffFormat, DriftArgs, ListFormat, RuleArgs,
-    RulesCommand, ScanArgs, TargetArgs,
+    Cli, CollectArgs, ColorChoice, Command, DiffArgs, DiffFormat, DriftArgs, ListFormat, ReportArgs,
+    RuleArgs, RulesCommand, ScanArgs, TargetArgs,
 };
 use crate::collect::{AccountSpec, CallRecorder, CollectOptions, CollectStats, RegionSpec, TargetError};
 use crate::config::{Config, ConfigError, OutputSpec, apply_params};
@@ -16,6 +16,8 @@ use crate::evaluate::{ScanResult, evaluate, evaluate_document};
 use crate::findings::Severity;
 use crate::inventory::{Document, Inventory, InventoryError, read_text};
 use crate::output::write_to;
+use crate::report::audit::{AuditReport, SavedResult};
+use crate::report::templates::{ReportFormat, Template};
 use crate::report::{self, Format, RenderOptions};
 use crate::rules::diag::RuleErrors;
 use crate::rules::{Rule, RuleSet, Test};
@@ -53,6 +55,10 @@ pub enum Error {
     History(#[from] crate::history::HistoryError),
     #[error(transparent)]
     State(#[from] crate::drift::terraform::StateError),
+    #[error(transparent)]
+    Template(#[from] crate::report::templates::TemplateError),
+    #[error(transparent)]
+    Result(#[from] crate::report::audit::ResultError),
 }
 
 /// Runs a command; returns the exit code it ends with.
@@ -62,6 +68,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Collect(args) => collect_command(&args),
         Command::Diff(args) => diff_command(&args),
         Command::Drift(args) => drift_command(&args),
+        Command::Report(args) => report_command(&args),
         Command::Rules { command } => match command {
             RulesCommand::List { format, rules } => rules_list(format, &rules),
             RulesCommand::Show { id, rules } => rules_show(&id, &rules),
@@ -397,6 +404,16 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
     let (config, rules) = load_rules(&args.rules)?;
     let waivers = load_waivers(args, &config, &rules)?;
     let outputs = outputs(args, &config)?;
+    let template = match outputs.iter().any(|o| o.format == Format::Html) {
+        true => Some(Template::load(ReportFormat::Html, args.template.as_deref())?),
+        false if args.template.is_some() => {
+            return Err(Error::Usage(
+                "--template applies to the HTML report: add --format html or --output-format html=FILE"
+                    .into(),
+            ));
+        }
+        false => None,
+    };
     // Nightly mode compares whole inventories, so it keeps this run's in memory.
     let history = args.history.is_some();
     let (mut result, stats, inventory): (ScanResult, Option<CollectStats>, Option<Inventory>) =
@@ -453,9 +470,15 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
             width: if to_terminal { None } else { Some(plain_width()) },
             pretty: to_terminal,
         };
-        emit(Some(&output.path), |w| {
-            report::render(output.format, &result, &summary, &options, w)
-        })?;
+        match &template {
+            Some(template) if output.format == Format::Html => {
+                let page = report::audit_report(&result, &summary, &options, template)?;
+                emit(Some(&output.path), |w| w.write_all(&page))?;
+            }
+            _ => emit(Some(&output.path), |w| {
+                report::render(output.format, &result, &summary, &options, w)
+            })?,
+        }
         if to_file {
             eprintln!(
                 "ecaudit: wrote {} ({}): {} deployment(s), {} failing finding(s); {} → exit {}",
@@ -489,6 +512,23 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
     // them at once.
     std::mem::forget(result);
     Ok(code)
+}
+
+fn report_command(args: &ReportArgs) -> Result<u8, Error> {
+    // The template is checked before the (possibly large) result is read.
+    let template = Template::load(args.format, args.template.as_deref())?;
+    let doc = SavedResult::read(&args.result)?;
+    let mut page = Vec::new();
+    template.render(&AuditReport::new(doc), &mut page)?;
+    emit(args.output.as_deref(), |w| w.write_all(&page))?;
+    if let Some(path) = args.output.as_deref().filter(|p| p.as_os_str() != "-") {
+        eprintln!(
+            "ecaudit: wrote {} ({} report)",
+            path.display(),
+            template.format().name()
+        );
+    }
+    Ok(0)
 }
 
 /// Findings of an inventory for a diff: evaluated as of its collection time, suppressions applied.

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::config::OutputSpec;
 use crate::findings::Severity;
 use crate::report::Format;
+use crate::report::templates::ReportFormat;
 
 /// Compliance and drift auditor for Amazon ElastiCache (Redis OSS, Valkey, Memcached).
 #[derive(Debug, Parser)]
@@ -35,6 +36,9 @@ pub enum Command {
     /// Where live deployments differ from Terraform: the JSON of `terraform show -json` (state or
     /// plan) against a live collection or --inventory. Exit 1 when something differs.
     Drift(Box<DriftArgs>),
+    /// Render the audit report (HTML or Markdown) of a saved scan result (`scan --format json`)
+    /// without scanning again.
+    Report(ReportArgs),
     /// List, show and validate rules.
     Rules {
         #[command(subcommand)]
@@ -143,6 +147,10 @@ pub struct ScanArgs {
     /// Also write FORMAT to FILE (repeatable), e.g. `--output-format sarif=out.sarif`.
     #[arg(long = "output-format", value_name = "FORMAT=FILE")]
     pub outputs: Vec<OutputSpec>,
+    /// Render the HTML report (`--format html`) with this minijinja template instead of the
+    /// bundled one (docs/report.md describes its context).
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
     /// Suppressions file (YAML; repeatable; added to the config's).
     #[arg(long = "suppressions", value_name = "FILE")]
     pub suppressions: Vec<PathBuf>,
@@ -184,6 +192,21 @@ pub struct ScanArgs {
     pub rules: RuleArgs,
     #[command(flatten)]
     pub targets: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The scan result: the JSON of `ecaudit scan --format json` (`-` for standard input).
+    pub result: PathBuf,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Render with this minijinja template instead of the bundled one (docs/report.md).
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

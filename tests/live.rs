@@ -221,6 +221,7 @@ async fn collects_and_evaluates_a_seeded_region() {
     .unwrap();
     let sarif = dir.path().join("scan.sarif");
     let waived = dir.path().join("waived.json");
+    let html = dir.path().join("report.html");
     let (code, _, stderr) = scan_us_east_1(
         &moto,
         &[
@@ -232,6 +233,8 @@ async fn collects_and_evaluates_a_seeded_region() {
             waived.to_str().unwrap(),
             "--output-format",
             &format!("sarif={}", sarif.display()),
+            "--output-format",
+            &format!("html={}", html.display()),
         ],
     );
     let failing_elsewhere = doc["findings"]
@@ -262,6 +265,24 @@ async fn collects_and_evaluates_a_seeded_region() {
         .filter(|r| r["suppressions"][0]["justification"] == "being rebuilt")
         .count();
     assert_eq!(with_suppressions, sessions_failing);
+
+    // The audit report says who ran the live collection (STS GetCallerIdentity) and how long
+    // it took.
+    let caller = waived["summary"]["collection"]["caller"].as_str().unwrap();
+    assert!(
+        caller.starts_with("arn:aws:") && caller.contains(common::moto::ACCOUNT),
+        "{caller}"
+    );
+    let html = std::fs::read_to_string(&html).unwrap();
+    let escaped = caller.replace('/', "&#x2f;");
+    assert!(
+        html.contains(&format!("<dt>Run by</dt><dd><code>{escaped}</code></dd>")),
+        "caller missing"
+    );
+    assert!(
+        html.contains(" by a live collection in "),
+        "collection time missing"
+    );
 }
 
 const OTHER: &str = "222222222222";

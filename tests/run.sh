@@ -7,13 +7,23 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=.venv
-if ! "$venv/bin/python" -c "import moto, cbor2, junitparser" 2> /dev/null \
+if ! "$venv/bin/python" -c "import moto, cbor2, junitparser, selenium" 2> /dev/null \
     || ! cmp -s tests/moto/requirements.txt "$venv/.requirements" ; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/moto/requirements.txt
     cp tests/moto/requirements.txt "$venv/.requirements"
 fi
 export ECAUDIT_TEST_PYTHON="$PWD/$venv/bin/python"
+
+# The HTML report is checked in headless Chromium (tests/browser.rs): Debian's chromium and
+# chromium-driver, the same build, so no browser download.
+if ! command -v chromium > /dev/null || ! command -v chromedriver > /dev/null; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get install -y -q chromium chromium-driver > /dev/null \
+        || { $sudo apt-get update -q > /dev/null && $sudo apt-get install -y -q chromium chromium-driver > /dev/null; }
+fi
 
 # Library, binary, integration and doc tests (clippy in .ci/run builds the benches).
 cargo test --locked

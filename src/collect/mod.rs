@@ -85,6 +85,8 @@ pub struct CollectStats {
     pub retries: u64,
     pub coverage_gaps: usize,
     pub duration_seconds: f64,
+    /// Who collected: the caller's ARN, when STS answered.
+    pub caller: Option<String>,
 }
 
 impl fmt::Display for CollectStats {
@@ -266,6 +268,7 @@ pub async fn collect(
         retries: recorder.retries(),
         coverage_gaps: inventory.gaps().count(),
         duration_seconds: started.elapsed().as_secs_f64(),
+        caller: plan.caller.clone(),
     };
     Ok((inventory, stats))
 }

@@ -55,6 +55,8 @@ pub(crate) struct Plan {
     pub coverage: Vec<CoverageEntry>,
     pub accounts: usize,
     pub regions: usize,
+    /// Who ran the collection: the caller's ARN (STS GetCallerIdentity).
+    pub caller: Option<String>,
 }
 
 /// Checks targets given on the command line or in config, before any AWS call.
@@ -193,9 +195,11 @@ pub(crate) async fn resolve(options: &CollectOptions, recorder: &CallRecorder) -
             coverage,
             accounts: 0,
             regions: 0,
+            caller: None,
         });
     };
     let caller = identity.account().unwrap_or_default().to_string();
+    let caller_arn = identity.arn().map(str::to_string);
     let partition = identity
         .arn()
         .and_then(|arn| arn.split(':').nth(1))
@@ -334,5 +338,6 @@ pub(crate) async fn resolve(options: &CollectOptions, recorder: &CallRecorder) -
         regions: regions_seen.len(),
         units,
         coverage,
+        caller: caller_arn,
     })
 }

@@ -21,16 +21,21 @@ pub const LIMIT: usize = 65_536;
 /// escaped, @-mentions and autolinks broken with invisible joiners (a tag value must not ping
 /// anyone or become a link), lines joined with `<br>`, cut to a bounded length.
 pub fn cell(text: &str) -> String {
-    let mut out = String::with_capacity(text.len().min(CELL) + 8);
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if out.len() >= CELL {
+    inert(text, CELL)
+}
+
+/// [`cell`] cut at `limit` bytes instead of [`CELL`] (`usize::MAX`: never cut).
+pub fn inert(text: &str, limit: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(limit) + 8);
+    for (i, c) in text.char_indices() {
+        if out.len() >= limit {
             out.push('…');
             break;
         }
         match c {
             '@' => out.push_str("@\u{2060}"),
-            ':' if chars.peek() == Some(&'/') => out.push_str(":\u{2060}"),
+            // `scheme://` starts an autolink; `::/0` (IPv6) does not and stays as it is.
+            ':' if text[i + 1..].starts_with("//") => out.push_str(":\u{2060}"),
             '.' if out.ends_with("www") => out.push_str(".\u{2060}"),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -291,5 +296,6 @@ mod tests {
         );
         assert_eq!(cell("@org/team"), "@\u{2060}org/team");
         assert_eq!(cell("https://x"), "https:\u{2060}//x");
+        assert_eq!(cell("sg-1: ::/0 on tcp/6379"), "sg-1: ::/0 on tcp/6379");
     }
 }

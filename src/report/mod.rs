@@ -1,6 +1,8 @@
-//! Renderers: findings as a table, JSON, JSON Lines, CSV, Markdown, SARIF, JUnit or OCSF.
-//! Renderers present what evaluation and the waivers decided; they never re-derive facts.
+//! Renderers: findings as a table, JSON, JSON Lines, CSV, Markdown, SARIF, JUnit, OCSF, or the
+//! HTML audit report. Renderers present what evaluation and the waivers decided; they never
+//! re-derive facts.
 
+pub mod audit;
 pub mod csv;
 pub mod drift;
 pub mod json;
@@ -9,6 +11,7 @@ pub mod markdown;
 pub mod ocsf;
 pub mod sarif;
 pub mod table;
+pub mod templates;
 
 use std::io::{self, Write};
 
@@ -37,6 +40,8 @@ pub enum Format {
     Junit,
     /// OCSF 1.x Compliance Finding events (class 2003), one JSON object per line.
     Ocsf,
+    /// The audit report: one self-contained HTML file for a security review (`reports/`).
+    Html,
 }
 
 impl Format {
@@ -51,6 +56,7 @@ impl Format {
             Format::Sarif => "sarif",
             Format::Junit => "junit",
             Format::Ocsf => "ocsf",
+            Format::Html => "html",
         }
     }
 }
@@ -131,5 +137,32 @@ pub fn render(
         Format::Sarif => sarif::render(result, summary, options, out),
         Format::Junit => junit::render(result, options, out),
         Format::Ocsf => ocsf::render(result, options, out),
+        Format::Html => {
+            let template = templates::Template::bundled(templates::ReportFormat::Html);
+            let report = audit_report(result, summary, options, &template).map_err(io::Error::other)?;
+            out.write_all(&report)
+        }
     }
+}
+
+/// The audit report of a scan, rendered with `template`. It is built from the JSON result
+/// document, exactly as `ecaudit report` builds it from a saved one, so both give the same page.
+pub fn audit_report(
+    result: &ScanResult,
+    summary: &Summary,
+    options: &RenderOptions,
+    template: &templates::Template,
+) -> Result<Vec<u8>, templates::TemplateError> {
+    let mut json = Vec::new();
+    let compact = RenderOptions {
+        pretty: false,
+        ..*options
+    };
+    json::render(result, summary, &compact, &mut json).expect("writing to memory cannot fail");
+    let text = String::from_utf8(json).expect("serde_json writes UTF-8");
+    let doc = audit::SavedResult::parse(&text, "the scan result").expect("a result document reads back");
+    drop(text);
+    let mut out = Vec::new();
+    template.render(&audit::AuditReport::new(doc), &mut out)?;
+    Ok(out)
 }

@@ -161,3 +161,59 @@ pub fn ecaudit() -> assert_cmd::Command {
         .env("AWS_EC2_METADATA_DISABLED", "true");
     cmd
 }
+
+/// Suppressions for [`report_fleet`]: one with markup, a mention and a pipe in its reason.
+pub const REPORT_SUPPRESSIONS: &str = r#"suppressions:
+  - rule: multi-az
+    resource: search-cluster
+    reason: "Migrating to Valkey in Q1 <b>soon</b> | not a column, ask @security-team"
+    owner: team-cache
+    ticket: SEC-1234
+    expires: 2027-01-31
+"#;
+
+/// The demo fleet with untrusted text where AWS puts it and a coverage gap: a tag suppression
+/// whose reason is `<script>alert(1)</script>`, a deployment id holding an `<img onerror>`, and
+/// a failed DescribeCacheClusters in 222222222222 / eu-west-1.
+pub fn report_fleet() -> Value {
+    let mut doc = demo_fleet();
+    for d in doc["deployments"].as_array_mut().unwrap() {
+        match d["id"].as_str().unwrap() {
+            "events-stream" => {
+                let tags = d["tags"].as_object_mut().unwrap();
+                tags.insert("ecaudit:suppress".into(), "no-public-ingress".into());
+                tags.insert("ecaudit:reason".into(), "<script>alert(1)</script>".into());
+            }
+            "web-sessions-stg" => d["id"] = json!("<img src=x onerror=alert(2)>"),
+            _ => {}
+        }
+    }
+    doc["coverage"].as_array_mut().unwrap().push(json!({
+        "account_id": "222222222222",
+        "region": "eu-west-1",
+        "service": "elasticache",
+        "api": "DescribeCacheClusters",
+        "status": "failed",
+        "error": {"code": "AccessDenied", "message": "User is not authorized to perform elasticache:DescribeCacheClusters"},
+    }));
+    doc
+}
+
+/// An inventory of `n` deployments: the demo fleet's, repeated under new ids and ARNs.
+pub fn fleet_of(n: usize) -> Value {
+    let mut doc = demo_fleet();
+    let base = doc["deployments"].as_array().unwrap().clone();
+    let deployments: Vec<Value> = (0..n)
+        .map(|i| {
+            let mut d = base[i % base.len()].clone();
+            let id = format!("{}-{:04}", d["id"].as_str().unwrap(), i);
+            let arn = d["arn"].as_str().unwrap();
+            let arn = format!("{}:{id}", &arn[..arn.rfind(':').unwrap()]);
+            d["id"] = json!(id);
+            d["arn"] = json!(arn);
+            d
+        })
+        .collect();
+    doc["deployments"] = json!(deployments);
+    doc
+}

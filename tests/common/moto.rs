@@ -26,7 +26,7 @@ pub fn python() -> String {
     }
     let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python");
     let ok = Command::new(venv)
-        .args(["-c", "import moto, cbor2, junitparser"])
+        .args(["-c", "import moto, cbor2, junitparser, selenium"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
