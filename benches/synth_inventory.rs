@@ -281,6 +281,7 @@ fn main() {
     let n: usize = n.parse().expect("N: a number of deployments");
     let now = Utc.with_ymd_and_hms(2026, 11, 25, 6, 0, 0).unwrap();
     let inventory = Inventory {
+        shard: None,
         schema_version: SCHEMA_VERSION,
         collected_at: Some(now),
         collector: Some(Collector {

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::cli::{
-    Cli, CollectArgs, ColorChoice, Command, DiffArgs, DiffFormat, DriftArgs, ListFormat, ReportArgs,
-    RuleArgs, RulesCommand, ScanArgs, TargetArgs,
+    Cli, CollectArgs, ColorChoice, Command, DiffArgs, DiffFormat, DriftArgs, ListFormat, MergeArgs,
+    ReportArgs, RuleArgs, RulesCommand, ScanArgs, TargetArgs,
 };
 use crate::collect::{AccountSpec, CallRecorder, CollectOptions, CollectStats, RegionSpec, TargetError};
 use crate::config::{Config, ConfigError, OutputSpec, apply_params};
@@ -59,6 +59,8 @@ pub enum Error {
     Template(#[from] crate::report::templates::TemplateError),
     #[error(transparent)]
     Result(#[from] crate::report::audit::ResultError),
+    #[error(transparent)]
+    Merge(#[from] crate::merge::MergeError),
 }
 
 /// Runs a command; returns the exit code it ends with.
@@ -69,6 +71,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Diff(args) => diff_command(&args),
         Command::Drift(args) => drift_command(&args),
         Command::Report(args) => report_command(&args),
+        Command::Merge(args) => merge_command(&args),
         Command::Rules { command } => match command {
             RulesCommand::List { format, rules } => rules_list(format, &rules),
             RulesCommand::Show { id, rules } => rules_show(&id, &rules),
@@ -170,6 +173,7 @@ fn collect_options(args: &TargetArgs, config: &Config) -> CollectOptions {
             .or(t.max_attempts)
             .unwrap_or(defaults.max_attempts),
         progress: !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        shard: args.shard,
         ..defaults
     }
 }
@@ -401,6 +405,25 @@ fn waive(result: &mut ScanResult, inputs: WaiverInputs, today: chrono::NaiveDate
 fn scan(args: &ScanArgs) -> Result<u8, Error> {
     // Rules, config, suppressions, baseline and outputs are validated before the (possibly
     // large) inventory is read, and before any AWS call.
+    if args.targets.shard.is_some() {
+        let conflict = [
+            (
+                args.inventory.is_some(),
+                "--inventory (shard the collection: `collect --shard`)",
+            ),
+            (
+                args.history.is_some(),
+                "--history (record the merged result instead)",
+            ),
+            (
+                args.update_baseline.is_some(),
+                "--update-baseline (update it from the merged result)",
+            ),
+        ];
+        if let Some((_, what)) = conflict.iter().find(|(given, _)| *given) {
+            return Err(Error::Usage(format!("--shard cannot be used with {what}")));
+        }
+    }
     let (config, rules) = load_rules(&args.rules)?;
     let waivers = load_waivers(args, &config, &rules)?;
     let outputs = outputs(args, &config)?;
@@ -512,6 +535,25 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
     // them at once.
     std::mem::forget(result);
     Ok(code)
+}
+
+fn merge_command(args: &MergeArgs) -> Result<u8, Error> {
+    use crate::merge::Merged;
+    let merged = crate::merge::merge(&args.files)?;
+    let to_terminal = args.output.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let (what, count) = match &merged {
+        Merged::Inventory(i) => ("inventory", i.deployments.len()),
+        Merged::Scan(s) => ("scan result", s.summary.deployments),
+    };
+    emit(args.output.as_deref(), |w| match &merged {
+        Merged::Inventory(i) => report::write_json(i, to_terminal, w),
+        Merged::Scan(s) => report::write_json(s, to_terminal, w),
+    })?;
+    eprintln!(
+        "ecaudit: merged {} shard(s) into one {what}: {count} deployment(s)",
+        args.files.len()
+    );
+    Ok(0)
 }
 
 fn report_command(args: &ReportArgs) -> Result<u8, Error> {

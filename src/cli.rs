@@ -36,6 +36,9 @@ pub enum Command {
     /// Where live deployments differ from Terraform: the JSON of `terraform show -json` (state or
     /// plan) against a live collection or --inventory. Exit 1 when something differs.
     Drift(Box<DriftArgs>),
+    /// Join the outputs of a sharded scan (`--shard K/N`): shard inventories into one inventory,
+    /// or shard scan results into one result. Refuses sets that overlap or leave a shard out.
+    Merge(MergeArgs),
     /// Render the audit report (HTML or Markdown) of a saved scan result (`scan --format json`)
     /// without scanning again.
     Report(ReportArgs),
@@ -116,6 +119,10 @@ pub struct TargetArgs {
     /// No progress bar and no summary line on standard error.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Read only shard K of N of the account×region units (each unit belongs to exactly one
+    /// shard); `ecaudit merge` joins the N outputs.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<crate::shard::Shard>,
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +199,17 @@ pub struct ScanArgs {
     pub rules: RuleArgs,
     #[command(flatten)]
     pub targets: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The files of every shard: all inventories (`collect --shard`) or all scan results
+    /// (`scan --shard ... --format json`).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Write the merged document to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -36,6 +36,10 @@ pub struct Inventory {
     /// Per account × region × API: what was read and what failed.
     #[serde(default)]
     pub coverage: Vec<CoverageEntry>,
+    /// Present when this inventory is one shard of a scan (`--shard K/N`): which units it read.
+    /// `ecaudit merge` joins the shards and drops it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::shard::ShardInfo>,
 }
 
 /// The program that wrote an inventory.
@@ -523,6 +527,7 @@ impl Inventory {
             collector: None,
             deployments: Vec::new(),
             coverage: Vec::new(),
+            shard: None,
         }
     }
 

@@ -38,7 +38,7 @@ impl Default for GateOptions {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct StatusCounts {
     pub total: usize,
     pub fail: usize,
@@ -50,7 +50,7 @@ pub struct StatusCounts {
 }
 
 impl StatusCounts {
-    fn add(&mut self, status: Status) {
+    pub fn add(&mut self, status: Status) {
         self.total += 1;
         match status {
             Status::Fail => self.fail += 1,
@@ -70,7 +70,7 @@ pub struct SeverityCounts {
     pub counts: StatusCounts,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RuleCounts {
     pub rule_id: String,
     pub severity: Severity,
@@ -129,29 +129,6 @@ impl Summary {
         let accounts: BTreeSet<&str> = deployments.iter().map(|d| d.account_id.as_str()).collect();
         let regions: BTreeSet<&str> = deployments.iter().map(|d| d.region.as_str()).collect();
         let coverage_gaps = result.gaps().count();
-        let incomplete = coverage_gaps > 0 || total.error > 0;
-
-        let (exit_code, reason) = if options.exit_zero {
-            (exit::OK, "--exit-zero: report only".to_string())
-        } else if incomplete && !options.allow_partial {
-            (
-                exit::INCOMPLETE,
-                format!(
-                    "the scan is incomplete: {coverage_gaps} coverage gap(s), {} finding(s) could not be decided (--allow-partial accepts this)",
-                    total.error
-                ),
-            )
-        } else if failing > 0 {
-            (
-                exit::FINDINGS,
-                format!("{failing} failing finding(s) at or above {}", options.fail_on),
-            )
-        } else {
-            (
-                exit::OK,
-                format!("no failing findings at or above {}", options.fail_on),
-            )
-        };
 
         Summary {
             deployments: deployments.len(),
@@ -177,15 +154,45 @@ impl Summary {
                 .collect(),
             coverage_gaps,
             collection: None,
-            gate: Gate {
-                fail_on: options.fail_on,
-                failing,
-                incomplete,
-                allow_partial: options.allow_partial,
-                exit_zero: options.exit_zero,
-                exit_code,
-                reason,
-            },
+            gate: Gate::decide(options, failing, coverage_gaps, total.error),
+        }
+    }
+}
+
+impl Gate {
+    /// The exit code of a scan with `failing` findings at or above the gate, `coverage_gaps`
+    /// failed reads and `undecided` findings (not suppressed), and why.
+    pub fn decide(options: GateOptions, failing: usize, coverage_gaps: usize, undecided: usize) -> Gate {
+        let incomplete = coverage_gaps > 0 || undecided > 0;
+        let (exit_code, reason) = if options.exit_zero {
+            (exit::OK, "--exit-zero: report only".to_string())
+        } else if incomplete && !options.allow_partial {
+            (
+                exit::INCOMPLETE,
+                format!(
+                    "the scan is incomplete: {coverage_gaps} coverage gap(s), {undecided} finding(s) could not be decided (--allow-partial accepts this)",
+                ),
+            )
+        } else if failing > 0 {
+            (
+                exit::FINDINGS,
+                format!("{failing} failing finding(s) at or above {}", options.fail_on),
+            )
+        } else {
+            (
+                exit::OK,
+                format!("no failing findings at or above {}", options.fail_on),
+            )
+        };
+
+        Gate {
+            fail_on: options.fail_on,
+            failing,
+            incomplete,
+            allow_partial: options.allow_partial,
+            exit_zero: options.exit_zero,
+            exit_code,
+            reason,
         }
     }
 }

@@ -50,6 +50,8 @@ pub struct CollectOptions {
     pub operation_timeout: Duration,
     /// Draw a progress bar on standard error.
     pub progress: bool,
+    /// Read only this shard's units (`--shard K/N`).
+    pub shard: Option<crate::shard::Shard>,
 }
 
 impl Default for CollectOptions {
@@ -67,12 +69,13 @@ impl Default for CollectOptions {
             attempt_timeout: Duration::from_secs(30),
             operation_timeout: Duration::from_secs(120),
             progress: false,
+            shard: None,
         }
     }
 }
 
 /// Figures about a collection, for the summary line and the JSON `summary.collection`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct CollectStats {
     pub accounts: usize,
     pub regions: usize,
@@ -212,8 +215,32 @@ pub async fn collect(
     recorder: &CallRecorder,
 ) -> Result<(Inventory, CollectStats), TargetError> {
     let started = Instant::now();
-    let plan = targets::resolve(options, recorder).await?;
+    let mut plan = targets::resolve(options, recorder).await?;
+    // A shard reads its own units; target resolution (and its coverage) is the same in every shard.
+    let shard = options.shard.map(|shard| {
+        let planned_units = plan.units.len();
+        plan.units.retain(|u| shard.includes(&u.account_id, &u.region));
+        let mut units: Vec<String> = plan
+            .units
+            .iter()
+            .map(|u| format!("{}/{}", u.account_id, u.region))
+            .collect();
+        units.sort();
+        crate::shard::ShardInfo {
+            index: shard.index,
+            count: shard.count,
+            units,
+            planned_units,
+        }
+    });
     let total = plan.units.len();
+    let shard_units = shard.as_ref().map(|_| {
+        let accounts: std::collections::BTreeSet<&str> =
+            plan.units.iter().map(|u| u.account_id.as_str()).collect();
+        let regions: std::collections::BTreeSet<&str> =
+            plan.units.iter().map(|u| u.region.as_str()).collect();
+        (accounts.len(), regions.len())
+    });
     let progress = options.progress.then(|| progress_bar(total));
 
     let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
@@ -251,6 +278,7 @@ pub async fn collect(
         }),
         deployments: Vec::new(),
         coverage: plan.coverage,
+        shard,
     };
     for (deployments, coverage) in results.into_iter().flatten() {
         inventory.deployments.extend(deployments);
@@ -259,8 +287,15 @@ pub async fn collect(
     inventory.sort();
 
     let stats = CollectStats {
-        accounts: plan.accounts,
-        regions: plan.regions,
+        // A shard's figures are its own units'.
+        accounts: match &shard_units {
+            Some((accounts, _)) => *accounts,
+            None => plan.accounts,
+        },
+        regions: match &shard_units {
+            Some((_, regions)) => *regions,
+            None => plan.regions,
+        },
         units: total,
         deployments: inventory.deployments.len(),
         api_calls: recorder.calls_per_service(),

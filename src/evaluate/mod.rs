@@ -60,6 +60,8 @@ pub struct ScanResult {
     pub coverage: Vec<CoverageEntry>,
     pub collected_at: Option<DateTime<Utc>>,
     pub collector: Option<Collector>,
+    /// Which units this result covers, when it is one shard of a scan (`--shard K/N`).
+    pub shard: Option<crate::shard::ShardInfo>,
     pub rules: RuleSet,
     pub findings: Vec<Finding>,
     /// The instant rules were evaluated as of (the inventory's collection time when it has one).
@@ -209,6 +211,7 @@ impl ScanResult {
             coverage: header.coverage.clone(),
             collected_at: header.collected_at,
             collector: header.collector.clone(),
+            shard: header.shard.clone(),
             rules,
             findings: Vec::new(),
             evaluated_at: now,

@@ -58,6 +58,8 @@ struct RawInventory<'a> {
     deployments: Option<Vec<&'a RawValue>>,
     #[serde(default)]
     coverage: Vec<CoverageEntry>,
+    #[serde(default)]
+    shard: Option<crate::shard::ShardInfo>,
 }
 
 /// An inventory whose top level is read and checked, and whose deployments are parsed on demand.
@@ -151,6 +153,7 @@ impl<'a> Document<'a> {
                 collector: raw.collector,
                 deployments: Vec::new(),
                 coverage: raw.coverage,
+                shard: raw.shard,
             },
             raw: deployments,
             text,

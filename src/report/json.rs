@@ -24,7 +24,7 @@ pub const RESULT_SCHEMA_VERSION: u32 = 1;
 struct Document<'a> {
     schema_version: u32,
     tool: Tool,
-    scan: Scan,
+    scan: Scan<'a>,
     summary: &'a Summary,
     coverage: &'a [CoverageEntry],
     waivers: &'a Waivers,
@@ -40,13 +40,16 @@ struct Tool {
 }
 
 #[derive(Serialize)]
-struct Scan {
+struct Scan<'a> {
     /// The instant rules were evaluated as of.
     evaluated_at: DateTime<Utc>,
     /// When the inventory was collected, if known.
     collected_at: Option<DateTime<Utc>>,
     /// Findings below this severity are left out of `findings`.
     min_severity: Severity,
+    /// The units this result covers, when it is one shard of a scan (`--shard K/N`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<&'a crate::shard::ShardInfo>,
 }
 
 /// One finding as the document shows it.
@@ -190,6 +193,7 @@ pub fn render(
             evaluated_at: result.evaluated_at,
             collected_at: result.collected_at,
             min_severity: options.min_severity,
+            shard: result.shard.as_ref(),
         },
         summary,
         coverage: &result.coverage,
@@ -389,7 +393,7 @@ impl Fragments {
 struct Head<'a> {
     schema_version: u32,
     tool: Tool,
-    scan: Scan,
+    scan: Scan<'a>,
     summary: &'a Summary,
     coverage: &'a [CoverageEntry],
     waivers: &'a Waivers,

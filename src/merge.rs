@@ -1,0 +1,646 @@
+//! `ecaudit merge`: the outputs of a sharded scan (`--shard K/N`) joined into one document
+//! (inventories into an inventory, scan results into a scan result) once the shards are proven
+//! to cover every unit of the scan exactly once: all N present, none twice, no unit in two.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::collect::CollectStats;
+use crate::findings::{Severity, Status};
+use crate::inventory::{CoverageEntry, Inventory, InventoryError, parse_inventory, read_text};
+use crate::report::json::RESULT_SCHEMA_VERSION;
+use crate::shard::ShardInfo;
+use crate::summary::{Gate, GateOptions, RuleCounts, SeverityCounts, StatusCounts, Summary};
+
+/// Shard sets that cannot be merged (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error(transparent)]
+    Inventory(#[from] InventoryError),
+    #[error("{file}:{line}:{column}: {message}")]
+    Invalid {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{file}: neither an inventory (`deployments`) nor a scan result (`findings`)")]
+    Unknown { file: String },
+    #[error(
+        "{first} is {first_kind} and {file} is {kind}: merge shard inventories or shard scan results, not both"
+    )]
+    Mixed {
+        first: String,
+        first_kind: &'static str,
+        file: String,
+        kind: &'static str,
+    },
+    #[error("{file} is not a shard (it has no shard record): merge what `--shard K/N` runs wrote")]
+    NotShard { file: String },
+    #[error(
+        "{file} is shard {index}/{count} but {first} is of {first_count}: every shard must split the scan the same way"
+    )]
+    Count {
+        file: String,
+        index: u32,
+        count: u32,
+        first: String,
+        first_count: u32,
+    },
+    #[error("shard {index}/{count} is given twice: {first} and {file}")]
+    Duplicate {
+        index: u32,
+        count: u32,
+        first: String,
+        file: String,
+    },
+    #[error("incomplete shard set: shard(s) {missing} of {count} missing")]
+    Missing { missing: String, count: u32 },
+    #[error("the shards overlap: {what} is in {first} and in {file}")]
+    Overlap {
+        what: String,
+        first: String,
+        file: String,
+    },
+    #[error(
+        "{file} planned {planned} unit(s) but {first} planned {first_planned}: the shards resolved different targets (run them with the same targets, at about the same time)"
+    )]
+    Plan {
+        file: String,
+        planned: usize,
+        first: String,
+        first_planned: usize,
+    },
+    #[error("the shards read {read} unit(s) of the {planned} planned")]
+    Uncovered { read: usize, planned: usize },
+    #[error(
+        "{file} and {first} differ in {what}: the shards of one scan run the same ecaudit with the same rules and settings"
+    )]
+    Differ {
+        file: String,
+        first: String,
+        what: &'static str,
+    },
+    #[error(
+        "{file} was written with --severity {min}: it leaves findings out, and a merge needs them all (shard without --severity, or merge inventories)"
+    )]
+    Filtered { file: String, min: Severity },
+    #[error("{file} carries drift: run --history on the merged result, not on shards")]
+    Drift { file: String },
+    #[error("nothing to merge: give the files of every shard")]
+    Empty,
+}
+
+/// What `ecaudit merge` wrote.
+pub enum Merged {
+    Inventory(Inventory),
+    Scan(Box<MergedScan>),
+}
+
+/// Reads and merges `files`: all inventories, or all scan results.
+pub fn merge(files: &[PathBuf]) -> Result<Merged, MergeError> {
+    let mut inventories = Vec::new();
+    let mut scans = Vec::new();
+    for path in files {
+        let file = path.display().to_string();
+        let text = read_text(path)?;
+        let kind = kind_of(&text, &file)?;
+        let first = inventories
+            .first()
+            .map(|(f, _): &(String, Inventory)| (f.clone(), "an inventory"))
+            .or_else(|| {
+                scans
+                    .first()
+                    .map(|(f, _): &(String, ScanDocument)| (f.clone(), "a scan result"))
+            });
+        if let Some((first, first_kind)) = first
+            && first_kind != kind
+        {
+            return Err(MergeError::Mixed {
+                first,
+                first_kind,
+                file,
+                kind,
+            });
+        }
+        if kind == "an inventory" {
+            let inventory = parse_inventory(&text, &file)?;
+            inventories.push((file, inventory));
+        } else {
+            let doc = ScanDocument::parse(&text, &file)?;
+            scans.push((file, doc));
+        }
+    }
+    if !inventories.is_empty() {
+        let shards: Vec<(&str, Option<&ShardInfo>)> = inventories
+            .iter()
+            .map(|(f, i)| (f.as_str(), i.shard.as_ref()))
+            .collect();
+        check_shards(&shards)?;
+        Ok(Merged::Inventory(merge_inventories(inventories)?))
+    } else if !scans.is_empty() {
+        let shards: Vec<(&str, Option<&ShardInfo>)> = scans
+            .iter()
+            .map(|(f, s)| (f.as_str(), s.scan.shard.as_ref()))
+            .collect();
+        check_shards(&shards)?;
+        Ok(Merged::Scan(Box::new(merge_scans(scans)?)))
+    } else {
+        Err(MergeError::Empty)
+    }
+}
+
+fn kind_of(text: &str, file: &str) -> Result<&'static str, MergeError> {
+    #[derive(Deserialize)]
+    struct Keys {
+        #[serde(default)]
+        deployments: Option<serde::de::IgnoredAny>,
+        #[serde(default)]
+        findings: Option<serde::de::IgnoredAny>,
+    }
+    let keys: Keys = serde_json::from_str(text).map_err(|e| invalid(file, &e))?;
+    match (keys.deployments, keys.findings) {
+        (Some(_), _) => Ok("an inventory"),
+        (None, Some(_)) => Ok("a scan result"),
+        (None, None) => Err(MergeError::Unknown { file: file.into() }),
+    }
+}
+
+fn invalid(file: &str, e: &serde_json::Error) -> MergeError {
+    MergeError::Invalid {
+        file: file.into(),
+        line: e.line(),
+        column: e.column(),
+        message: crate::position::strip_position(&e.to_string()),
+    }
+}
+
+/// Every shard 1..=N exactly once, the same N and the same plan, no unit in two shards, and
+/// together every planned unit.
+fn check_shards(shards: &[(&str, Option<&ShardInfo>)]) -> Result<(), MergeError> {
+    let mut by_index: BTreeMap<u32, &str> = BTreeMap::new();
+    let mut units: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut first: Option<(&str, &ShardInfo)> = None;
+    for &(file, shard) in shards {
+        let shard = shard.ok_or_else(|| MergeError::NotShard { file: file.into() })?;
+        if let Some((first_file, f)) = first {
+            if shard.count != f.count {
+                return Err(MergeError::Count {
+                    file: file.into(),
+                    index: shard.index,
+                    count: shard.count,
+                    first: first_file.into(),
+                    first_count: f.count,
+                });
+            }
+            if shard.planned_units != f.planned_units {
+                return Err(MergeError::Plan {
+                    file: file.into(),
+                    planned: shard.planned_units,
+                    first: first_file.into(),
+                    first_planned: f.planned_units,
+                });
+            }
+        } else {
+            first = Some((file, shard));
+        }
+        if let Some(other) = by_index.insert(shard.index, file) {
+            return Err(MergeError::Duplicate {
+                index: shard.index,
+                count: shard.count,
+                first: other.into(),
+                file: file.into(),
+            });
+        }
+        for unit in &shard.units {
+            if let Some(other) = units.insert(unit, file) {
+                return Err(MergeError::Overlap {
+                    what: format!("unit {unit}"),
+                    first: other.into(),
+                    file: file.into(),
+                });
+            }
+        }
+    }
+    let Some((_, f)) = first else {
+        return Err(MergeError::Empty);
+    };
+    let missing: Vec<String> = (1..=f.count)
+        .filter(|k| !by_index.contains_key(k))
+        .map(|k| k.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return Err(MergeError::Missing {
+            missing: missing.join(", "),
+            count: f.count,
+        });
+    }
+    if units.len() != f.planned_units {
+        return Err(MergeError::Uncovered {
+            read: units.len(),
+            planned: f.planned_units,
+        });
+    }
+    Ok(())
+}
+
+/// Coverage of all shards: unit reads are disjoint; target resolution (caller, organization,
+/// regions, roles) is read by every shard alike and kept once, failed if it failed anywhere.
+fn merge_coverage(entries: impl IntoIterator<Item = CoverageEntry>) -> Vec<CoverageEntry> {
+    let mut merged: BTreeMap<(String, String, String, String), CoverageEntry> = BTreeMap::new();
+    for e in entries {
+        let key = (
+            e.account_id.clone(),
+            e.region.clone(),
+            e.service.clone(),
+            e.api.clone(),
+        );
+        match merged.get(&key) {
+            Some(kept) if kept.is_gap() || !e.is_gap() => {}
+            _ => {
+                merged.insert(key, e);
+            }
+        }
+    }
+    merged.into_values().collect()
+}
+
+fn merge_inventories(shards: Vec<(String, Inventory)>) -> Result<Inventory, MergeError> {
+    let mut merged = Inventory::new();
+    let mut arns: BTreeMap<String, String> = BTreeMap::new();
+    let mut coverage = Vec::new();
+    let first_file = shards[0].0.clone();
+    merged.collector = shards[0].1.collector.clone();
+    for (file, inventory) in shards {
+        if inventory.collector != merged.collector {
+            return Err(MergeError::Differ {
+                file,
+                first: first_file,
+                what: "the collector (ecaudit version)",
+            });
+        }
+        merged.collected_at = merged.collected_at.max(inventory.collected_at);
+        for d in &inventory.deployments {
+            if let Some(other) = arns.insert(d.arn.clone(), file.clone()) {
+                return Err(MergeError::Overlap {
+                    what: format!("deployment {}", d.arn),
+                    first: other,
+                    file,
+                });
+            }
+        }
+        merged.deployments.extend(inventory.deployments);
+        coverage.extend(inventory.coverage);
+    }
+    merged.coverage = merge_coverage(coverage);
+    merged.sort();
+    Ok(merged)
+}
+
+/// A scan result as `merge` reads it: findings kept as written.
+#[derive(Deserialize)]
+struct ScanDocument {
+    schema_version: u32,
+    tool: Value,
+    scan: ScanHeader,
+    summary: SummaryHeader,
+    #[serde(default)]
+    coverage: Vec<CoverageEntry>,
+    #[serde(default)]
+    waivers: Value,
+    #[serde(default)]
+    drift: Value,
+    findings: Vec<Box<RawValue>>,
+}
+
+#[derive(Clone, Deserialize, Serialize)]
+struct ScanHeader {
+    evaluated_at: chrono::DateTime<chrono::Utc>,
+    #[serde(default)]
+    collected_at: Option<chrono::DateTime<chrono::Utc>>,
+    min_severity: Severity,
+    #[serde(default, skip_serializing)]
+    shard: Option<ShardInfo>,
+}
+
+#[derive(Deserialize)]
+struct SummaryHeader {
+    by_rule: Vec<RuleCounts>,
+    gate: GateHeader,
+    #[serde(default)]
+    collection: Option<CollectStats>,
+}
+
+#[derive(Deserialize, PartialEq)]
+struct GateHeader {
+    fail_on: Severity,
+    allow_partial: bool,
+    exit_zero: bool,
+}
+
+/// The fields of a finding the merged summary counts.
+#[derive(Deserialize)]
+struct FindingKey {
+    severity: Severity,
+    status: Status,
+    resource_arn: String,
+    account_id: String,
+    region: String,
+    fingerprint: String,
+}
+
+impl ScanDocument {
+    fn parse(text: &str, file: &str) -> Result<Self, MergeError> {
+        let doc: ScanDocument = serde_json::from_str(text).map_err(|e| invalid(file, &e))?;
+        if doc.schema_version != RESULT_SCHEMA_VERSION {
+            return Err(MergeError::Invalid {
+                file: file.into(),
+                line: 1,
+                column: 1,
+                message: format!(
+                    "scan result schema_version {} is not supported (this build reads {RESULT_SCHEMA_VERSION})",
+                    doc.schema_version
+                ),
+            });
+        }
+        Ok(doc)
+    }
+}
+
+/// The merged scan result, in the order the scan writes its fields.
+#[derive(Serialize)]
+pub struct MergedScan {
+    schema_version: u32,
+    tool: Value,
+    scan: ScanHeader,
+    pub summary: Summary,
+    coverage: Vec<CoverageEntry>,
+    waivers: Value,
+    drift: Value,
+    findings: Vec<Box<RawValue>>,
+}
+
+fn merge_scans(shards: Vec<(String, ScanDocument)>) -> Result<MergedScan, MergeError> {
+    let (first_file, first) = &shards[0];
+    let differ = |file: &str, what| MergeError::Differ {
+        file: file.into(),
+        first: first_file.clone(),
+        what,
+    };
+    let rule_ids = |d: &ScanDocument| -> Vec<(String, Severity)> {
+        d.summary
+            .by_rule
+            .iter()
+            .map(|r| (r.rule_id.clone(), r.severity))
+            .collect()
+    };
+    for (file, doc) in &shards {
+        if doc.scan.min_severity != Severity::Info {
+            return Err(MergeError::Filtered {
+                file: file.clone(),
+                min: doc.scan.min_severity,
+            });
+        }
+        if !doc.drift.is_null() {
+            return Err(MergeError::Drift { file: file.clone() });
+        }
+        if doc.tool != first.tool {
+            return Err(differ(file, "the tool (ecaudit or rule-pack version)"));
+        }
+        if doc.summary.gate != first.summary.gate {
+            return Err(differ(file, "the gate (--fail-on, --allow-partial, --exit-zero)"));
+        }
+        if rule_ids(doc) != rule_ids(first) {
+            return Err(differ(file, "the rules (ids or severities)"));
+        }
+    }
+
+    let first_file = first_file.clone();
+    let tool = first.tool.clone();
+    let gate = &first.summary.gate;
+    let options = GateOptions {
+        fail_on: gate.fail_on,
+        allow_partial: gate.allow_partial,
+        exit_zero: gate.exit_zero,
+    };
+    let rules = rule_ids(first);
+    let rule_index: BTreeMap<&str, usize> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| (id.as_str(), i))
+        .collect();
+    let mut total = StatusCounts::default();
+    let mut by_rule = vec![StatusCounts::default(); rules.len()];
+    let mut by_severity: BTreeMap<Severity, StatusCounts> = BTreeMap::new();
+    let mut failing = 0;
+    let mut deployments = BTreeSet::new();
+    let mut accounts = BTreeSet::new();
+    let mut regions = BTreeSet::new();
+    let mut fingerprints: BTreeMap<String, String> = BTreeMap::new();
+    let mut scan = first.scan.clone();
+    let mut coverage = Vec::new();
+    let mut findings = Vec::new();
+    let mut waivers: Vec<(String, Value)> = Vec::new();
+    let mut collection: Option<CollectStats> = None;
+    for (file, doc) in shards {
+        scan.evaluated_at = scan.evaluated_at.max(doc.scan.evaluated_at);
+        scan.collected_at = scan.collected_at.max(doc.scan.collected_at);
+        for raw in &doc.findings {
+            #[derive(Deserialize)]
+            struct WithRule {
+                rule_id: String,
+                #[serde(flatten)]
+                key: FindingKey,
+            }
+            let f: WithRule = serde_json::from_str(raw.get()).map_err(|e| invalid(&file, &e))?;
+            let Some(&rule) = rule_index.get(f.rule_id.as_str()) else {
+                return Err(MergeError::Differ {
+                    file,
+                    first: first_file,
+                    what: "the rules (a finding of a rule the first shard lacks)",
+                });
+            };
+            if let Some(other) = fingerprints.insert(f.key.fingerprint.clone(), file.clone()) {
+                return Err(MergeError::Overlap {
+                    what: format!("finding {} on {}", f.rule_id, f.key.resource_arn),
+                    first: other,
+                    file,
+                });
+            }
+            let k = f.key;
+            total.add(k.status);
+            by_rule[rule].add(k.status);
+            by_severity.entry(k.severity).or_default().add(k.status);
+            if k.status == Status::Fail && k.severity >= options.fail_on {
+                failing += 1;
+            }
+            deployments.insert(k.resource_arn);
+            accounts.insert(k.account_id);
+            regions.insert(k.region);
+        }
+        findings.extend(doc.findings);
+        coverage.extend(doc.coverage);
+        if let Some(c) = doc.summary.collection {
+            collection = Some(match collection {
+                None => c,
+                Some(m) => add_collection(m, c),
+            });
+        }
+        waivers.push((file, doc.waivers));
+    }
+    let coverage = merge_coverage(coverage);
+    let coverage_gaps = coverage.iter().filter(|c| c.is_gap()).count();
+    if let Some(c) = &mut collection {
+        c.coverage_gaps = coverage_gaps;
+    }
+    let summary = Summary {
+        deployments: deployments.len(),
+        accounts: accounts.len(),
+        regions: regions.len(),
+        rules: rules.len(),
+        findings: total,
+        by_severity: Severity::DESCENDING
+            .iter()
+            .map(|&s| SeverityCounts {
+                severity: s,
+                counts: by_severity.get(&s).copied().unwrap_or_default(),
+            })
+            .collect(),
+        by_rule: rules
+            .into_iter()
+            .zip(by_rule)
+            .map(|((rule_id, severity), counts)| RuleCounts {
+                rule_id,
+                severity,
+                counts,
+            })
+            .collect(),
+        coverage_gaps,
+        gate: Gate::decide(options, failing, coverage_gaps, total.error),
+        collection,
+    };
+    Ok(MergedScan {
+        schema_version: RESULT_SCHEMA_VERSION,
+        tool,
+        scan,
+        summary,
+        coverage,
+        waivers: merge_waivers(waivers, &first_file)?,
+        drift: Value::Null,
+        findings,
+    })
+}
+
+fn add_collection(mut a: CollectStats, b: CollectStats) -> CollectStats {
+    // Every shard resolved the same targets: accounts and regions are the plan's at most.
+    a.accounts = a.accounts.max(b.accounts);
+    a.regions = a.regions.max(b.regions);
+    a.units += b.units;
+    a.deployments += b.deployments;
+    for (k, v) in b.api_calls {
+        *a.api_calls.entry(k).or_default() += v;
+    }
+    for (k, v) in b.api_calls_by_action {
+        *a.api_calls_by_action.entry(k).or_default() += v;
+    }
+    a.retries += b.retries;
+    // The shards ran side by side: the scan took as long as the slowest.
+    a.duration_seconds = a.duration_seconds.max(b.duration_seconds);
+    a.caller = a.caller.or(b.caller);
+    a
+}
+
+/// Waivers of all shards: each suppression's matches summed and its state decided on the sum;
+/// baseline matches summed, an entry resolved if any shard resolved it and unverifiable only if
+/// no shard could check it.
+fn merge_waivers(shards: Vec<(String, Value)>, first_file: &str) -> Result<Value, MergeError> {
+    let differ = |file: &str, what| MergeError::Differ {
+        file: file.into(),
+        first: first_file.into(),
+        what,
+    };
+    let identity = |e: &Value| (e["source"].clone(), e["rule"].clone(), e["resource"].clone());
+    let list = |w: &Value, key: &str| w[key].as_array().cloned().unwrap_or_default();
+    let first = &shards[0].1;
+    let mut suppressions = list(first, "suppressions");
+    for s in &mut suppressions {
+        s["matched"] = Value::from(0u64);
+    }
+    let mut warnings: Vec<Value> = Vec::new();
+    let mut baseline = first["baseline"].clone();
+    let mut resolved: BTreeMap<String, Value> = BTreeMap::new();
+    let mut unverified: Option<BTreeMap<String, Value>> = None;
+    let mut matched = 0u64;
+    let by_fingerprint = |entries: Vec<Value>| -> BTreeMap<String, Value> {
+        entries
+            .into_iter()
+            .map(|e| (e["fingerprint"].as_str().unwrap_or_default().to_string(), e))
+            .collect()
+    };
+    for (file, w) in &shards {
+        let theirs = list(w, "suppressions");
+        if theirs.len() != suppressions.len()
+            || theirs
+                .iter()
+                .zip(&suppressions)
+                .any(|(a, b)| identity(a) != identity(b))
+        {
+            return Err(differ(file, "suppressions"));
+        }
+        for (mine, theirs) in suppressions.iter_mut().zip(theirs) {
+            let sum = mine["matched"].as_u64().unwrap_or(0) + theirs["matched"].as_u64().unwrap_or(0);
+            mine["matched"] = Value::from(sum);
+        }
+        for warning in list(w, "warnings") {
+            if !warnings.contains(&warning) {
+                warnings.push(warning);
+            }
+        }
+        let b = &w["baseline"];
+        if b.is_null() != baseline.is_null()
+            || b["file"] != baseline["file"]
+            || b["entries"] != baseline["entries"]
+        {
+            return Err(differ(file, "the baseline"));
+        }
+        if !b["updated"].is_null() {
+            return Err(differ(
+                file,
+                "--update-baseline (update the baseline from the merged result instead)",
+            ));
+        }
+        matched += b["matched"].as_u64().unwrap_or(0);
+        resolved.extend(by_fingerprint(list(b, "resolved")));
+        let theirs = by_fingerprint(list(b, "unverified"));
+        unverified = Some(match unverified {
+            None => theirs,
+            Some(mine) => mine.into_iter().filter(|(k, _)| theirs.contains_key(k)).collect(),
+        });
+    }
+    for s in &mut suppressions {
+        if s["state"] != "expired" {
+            let active = s["matched"].as_u64().unwrap_or(0) > 0;
+            s["state"] = Value::from(if active { "active" } else { "stale" });
+        }
+    }
+    if !baseline.is_null() {
+        let unverified: Vec<Value> = unverified
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| !resolved.contains_key(k))
+            .map(|(_, v)| v)
+            .collect();
+        baseline["matched"] = Value::from(matched);
+        baseline["resolved"] = Value::from(resolved.into_values().collect::<Vec<_>>());
+        baseline["unverified"] = Value::from(unverified);
+    }
+    Ok(serde_json::json!({
+        "suppressions": suppressions,
+        "baseline": baseline,
+        "warnings": warnings,
+    }))
+}
