@@ -287,6 +287,7 @@ fn main() {
         collector: Some(Collector {
             name: "synth-inventory".into(),
             version: env!("CARGO_PKG_VERSION").into(),
+            caller: None,
         }),
         deployments: (0..n).map(|i| deployment(i, now)).collect(),
         coverage: Vec::new(),

@@ -6,7 +6,10 @@
   var controls = document.getElementById("findings-controls");
   if (!table || !controls) { return; }
   var body = table.tBodies[0];
-  var rows = Array.prototype.slice.call(body.rows);
+  // Finding rows only: not the "nothing to list" placeholder.
+  var rows = Array.prototype.slice.call(body.rows).filter(function (row) {
+    return row.hasAttribute("data-status");
+  });
   var search = document.getElementById("filter-text");
   var severity = document.getElementById("filter-severity");
   var status = document.getElementById("filter-status");

@@ -48,6 +48,9 @@ pub struct Inventory {
 pub struct Collector {
     pub name: String,
     pub version: String,
+    /// Who collected: the caller's ARN (STS GetCallerIdentity), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
 }
 
 /// One read of one API in one account and region.

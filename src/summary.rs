@@ -63,7 +63,7 @@ impl StatusCounts {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SeverityCounts {
     pub severity: Severity,
     #[serde(flatten)]

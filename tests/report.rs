@@ -178,7 +178,7 @@ fn coverage_gaps_are_on_page_one() {
     let md = s.run(["report", "result.json", "--format", "markdown"]);
     let md = md.expect(0).stdout();
     // --exit-zero changes the exit code, not the verdict.
-    assert!(md.contains("**Incomplete**: --exit-zero"), "{md}");
+    assert!(md.contains("**Incomplete**: \\--exit-zero"), "{md}");
     let caution = md.find("This audit is incomplete").unwrap();
     assert!(caution < md.find("## Executive summary").unwrap());
 }
@@ -428,31 +428,230 @@ fn bad_result_files_are_rejected_with_their_position() {
         .stderr_has("absent.json");
 }
 
+/// The audit report's model of a saved result, as JSON.
+fn model(result: &str) -> Value {
+    use ecaudit::report::audit::{AuditReport, SavedResult};
+    let report = AuditReport::new(SavedResult::parse(result, "result.json").unwrap());
+    serde_json::to_value(&report).unwrap()
+}
+
 #[test]
 fn docs_describe_every_part_of_the_template_context() {
-    use ecaudit::report::audit::{AuditReport, SavedResult};
     let s = Scratch::new();
-    let (result, _) = scan_both(&s, &report_fleet(), &[]);
-    let report = AuditReport::new(SavedResult::parse(&result, "result.json").unwrap());
-    let report = serde_json::to_value(&report).unwrap();
+    let suppressions = s.file("suppressions.yaml", common::REPORT_SUPPRESSIONS);
+    let (result, _) = scan_both(
+        &s,
+        &report_fleet(),
+        &["--suppressions", suppressions.to_str().unwrap()],
+    );
+    let report = model(&result);
     let doc = std::fs::read_to_string(common::repo_path("docs/report.md")).unwrap();
+    let tally_line = doc
+        .lines()
+        .find(|l| l.starts_with("A *tally* is"))
+        .unwrap()
+        .to_string()
+        + doc
+            .split("A *tally* is")
+            .nth(1)
+            .unwrap()
+            .split("\n\n")
+            .next()
+            .unwrap();
+    let word = |line: &str, w: &str| {
+        line.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|t| t == w)
+    };
     for (key, value) in report.as_object().unwrap() {
-        assert!(
-            doc.contains(key.as_str()),
-            "docs/report.md does not describe report.{key}"
-        );
-        // One level down, for the objects and the rows of lists.
+        // The table row that describes `report.KEY`.
+        let row = doc
+            .lines()
+            .find(|l| {
+                let first_cell = l.split('|').nth(1).unwrap_or_default();
+                l.starts_with('|')
+                    && (first_cell.contains(&format!("`report.{key}`"))
+                        || first_cell.contains(&format!("`{key}`")))
+            })
+            .unwrap_or_else(|| panic!("docs/report.md has no row for report.{key}"));
         let inner = match value {
             Value::Array(rows) => rows.first().cloned().unwrap_or(Value::Null),
             other => other.clone(),
         };
-        if let (Value::Object(fields), false) = (&inner, key == "waivers" || key == "drift") {
-            for field in fields.keys() {
-                assert!(
-                    doc.contains(field.as_str()),
-                    "docs/report.md does not describe report.{key}.{field}"
-                );
-            }
+        let Value::Object(fields) = inner else { continue };
+        if key == "drift" {
+            continue; // the result's own, documented in findings.md
+        }
+        for field in fields.keys() {
+            let documented =
+                word(row, field) || (fields.contains_key("pass_rate") && word(&tally_line, field));
+            assert!(
+                documented,
+                "docs/report.md does not describe report.{key}.{field}"
+            );
         }
     }
+}
+
+#[test]
+fn figures_match_the_result_they_come_from() {
+    let s = Scratch::new();
+    let suppressions = s.file("suppressions.yaml", common::REPORT_SUPPRESSIONS);
+    let (result, _) = scan_both(
+        &s,
+        &report_fleet(),
+        &["--suppressions", suppressions.to_str().unwrap()],
+    );
+    let report = model(&result);
+    let doc: Value = serde_json::from_str(&result).unwrap();
+    let findings = doc["findings"].as_array().unwrap();
+    let count = |pick: &dyn Fn(&Value) -> bool, status: &str| {
+        findings
+            .iter()
+            .filter(|f| pick(f) && f["status"] == status)
+            .count()
+    };
+    for status in [
+        "pass",
+        "fail",
+        "error",
+        "suppressed",
+        "baselined",
+        "not_applicable",
+    ] {
+        assert_eq!(
+            report["overall"][status], doc["summary"]["findings"][status],
+            "{status}"
+        );
+    }
+    // Each framework counts each of its findings once, however many controls map it.
+    for fw in report["frameworks"].as_array().unwrap() {
+        let key = fw["key"].as_str().unwrap();
+        let mapped = |f: &Value| f["controls"].get(key).is_some();
+        for status in ["pass", "fail", "suppressed"] {
+            assert_eq!(fw["tally"][status], count(&mapped, status), "{key} {status}");
+        }
+        for c in fw["controls"].as_array().unwrap() {
+            let id = c["id"].as_str().unwrap();
+            let in_control = |f: &Value| {
+                f["controls"][key]
+                    .as_array()
+                    .is_some_and(|ids| ids.iter().any(|i| i == id))
+            };
+            assert_eq!(c["tally"]["fail"], count(&in_control, "fail"), "{key} {id}");
+        }
+    }
+    let nist = &report["frameworks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == "nist-800-53")
+        .unwrap()["tally"];
+    let rate = nist["pass_rate"].as_f64().unwrap();
+    let expected = nist["pass"].as_f64().unwrap() * 100.0 / nist["evaluated"].as_f64().unwrap();
+    assert!((rate - expected).abs() < 0.05, "{rate} vs {expected}");
+    // Per account: exactly that account's findings.
+    for b in report["by_account"].as_array().unwrap() {
+        let account = b["label"].as_str().unwrap();
+        assert_eq!(
+            b["tally"]["fail"],
+            count(&|f: &Value| f["account_id"] == account, "fail")
+        );
+    }
+}
+
+#[test]
+fn a_severity_filter_keeps_the_totals_and_the_compliance_view_whole() {
+    let s = Scratch::new();
+    let (result, html) = scan_both(&s, &demo_fleet(), &["--severity", "critical"]);
+    let report = model(&result);
+    let doc: Value = serde_json::from_str(&result).unwrap();
+    assert!(
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] == "critical")
+    );
+    assert_eq!(report["overall"]["fail"], doc["summary"]["findings"]["fail"]);
+    assert_eq!(
+        report["overall"]["fail"], 48,
+        "every failing finding, not only the critical ones"
+    );
+    let fsbp = &report["frameworks"][0];
+    assert_eq!(fsbp["key"], "aws-fsbp");
+    assert_eq!(fsbp["controls"].as_array().unwrap().len(), 7);
+    assert_eq!(report["rules"].as_array().unwrap().len(), 22);
+    assert!(
+        report["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["remediation"].is_string())
+    );
+    assert!(html.contains("id=\"filter-note\""));
+    assert!(!html.contains("No rule of this scan maps to AWS Foundational"));
+}
+
+#[test]
+fn an_empty_fleet_still_lists_the_rules_and_controls() {
+    let s = Scratch::new();
+    let mut empty = demo_fleet();
+    empty["deployments"] = json!([]);
+    let (result, html) = scan_both(&s, &empty, &[]);
+    let report = model(&result);
+    assert_eq!(report["rules"].as_array().unwrap().len(), 22);
+    assert!(html.contains("<h3 id=\"rule-snapshot-retention\">"));
+    assert!(!html.contains("No rule of this scan maps to AWS Foundational"));
+    assert!(html.contains("Nothing fails, nothing is undecided, nothing is waived."));
+    assert!(
+        html.contains("<tr class=\"placeholder\">"),
+        "the placeholder is not a finding row"
+    );
+}
+
+#[test]
+fn older_or_sparser_results_still_render() {
+    let s = Scratch::new();
+    let (result, _) = scan_both(&s, &demo_fleet(), &[]);
+    let mut doc: Value = serde_json::from_str(&result).unwrap();
+    for key in ["waivers", "coverage", "rules", "drift"] {
+        doc.as_object_mut().unwrap().remove(key);
+    }
+    s.json("old.json", &doc);
+    let html = s.run(["report", "old.json"]).expect(0).stdout();
+    assert!(
+        html.contains("The inventory records no coverage"),
+        "no claim that every read succeeded"
+    );
+    assert!(html.contains("No suppressions were in effect."));
+    // Without the rule list, rules are known from their findings.
+    assert!(html.contains("<h3 id=\"rule-snapshot-retention\">"));
+    let md = s
+        .run(["report", "old.json", "--format", "markdown"])
+        .expect(0)
+        .stdout();
+    assert!(md.contains("records no coverage"));
+    s.run(["report", "missing.json"])
+        .expect(2)
+        .stderr_has("missing.json: cannot read scan result");
+}
+
+#[test]
+fn suppressions_show_their_whole_scope() {
+    let s = Scratch::new();
+    let suppressions = s.file("suppressions.yaml", common::REPORT_SUPPRESSIONS);
+    let (_, html) = scan_both(
+        &s,
+        &report_fleet(),
+        &["--suppressions", suppressions.to_str().unwrap()],
+    );
+    assert!(
+        html.contains("<code>*</code> in <code>222222222222</code> with tags <code>env=staging</code>"),
+        "a tag-scoped suppression must not read as `every resource`"
+    );
+    let md = s
+        .run(["report", "result.json", "--format", "markdown"])
+        .expect(0)
+        .stdout();
+    assert!(md.contains("\\* in 222222222222 with tags env=staging"), "{md}");
 }

@@ -275,6 +275,7 @@ pub async fn collect(
         collector: Some(Collector {
             name: "ecaudit".into(),
             version: env!("CARGO_PKG_VERSION").into(),
+            caller: plan.caller.clone(),
         }),
         deployments: Vec::new(),
         coverage: plan.coverage,

@@ -20,8 +20,18 @@ use crate::rules::FRAMEWORKS;
 /// A result document that cannot be reported on (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ResultError {
-    #[error(transparent)]
-    Read(#[from] crate::inventory::InventoryError),
+    #[error("{file}: cannot read scan result: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}:{column}: the file is not UTF-8")]
+    Encoding {
+        file: String,
+        line: usize,
+        column: usize,
+    },
     #[error("{file}:{line}:{column}: not a scan result (`ecaudit scan --format json`): {message}")]
     Invalid {
         file: String,
@@ -44,13 +54,38 @@ pub struct SavedResult {
     pub summary: SavedSummary,
     #[serde(default)]
     pub coverage: Vec<CoverageEntry>,
-    /// Passed through to the templates as written (suppressions, baseline, warnings).
     #[serde(default)]
-    pub waivers: serde_json::Value,
+    pub waivers: SavedWaivers,
     /// Passed through to the templates as written (`scan --history`).
     #[serde(default)]
     pub drift: Option<serde_json::Value>,
+    /// The rules the scan evaluated (results written before ecaudit listed them have none: the
+    /// report then knows only the rules of the findings shown).
+    #[serde(default)]
+    pub rules: Vec<SavedRule>,
     pub findings: Vec<SavedFinding>,
+}
+
+/// Suppressions (passed through to the templates as written), baseline and warnings.
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct SavedWaivers {
+    #[serde(default)]
+    pub suppressions: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub baseline: Option<serde_json::Value>,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SavedRule {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    #[serde(default)]
+    pub remediation: Option<String>,
+    #[serde(default)]
+    pub controls: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -66,12 +101,18 @@ pub struct SavedScan {
     #[serde(default)]
     pub collected_at: Option<DateTime<Utc>>,
     pub min_severity: Severity,
+    #[serde(default)]
+    pub collector: Option<crate::inventory::Collector>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct SavedSummary {
     pub deployments: usize,
     pub rules: usize,
+    /// Counts of every finding, also those a `--severity` filter left out of `findings`.
+    pub findings: crate::summary::StatusCounts,
+    pub by_severity: Vec<crate::summary::SeverityCounts>,
+    pub by_rule: Vec<crate::summary::RuleCounts>,
     pub gate: SavedGate,
     #[serde(default)]
     pub collection: Option<SavedCollection>,
@@ -198,7 +239,21 @@ impl SavedResult {
 
     /// Reads a result document (`-`: standard input).
     pub fn read(path: &Path) -> Result<Self, ResultError> {
-        let text = crate::inventory::read_text(path)?;
+        use crate::inventory::InventoryError;
+        let text = crate::inventory::read_text(path).map_err(|e| match e {
+            InventoryError::Io { path, source } => ResultError::Io { file: path, source },
+            InventoryError::Invalid {
+                path, line, column, ..
+            } => ResultError::Encoding {
+                file: path,
+                line,
+                column,
+            },
+            other => ResultError::Io {
+                file: path.display().to_string(),
+                source: std::io::Error::other(other.to_string()),
+            },
+        })?;
         Self::parse(&text, &path.display().to_string())
     }
 }
@@ -220,6 +275,8 @@ pub struct Tally {
     pub pass_rate: Option<f64>,
     /// Bar segment widths in percent of `evaluated`: pass, fail, error, waived.
     pub bar: [f64; 4],
+    /// Where each segment starts (percent), for drawing.
+    pub offsets: [f64; 4],
 }
 
 impl Tally {
@@ -235,6 +292,31 @@ impl Tally {
         }
     }
 
+    fn of(c: &crate::summary::StatusCounts) -> Self {
+        Tally {
+            total: c.total,
+            pass: c.pass,
+            fail: c.fail,
+            error: c.error,
+            suppressed: c.suppressed,
+            baselined: c.baselined,
+            not_applicable: c.not_applicable,
+            ..Tally::default()
+        }
+        .finish()
+    }
+
+    fn plus(mut self, o: &Tally) -> Self {
+        self.total += o.total;
+        self.pass += o.pass;
+        self.fail += o.fail;
+        self.error += o.error;
+        self.suppressed += o.suppressed;
+        self.baselined += o.baselined;
+        self.not_applicable += o.not_applicable;
+        self.finish()
+    }
+
     fn finish(mut self) -> Self {
         self.evaluated = self.total - self.not_applicable;
         if self.evaluated > 0 {
@@ -246,6 +328,11 @@ impl Tally {
                 pct(self.error),
                 pct(self.suppressed + self.baselined),
             ];
+            let mut at = 0.0;
+            for (offset, width) in self.offsets.iter_mut().zip(self.bar) {
+                *offset = (at * 10.0_f64).round() / 10.0;
+                at += width;
+            }
         }
         self
     }
@@ -330,8 +417,11 @@ pub struct Scope {
     pub duration_seconds: Option<f64>,
     pub api_calls: Option<u64>,
     pub retries: Option<u64>,
-    /// Findings below this severity were left out of the result.
+    /// Findings below this severity were left out of the result: per-account, per-region,
+    /// per-deployment and listed findings then cover only those shown.
     pub min_severity: Severity,
+    /// Whether the inventory recorded what was read at all (saved inventories may not).
+    pub coverage_recorded: bool,
 }
 
 /// Everything a report template is given as `report`.
@@ -356,7 +446,7 @@ pub struct AuditReport {
     pub attention: Tally,
     /// Coverage entries that failed: what the scan could not read.
     pub gaps: Vec<CoverageEntry>,
-    pub waivers: serde_json::Value,
+    pub waivers: SavedWaivers,
     pub drift: Option<serde_json::Value>,
 }
 
@@ -408,72 +498,123 @@ impl AuditReport {
             coverage,
             waivers,
             drift,
+            rules: saved_rules,
             findings,
             ..
         } = doc;
 
-        let mut overall = Tally::default();
-        let mut by_severity: BTreeMap<Severity, Tally> = BTreeMap::new();
-        let mut by_rule: BTreeMap<String, Tally> = BTreeMap::new();
         let mut by_account: BTreeMap<String, Tally> = BTreeMap::new();
         let mut by_region: BTreeMap<String, Tally> = BTreeMap::new();
-        let mut rules: BTreeMap<String, RuleView> = BTreeMap::new();
-        // framework → control → (rules, tally)
-        let mut controls: BTreeMap<&str, BTreeMap<String, (BTreeSet<String>, Tally)>> = BTreeMap::new();
+        let mut shown_rules: BTreeMap<String, SavedRule> = BTreeMap::new();
         let mut deployments: BTreeMap<(String, String, String), DeploymentView> = BTreeMap::new();
         let mut attention = Vec::new();
-
         for f in findings {
-            overall.add(f.status);
-            by_severity.entry(f.severity).or_default().add(f.status);
-            by_rule.entry(f.rule_id.clone()).or_default().add(f.status);
             by_account.entry(f.account_id.clone()).or_default().add(f.status);
             by_region.entry(f.region.clone()).or_default().add(f.status);
-            for (framework, ids) in &f.controls {
-                let Some((key, _)) = FRAMEWORKS.iter().find(|(k, _)| k == framework) else {
-                    continue;
-                };
-                for id in ids {
-                    let (rules, tally) = controls.entry(key).or_default().entry(id.clone()).or_default();
-                    rules.insert(f.rule_id.clone());
-                    tally.add(f.status);
-                }
-            }
-            let rule = rules.entry(f.rule_id.clone()).or_insert_with(|| RuleView {
+            let rule = shown_rules.entry(f.rule_id.clone()).or_insert_with(|| SavedRule {
                 id: f.rule_id.clone(),
                 title: f.title.clone(),
                 severity: f.severity,
                 remediation: None,
-                controls: FRAMEWORKS
-                    .iter()
-                    .filter_map(|(key, name)| Some((name.to_string(), f.controls.get(*key)?.clone())))
-                    .collect(),
-                tally: Tally::default(),
+                controls: f.controls.clone(),
             });
-            rule.tally.add(f.status);
             if rule.remediation.is_none() {
                 rule.remediation = f.remediation.clone();
             }
             let key = (f.account_id.clone(), f.region.clone(), f.resource_arn.clone());
-            let deployment = deployments.entry(key).or_insert_with(|| DeploymentView {
-                kind: f.resource_kind,
-                id: f.resource_id.clone(),
-                arn: f.resource_arn.clone(),
-                account_id: f.account_id.clone(),
-                region: f.region.clone(),
-                tally: Tally::default(),
-            });
-            deployment.tally.add(f.status);
+            deployments
+                .entry(key)
+                .or_insert_with(|| DeploymentView {
+                    kind: f.resource_kind,
+                    id: f.resource_id.clone(),
+                    arn: f.resource_arn.clone(),
+                    account_id: f.account_id.clone(),
+                    region: f.region.clone(),
+                    tally: Tally::default(),
+                })
+                .tally
+                .add(f.status);
             if !matches!(f.status, Status::Pass | Status::NotApplicable) {
                 attention.push(f);
             }
         }
 
+        // Rules: those the result lists (every rule evaluated), else those of the findings shown.
+        let rule_list: Vec<SavedRule> = if saved_rules.is_empty() {
+            shown_rules.into_values().collect()
+        } else {
+            saved_rules
+        };
+        // Tallies per rule come from the summary, which counts every finding, shown or not.
+        let rule_tally: BTreeMap<&str, Tally> = summary
+            .by_rule
+            .iter()
+            .map(|r| (r.rule_id.as_str(), Tally::of(&r.counts)))
+            .collect();
+        let tally_of = |id: &str| {
+            rule_tally
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| Tally::default().finish())
+        };
+        let mut rules: Vec<RuleView> = rule_list
+            .iter()
+            .map(|r| RuleView {
+                id: r.id.clone(),
+                title: r.title.clone(),
+                severity: r.severity,
+                remediation: r.remediation.clone(),
+                controls: FRAMEWORKS
+                    .iter()
+                    .filter_map(|(key, name)| Some((name.to_string(), r.controls.get(*key)?.clone())))
+                    .collect(),
+                tally: tally_of(&r.id),
+            })
+            .collect();
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
+
+        // A control's findings are its rules' findings; a framework's, those of the rules mapped
+        // to any of its controls (each finding once, whatever the number of its controls).
+        let frameworks = FRAMEWORKS
+            .iter()
+            .map(|&(key, name)| {
+                let mut controls: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+                for r in &rule_list {
+                    for id in r.controls.get(key).into_iter().flatten() {
+                        controls.entry(id.as_str()).or_default().insert(r.id.as_str());
+                    }
+                }
+                let mapped: BTreeSet<&str> = controls.values().flatten().copied().collect();
+                let tally = mapped
+                    .iter()
+                    .fold(Tally::default(), |t, id| t.plus(&tally_of(id)))
+                    .finish();
+                let mut list: Vec<Control> = controls
+                    .into_iter()
+                    .map(|(id, rules)| Control {
+                        id: id.to_string(),
+                        tally: rules
+                            .iter()
+                            .fold(Tally::default(), |t, r| t.plus(&tally_of(r)))
+                            .finish(),
+                        rules: rules.into_iter().map(str::to_string).collect(),
+                    })
+                    .collect();
+                list.sort_by_cached_key(|c| natural_key(&c.id));
+                Framework {
+                    key,
+                    name,
+                    controls: list,
+                    tally,
+                }
+            })
+            .collect();
+
         // Deployments in (account, region, ARN) order; findings refer to them by index.
-        let index: BTreeMap<String, usize> = deployments
-            .values()
+        let index: BTreeMap<(String, String, String), usize> = deployments
+            .keys()
             .enumerate()
-            .map(|(i, d)| (d.arn.clone(), i))
+            .map(|(i, k)| (k.clone(), i))
             .collect();
         let deployments: Vec<DeploymentView> = deployments
             .into_values()
@@ -489,7 +630,7 @@ impl AuditReport {
                 tally.add(f.status);
                 FindingView {
                     severity_rank: rank(f.severity),
-                    deployment: index[&f.resource_arn],
+                    deployment: index[&(f.account_id.clone(), f.region.clone(), f.resource_arn.clone())],
                     rule_id: f.rule_id,
                     title: f.title,
                     severity: f.severity,
@@ -511,39 +652,6 @@ impl AuditReport {
             ))
         });
 
-        let frameworks = FRAMEWORKS
-            .iter()
-            .map(|&(key, name)| {
-                let mut total = Tally::default();
-                let mut list: Vec<Control> = controls
-                    .remove(key)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(id, (rules, tally))| {
-                        total.pass += tally.pass;
-                        total.fail += tally.fail;
-                        total.error += tally.error;
-                        total.suppressed += tally.suppressed;
-                        total.baselined += tally.baselined;
-                        total.not_applicable += tally.not_applicable;
-                        total.total += tally.total;
-                        Control {
-                            id,
-                            rules: rules.into_iter().collect(),
-                            tally: tally.finish(),
-                        }
-                    })
-                    .collect();
-                list.sort_by_cached_key(|c| natural_key(&c.id));
-                Framework {
-                    key,
-                    name,
-                    controls: list,
-                    tally: total.finish(),
-                }
-            })
-            .collect();
-
         // Scope: every account and region the scan read or found a deployment in.
         let mut accounts: BTreeSet<String> = by_account.keys().cloned().collect();
         let mut regions: BTreeSet<String> = by_region.keys().cloned().collect();
@@ -564,38 +672,43 @@ impl AuditReport {
             collected_at: scan.collected_at,
             evaluated_at: scan.evaluated_at,
             source: if collection.is_some() { "live" } else { "inventory" },
-            caller: collection.and_then(|c| c.caller.clone()),
+            caller: collection
+                .and_then(|c| c.caller.clone())
+                .or_else(|| scan.collector.as_ref().and_then(|c| c.caller.clone())),
             duration_seconds: collection.map(|c| (c.duration_seconds * 10.0).round() / 10.0),
             api_calls: collection.map(|c| c.api_calls.values().sum()),
             retries: collection.map(|c| c.retries),
             min_severity: scan.min_severity,
+            coverage_recorded: !coverage.is_empty(),
         };
 
         AuditReport {
             tool,
             scope,
             verdict: Verdict::of(&summary.gate),
-            gate: summary.gate,
-            overall: overall.finish(),
-            by_severity: by_severity
-                .into_iter()
-                .rev()
-                .map(|(s, tally)| Bar {
-                    label: s.to_string(),
-                    tally: tally.finish(),
+            overall: Tally::of(&summary.findings),
+            by_severity: summary
+                .by_severity
+                .iter()
+                .filter(|s| s.counts.total > 0)
+                .map(|s| Bar {
+                    label: s.severity.to_string(),
+                    tally: Tally::of(&s.counts),
                 })
                 .collect(),
-            by_rule: bars(by_rule),
+            by_rule: summary
+                .by_rule
+                .iter()
+                .map(|r| Bar {
+                    label: r.rule_id.clone(),
+                    tally: Tally::of(&r.counts),
+                })
+                .collect(),
+            gate: summary.gate,
             by_account: bars(by_account),
             by_region: bars(by_region),
             frameworks,
-            rules: rules
-                .into_values()
-                .map(|mut r| {
-                    r.tally = std::mem::take(&mut r.tally).finish();
-                    r
-                })
-                .collect(),
+            rules,
             deployments,
             findings,
             attention: tally.finish(),

@@ -29,7 +29,38 @@ struct Document<'a> {
     coverage: &'a [CoverageEntry],
     waivers: &'a Waivers,
     drift: Option<&'a crate::drift::DriftReport>,
+    rules: Vec<RuleRecord<'a>>,
     findings: Findings<'a>,
+}
+
+/// A rule evaluated by the scan, as the document lists it: what the audit report's compliance
+/// view and remediation come from, even for rules no finding is shown of.
+#[derive(Serialize)]
+struct RuleRecord<'a> {
+    id: &'a str,
+    title: &'a str,
+    severity: Severity,
+    description: Option<&'a str>,
+    remediation: &'a str,
+    controls: &'a BTreeMap<String, Vec<String>>,
+    references: &'a [String],
+}
+
+fn rule_records(result: &ScanResult) -> Vec<RuleRecord<'_>> {
+    result
+        .rules
+        .rules()
+        .iter()
+        .map(|r| RuleRecord {
+            id: &r.id,
+            title: &r.title,
+            severity: r.severity,
+            description: r.description.as_deref(),
+            remediation: &r.remediation,
+            controls: &r.controls,
+            references: &r.references,
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -50,6 +81,9 @@ struct Scan<'a> {
     /// The units this result covers, when it is one shard of a scan (`--shard K/N`).
     #[serde(skip_serializing_if = "Option::is_none")]
     shard: Option<&'a crate::shard::ShardInfo>,
+    /// The program (and caller) that collected the inventory, when it says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    collector: Option<&'a crate::inventory::Collector>,
 }
 
 /// One finding as the document shows it.
@@ -194,11 +228,13 @@ pub fn render(
             collected_at: result.collected_at,
             min_severity: options.min_severity,
             shard: result.shard.as_ref(),
+            collector: result.collector.as_ref(),
         },
         summary,
         coverage: &result.coverage,
         waivers: &result.waivers,
         drift: result.drift.as_ref(),
+        rules: rule_records(result),
         findings: Findings {
             result,
             min_severity: options.min_severity,
@@ -217,6 +253,7 @@ pub fn render(
         coverage: &result.coverage,
         waivers: &result.waivers,
         drift: result.drift.as_ref(),
+        rules: doc.rules,
     })
     .map_err(io::Error::from)?;
     head.pop(); // the closing brace
@@ -398,4 +435,5 @@ struct Head<'a> {
     coverage: &'a [CoverageEntry],
     waivers: &'a Waivers,
     drift: Option<&'a crate::drift::DriftReport>,
+    rules: Vec<RuleRecord<'a>>,
 }

@@ -27,12 +27,30 @@ pub fn cell(text: &str) -> String {
 /// [`cell`] cut at `limit` bytes instead of [`CELL`] (`usize::MAX`: never cut).
 pub fn inert(text: &str, limit: usize) -> String {
     let mut out = String::with_capacity(text.len().min(limit) + 8);
+    // Where the value may open a block when it starts a line: a list item (`-`, `+`, `1.`,
+    // `1)`), a setext underline (`=`), an indented code block (leading spaces).
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
     for (i, c) in text.char_indices() {
         if out.len() >= limit {
             out.push('…');
             break;
         }
+        let at_start = i == 0;
         match c {
+            ' ' | '\t' if text[..i].bytes().all(|b| b == b' ' || b == b'\t') => out.push_str("&#32;"),
+            '-' | '+' | '=' if at_start => {
+                out.push('\\');
+                out.push(c);
+            }
+            // `1. ` or `1) ` (the marker, then a space or the end) opens an ordered list.
+            '.' | ')'
+                if i == digits
+                    && digits > 0
+                    && matches!(text.as_bytes().get(i + 1), None | Some(b' ' | b'\t')) =>
+            {
+                out.push('\\');
+                out.push(c);
+            }
             '@' => out.push_str("@\u{2060}"),
             // `scheme://` starts an autolink; `::/0` (IPv6) does not and stays as it is.
             ':' if text[i + 1..].starts_with("//") => out.push_str(":\u{2060}"),
@@ -42,7 +60,8 @@ pub fn inert(text: &str, limit: usize) -> String {
             '>' => out.push_str("&gt;"),
             '\n' => out.push_str("<br>"),
             '\r' => {}
-            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '~' | '#' => {
+            // `$` opens maths on GitHub.
+            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '~' | '#' | '$' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -297,5 +316,14 @@ mod tests {
         assert_eq!(cell("@org/team"), "@\u{2060}org/team");
         assert_eq!(cell("https://x"), "https:\u{2060}//x");
         assert_eq!(cell("sg-1: ::/0 on tcp/6379"), "sg-1: ::/0 on tcp/6379");
+        // Block syntax at the start of a value, and maths.
+        assert_eq!(cell("- item"), "\\- item");
+        assert_eq!(cell("12. item"), "12\\. item");
+        assert_eq!(cell("3) item"), "3\\) item");
+        assert_eq!(cell("==="), "\\===");
+        assert_eq!(cell("    code"), "&#32;&#32;&#32;&#32;code");
+        assert_eq!(cell("a - b 1. c"), "a - b 1. c");
+        assert_eq!(cell("81.2% of 0.1.0"), "81.2% of 0.1.0");
+        assert_eq!(cell("$x$"), "\\$x\\$");
     }
 }

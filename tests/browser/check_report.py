@@ -4,7 +4,7 @@ Used by tests/browser.rs, which makes the assertions. Drives Debian's chromium t
 chromedriver with Selenium (no browser download). Writes OUTDIR/report.png (a screenshot) and
 OUTDIR/report.pdf (the page printed to PDF).
 
-usage: check_report.py REPORT.html OUTDIR FILTER_TEXT
+usage: check_report.py REPORT.html OUTDIR FILTER_TEXT [--no-pdf]
 """
 
 import base64
@@ -21,6 +21,7 @@ from selenium.webdriver.common.print_page_options import PrintOptions
 from selenium.webdriver.support.ui import Select
 
 report, outdir, needle = sys.argv[1], sys.argv[2], sys.argv[3]
+print_pdf = "--no-pdf" not in sys.argv[4:]
 options = webdriver.ChromeOptions()
 options.binary_location = os.environ.get("ECAUDIT_CHROMIUM", "/usr/bin/chromium")
 # This machine's network is closed: no background connections, no first-run work.
@@ -119,9 +120,10 @@ try:
     # The cover page: what a reviewer sees first.
     js("window.scrollTo(0, 0)")
     driver.save_screenshot(os.path.join(outdir, "report.png"))
-    pdf = driver.print_page(PrintOptions())
-    with open(os.path.join(outdir, "report.pdf"), "wb") as f:
-        f.write(base64.b64decode(pdf))
+    if print_pdf:
+        pdf = driver.print_page(PrintOptions())
+        with open(os.path.join(outdir, "report.pdf"), "wb") as f:
+            f.write(base64.b64decode(pdf))
 finally:
     driver.quit()
 

@@ -170,6 +170,12 @@ pub const REPORT_SUPPRESSIONS: &str = r#"suppressions:
     owner: team-cache
     ticket: SEC-1234
     expires: 2027-01-31
+  - rule: "*-encryption*"
+    resource: "*"
+    account: "222222222222"
+    tags: { env: staging }
+    reason: Staging holds synthetic data only
+    owner: platform-data
 "#;
 
 /// The demo fleet with untrusted text where AWS puts it and a coverage gap: a tag suppression
