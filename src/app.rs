@@ -174,6 +174,10 @@ fn collect_options(args: &TargetArgs, config: &Config) -> CollectOptions {
             .unwrap_or(defaults.max_attempts),
         progress: !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
         shard: args.shard,
+        attempt_timeout: args
+            .attempt_timeout
+            .map(std::time::Duration::from_secs)
+            .unwrap_or(defaults.attempt_timeout),
         ..defaults
     }
 }

@@ -113,9 +113,12 @@ pub struct TargetArgs {
     /// Account×region units read at once [default: 16].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
-    /// Attempts per API call, retries included (adaptive retry) [default: 5].
+    /// Attempts per API call, retries included (exponential backoff) [default: 5].
     #[arg(long, value_name = "N")]
     pub max_attempts: Option<u32>,
+    /// Seconds one attempt of an API call may take before it is retried [default: 30].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub attempt_timeout: Option<u64>,
     /// No progress bar and no summary line on standard error.
     #[arg(long, short)]
     pub quiet: bool,

@@ -239,7 +239,8 @@ pub struct Deployment {
     pub notes: Vec<String>,
     /// Facts whose absence above means "could not be read", not "none": `alarms` (no alarm
     /// listed), `latest_automatic_snapshot` (no snapshot listed), `security_groups` (the
-    /// attached groups are not known).
+    /// attached groups are not known), `notification_topic` (no topic: the member clusters that
+    /// carry it could not be read).
     #[serde(default)]
     pub unknown_facts: Vec<String>,
 }

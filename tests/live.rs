@@ -800,7 +800,7 @@ async fn failures_are_coverage_gaps_of_their_units_only() {
             third.into(),
             "global".into(),
             "sts:AssumeRole".into(),
-            "AssumeRoleFailed".into()
+            "AccessDenied".into()
         )),
         "{gaps:#?}"
     );

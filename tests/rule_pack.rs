@@ -1771,6 +1771,19 @@ fn event_notifications_no_topic_fails() {
     fail(d, "event-notifications", &["no notification topic is configured"]);
 }
 
+/// Trap: when the member clusters (which carry the topic) could not be read, no topic means
+/// "unknown", not "none" (a fault-injection run once reported this as a failure).
+#[test]
+fn event_notifications_unreadable_topic_is_undecided() {
+    let d =
+        rg(json!({"notification_topic": null, "unknown_facts": ["security_groups", "notification_topic"]}));
+    let o = undecided(d, "event-notifications");
+    assert!(
+        o.message.contains("notification topic could not be read"),
+        "{o:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Maintenance
 // ---------------------------------------------------------------------------------------------

@@ -507,8 +507,9 @@ fn replication_group(ix: &Index, rg: &ReplicationGroup) -> Option<Deployment> {
     let first = members.first().copied();
     let mut unknown_facts = ix.unknown_facts(ix.snapshots.as_ref());
     let security_groups = if ix.clusters.is_none() {
-        notes.push("the member clusters could not be read: engine version, parameter group, security groups and subnet group are unknown".into());
+        notes.push("the member clusters could not be read: engine version, parameter group, security groups, subnet group and notification topic are unknown".into());
         unknown_facts.push("security_groups".into());
+        unknown_facts.push("notification_topic".into());
         vec![SecurityGroup {
             id: "unknown".into(),
             name: None,

@@ -8,6 +8,7 @@ pub mod calls;
 mod cloudwatch;
 mod ec2;
 mod elasticache;
+mod retry;
 pub mod targets;
 
 use std::collections::BTreeMap;
@@ -41,7 +42,7 @@ pub struct CollectOptions {
     pub external_id: Option<String>,
     /// (account, region) units read at once.
     pub concurrency: usize,
-    /// Attempts per operation, first included (adaptive retry mode).
+    /// Attempts per operation, first included (standard retry mode: exponential backoff).
     pub max_attempts: u32,
     pub connect_timeout: Duration,
     /// Timeout of one attempt.
@@ -333,21 +334,29 @@ async fn collect_unit(
     let elasticache = aws_sdk_elasticache::Client::from_conf(
         aws_sdk_elasticache::config::Builder::from(&unit.config)
             .interceptor(interceptor.clone())
+            .interceptor(retry::WholeXml)
+            .retry_classifier(retry::UnreadableResponse)
             .build(),
     );
     let ec2 = aws_sdk_ec2::Client::from_conf(
         aws_sdk_ec2::config::Builder::from(&unit.config)
             .interceptor(interceptor.clone())
+            .interceptor(retry::WholeXml)
+            .retry_classifier(retry::UnreadableResponse)
             .build(),
     );
     let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
         aws_sdk_cloudwatch::config::Builder::from(&unit.config)
             .interceptor(interceptor.clone())
+            .interceptor(retry::WholeXml)
+            .retry_classifier(retry::UnreadableResponse)
             .build(),
     );
     let tagging = aws_sdk_resourcegroupstagging::Client::from_conf(
         aws_sdk_resourcegroupstagging::config::Builder::from(&unit.config)
             .interceptor(interceptor)
+            .interceptor(retry::WholeXml)
+            .retry_classifier(retry::UnreadableResponse)
             .build(),
     );
 

@@ -86,7 +86,7 @@ pub fn validate(options: &CollectOptions) -> Result<(), TargetError> {
 /// endpoint override.
 pub(crate) async fn base_config(options: &CollectOptions) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::adaptive().with_max_attempts(options.max_attempts.max(1)))
+        .retry_config(RetryConfig::standard().with_max_attempts(options.max_attempts.max(1)))
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(options.connect_timeout)
@@ -114,6 +114,13 @@ struct AssumedRole {
 
 impl AssumedRole {
     async fn credentials(&self) -> Result<Credentials, CredentialsError> {
+        self.assume()
+            .await
+            .map_err(|d| CredentialsError::provider_error(format!("{}: {}", d.code, d.message)))
+    }
+
+    /// AssumeRole, its failure described as a coverage error (`AccessDenied: ...`).
+    async fn assume(&self) -> Result<Credentials, CoverageError> {
         let out = self
             .sts
             .assume_role()
@@ -122,13 +129,11 @@ impl AssumedRole {
             .set_external_id(self.external_id.clone())
             .send()
             .await
-            .map_err(|e| {
-                let d = describe_error(&e);
-                CredentialsError::provider_error(format!("{}: {}", d.code, d.message))
-            })?;
-        let c = out
-            .credentials()
-            .ok_or_else(|| CredentialsError::provider_error("AssumeRole returned no credentials"))?;
+            .map_err(|e| describe_error(&e))?;
+        let c = out.credentials().ok_or_else(|| CoverageError {
+            code: "AssumeRoleFailed".into(),
+            message: "AssumeRole returned no credentials".into(),
+        })?;
         let expires = SystemTime::try_from(*c.expiration()).ok();
         Ok(Credentials::new(
             c.access_key_id(),
@@ -178,6 +183,8 @@ pub(crate) async fn resolve(options: &CollectOptions, recorder: &CallRecorder) -
     let sts = aws_sdk_sts::Client::from_conf(
         aws_sdk_sts::config::Builder::from(&home_config)
             .interceptor(recorder.for_unit("caller", "global"))
+            .interceptor(super::retry::WholeXml)
+            .retry_classifier(super::retry::UnreadableResponse)
             .build(),
     );
     let identity = sts
@@ -213,6 +220,8 @@ pub(crate) async fn resolve(options: &CollectOptions, recorder: &CallRecorder) -
             let org = aws_sdk_organizations::Client::from_conf(
                 aws_sdk_organizations::config::Builder::from(&home_config)
                     .interceptor(recorder.for_unit("caller", "global"))
+                    .interceptor(super::retry::WholeXml)
+                    .retry_classifier(super::retry::UnreadableResponse)
                     .build(),
             );
             let mut pages = org.list_accounts().into_paginator().send();
@@ -269,23 +278,16 @@ pub(crate) async fn resolve(options: &CollectOptions, recorder: &CallRecorder) -
                 sts: aws_sdk_sts::Client::from_conf(
                     aws_sdk_sts::config::Builder::from(&home_config)
                         .interceptor(recorder.for_unit(account, "global"))
+                        .interceptor(super::retry::WholeXml)
+                        .retry_classifier(super::retry::UnreadableResponse)
                         .build(),
                 ),
                 role_arn,
                 external_id: options.external_id.clone(),
             };
             // Assume once now: a denied role is one coverage gap, not one per API and region.
-            if let Err(e) = role.credentials().await {
-                coverage.push(entry(
-                    account,
-                    "global",
-                    "sts",
-                    "AssumeRole",
-                    CoverageError {
-                        code: "AssumeRoleFailed".into(),
-                        message: e.to_string(),
-                    },
-                ));
+            if let Err(e) = role.assume().await {
+                coverage.push(entry(account, "global", "sts", "AssumeRole", e));
                 continue;
             }
             let provider = SharedCredentialsProvider::new(role);
@@ -300,6 +302,8 @@ pub(crate) async fn resolve(options: &CollectOptions, recorder: &CallRecorder) -
                 let ec2 = aws_sdk_ec2::Client::from_conf(
                     aws_sdk_ec2::config::Builder::from(&config)
                         .interceptor(recorder.for_unit(account, home.as_ref()))
+                        .interceptor(super::retry::WholeXml)
+                        .retry_classifier(super::retry::UnreadableResponse)
                         .build(),
                 );
                 let listed = ec2

@@ -77,6 +77,77 @@ fn location_of(e: &serde_saphyr::Error) -> (usize, usize, String) {
 
 /// Parses a rule file's text, or explains why it cannot be.
 pub(super) fn parse(file: &str, text: &str) -> Result<RawFile, Diagnostic> {
+    let raw = parse_yaml(file, text)?;
+    check_expression_sizes(file, &raw)?;
+    Ok(raw)
+}
+
+/// The most tokens an expression may hold. CEL's parser and evaluator recurse once per link of
+/// a chain such as `a + b + c ...`, `x.f.g ...` or `l[0][0] ...`, with no limit of their own: in
+/// a release build some 1,500 links overflow the 2 MB stack of an evaluation thread, which aborts
+/// the process. A link takes two tokens; the longest bundled expression has under 200.
+const MAX_EXPRESSION_TOKENS: usize = 1000;
+
+/// Tokens of a CEL expression, roughly: identifiers and numbers, string literals, and every
+/// other character but whitespace. An upper bound on the depth of its syntax tree.
+fn tokens(expr: &str) -> usize {
+    let (mut count, mut quote, mut escaped, mut word) = (0, None, false, false);
+    for c in expr.chars() {
+        if let Some(q) = quote {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                _ if c == q => quote = None,
+                _ => {}
+            }
+            continue;
+        }
+        let in_word = c.is_alphanumeric() || c == '_';
+        if (in_word && !word) || (!in_word && !c.is_whitespace()) {
+            count += 1;
+        }
+        if c == '"' || c == '\'' {
+            quote = Some(c);
+        }
+        word = in_word;
+    }
+    count
+}
+
+/// Rejects an expression too long for CEL to compile and evaluate safely.
+fn check_expression_sizes(file: &str, raw: &RawFile) -> Result<(), Diagnostic> {
+    for rule in &raw.rules {
+        let r = &rule.value;
+        let exprs = [
+            ("when", &r.when),
+            ("check", &r.check),
+            ("violations", &r.violations),
+            ("evidence", &r.evidence),
+            ("notes", &r.notes),
+        ];
+        for (what, expr) in exprs {
+            let Some(expr) = expr else { continue };
+            let n = tokens(&expr.value);
+            if n > MAX_EXPRESSION_TOKENS {
+                return Err(Diagnostic {
+                    code: Code::CelSyntax,
+                    file: file.to_string(),
+                    line: expr.referenced.line() as usize,
+                    column: expr.referenced.column() as usize,
+                    rule_id: Some(r.id.value.trim().to_string()),
+                    message: format!(
+                        "`{what}`: the expression has {n} tokens, more than the {MAX_EXPRESSION_TOKENS} allowed; \
+                         split it, or move long lists into params"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The YAML of a rule file, or a diagnostic naming the rule an error falls in.
+fn parse_yaml(file: &str, text: &str) -> Result<RawFile, Diagnostic> {
     serde_saphyr::from_str_with_options::<RawFile>(text, options()).map_err(|e| {
         let (line, column, message) = location_of(&e);
         // A second, lenient pass tells which rule the error is in (if the YAML parses at all).

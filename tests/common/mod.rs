@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod moto;
+pub mod proxy;
 pub mod seed;
 
 use std::path::PathBuf;
