@@ -473,6 +473,12 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
                 (result, Some(stats), history.then_some(inventory))
             }
         };
+    tracing::info!(
+        deployments = result.resources.len(),
+        findings = result.findings.len(),
+        rules = result.rules.rules().len(),
+        "evaluated"
+    );
     let today = args.now.unwrap_or_else(chrono::Utc::now).date_naive();
     waive(&mut result, waivers, today)?;
     let recorder = match (&args.history, &inventory) {

@@ -21,6 +21,11 @@ use crate::report::templates::ReportFormat;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log what ecaudit does on standard error: -v each account and region, -vv each API call,
+    /// -vvv the AWS SDK's own debug log. RUST_LOG (e.g. `ecaudit=debug,aws_config=trace`)
+    /// overrides. Credentials, tokens and AUTH values are never logged.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]

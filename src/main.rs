@@ -14,6 +14,7 @@ use ecaudit::cli::Cli;
 fn main() -> ExitCode {
     // clap exits with 2 on a usage error and 0 for --help/--version.
     let cli = Cli::parse();
+    init_logging(cli.verbose);
     match ecaudit::app::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -21,4 +22,23 @@ fn main() -> ExitCode {
             ExitCode::from(ecaudit::summary::exit::USAGE)
         }
     }
+}
+
+/// Logs to standard error: RUST_LOG when set, else the level `-v`s ask for, else nothing.
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.is_empty() => EnvFilter::new(spec),
+        _ => EnvFilter::new(match verbose {
+            0 => "off",
+            1 => "ecaudit=info",
+            2 => "ecaudit=debug",
+            _ => "ecaudit=trace,aws_config=debug,aws_smithy_runtime=debug,aws_sdk_sts=debug",
+        }),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
 }

@@ -104,7 +104,10 @@ mod tests {
         };
         write_to(Some(&fifo), |w| w.write_all(b"through the pipe")).unwrap();
         assert_eq!(reader.join().unwrap(), "through the pipe");
-        assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "the FIFO was replaced");
+        assert!(
+            fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(),
+            "the FIFO was replaced"
+        );
         // The same path serves `-o /dev/null` (once replaced by a file when run as root); not
         // tested on /dev/null itself, which a regression would destroy.
     }
@@ -119,7 +122,10 @@ mod tests {
         write_to(Some(&target), |w| w.write_all(b"one")).unwrap();
         std::os::unix::fs::symlink(&target, &link).unwrap();
         write_to(Some(&link), |w| w.write_all(b"two")).unwrap();
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays");
+        assert!(
+            fs::symlink_metadata(&link).unwrap().file_type().is_symlink(),
+            "the link stays"
+        );
         assert_eq!(fs::read_to_string(&target).unwrap(), "two");
 
         // A new file is made as `File::create` would make it; a replaced one keeps its mode.

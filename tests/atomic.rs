@@ -39,24 +39,40 @@ fn a_scan_killed_while_writing_leaves_the_previous_report_intact() {
             child.try_wait().unwrap().is_none(),
             "the scan finished before it could be killed while writing; make the fleet larger"
         );
-        assert!(started.elapsed() < Duration::from_secs(120), "no temporary file appeared");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no temporary file appeared"
+        );
         std::thread::sleep(Duration::from_millis(1));
     };
     child.kill().unwrap();
     let status = child.wait().unwrap();
     assert!(!status.success(), "killed");
 
-    assert_eq!(std::fs::read_to_string(&report).unwrap(), previous, "the previous report was touched");
+    assert_eq!(
+        std::fs::read_to_string(&report).unwrap(),
+        previous,
+        "the previous report was touched"
+    );
     // What a killed process cannot remove: its temporary file, named so nothing takes it for a
     // report.
     let names: Vec<String> = std::fs::read_dir(s.dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(names.iter().all(|n| n == "fleet.json" || n == "report.json" || n == &temporary), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|n| n == "fleet.json" || n == "report.json" || n == &temporary),
+        "{names:?}"
+    );
 
     // The next scan replaces it whole.
-    s.scan(&inventory, &["--format", "json", "--output", "report.json", "--exit-zero"]).expect(0);
+    s.scan(
+        &inventory,
+        &["--format", "json", "--output", "report.json", "--exit-zero"],
+    )
+    .expect(0);
     let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(doc["summary"]["deployments"], 4000);
 }

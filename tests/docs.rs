@@ -149,3 +149,75 @@ fn example_suppressions_are_valid_and_all_in_use() {
     assert!(entries.len() >= 2);
     assert!(entries.iter().all(|e| e.expires.is_some() && e.owner.is_some()));
 }
+
+/// Every `ecaudit collect|merge|scan` command of a deployment example, with shell and workflow
+/// expressions replaced by sample values.
+fn ecaudit_commands(text: &str) -> Vec<Vec<String>> {
+    let text = text
+        .replace("$((JOB_COMPLETION_INDEX + 1))", "1")
+        .replace("$(date -u +%F)", "2026-11-29")
+        .replace("${{ matrix.shard }}", "1");
+    let lines: Vec<&str> = text.lines().collect();
+    let mut commands = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let trimmed = lines[i].trim_start().trim_start_matches("run: ");
+        if !(trimmed.starts_with("ecaudit ") || trimmed.starts_with("cd ")) {
+            i += 1;
+            continue;
+        }
+        // A folded block: the lines indented like this one.
+        let indent = lines[i].len() - lines[i].trim_start().len();
+        let mut block = trimmed.to_string();
+        i += 1;
+        while i < lines.len()
+            && !lines[i].trim().is_empty()
+            && lines[i].len() - lines[i].trim_start().len() == indent
+        {
+            block.push(' ');
+            block.push_str(lines[i].trim());
+            i += 1;
+        }
+        for part in block.split("&&") {
+            let words: Vec<String> = part.split_whitespace().map(str::to_string).collect();
+            if words.first().is_some_and(|w| w == "ecaudit") {
+                commands.push(words);
+            }
+        }
+    }
+    commands
+}
+
+#[test]
+fn deployment_examples_are_yaml_and_shard_merge_and_scan() {
+    use clap::Parser;
+    for file in [
+        "examples/deploy/kubernetes-cronjob.yaml",
+        "examples/deploy/github-actions-matrix.yml",
+    ] {
+        let text = read(file);
+        serde_saphyr::from_multiple::<serde_json::Value>(&text)
+            .unwrap_or_else(|e| panic!("{file} is not YAML: {e}"));
+        let commands = ecaudit_commands(&text);
+        for command in &commands {
+            ecaudit::cli::Cli::try_parse_from(command).unwrap_or_else(|e| panic!("{file}: {command:?}: {e}"));
+        }
+        let sub = |name: &str| commands.iter().filter(|c| c[1] == name).count();
+        assert_eq!(
+            (sub("collect"), sub("merge"), sub("scan")),
+            (1, 1, 1),
+            "{file}: {commands:?}"
+        );
+        let collect = commands.iter().find(|c| c[1] == "collect").unwrap();
+        assert!(
+            collect
+                .windows(2)
+                .any(|w| w[0] == "--shard" && w[1].ends_with(['6', '8'])),
+            "{collect:?}"
+        );
+    }
+    let k8s = read("examples/deploy/kubernetes-cronjob.yaml");
+    assert!(k8s.contains("completionMode: Indexed") && k8s.contains("completions: 8"));
+    let gha = read("examples/deploy/github-actions-matrix.yml");
+    assert!(gha.contains("shard: [1, 2, 3, 4, 5, 6]"));
+}

@@ -132,6 +132,15 @@ impl Intercept for UnitInterceptor {
     ) -> Result<(), BoxError> {
         let attempt = cfg.load::<Attempts>().map(|a| a.0).unwrap_or(0) + 1;
         cfg.interceptor_state().store_put(Attempts(attempt));
+        if let Some(meta) = cfg.load::<Metadata>() {
+            tracing::debug!(
+                account = %self.account,
+                region = %self.region,
+                call = %format_args!("{}:{}", iam_prefix(meta.service()), meta.name()),
+                attempt,
+                "AWS call"
+            );
+        }
         let mut tally = self.recorder.lock();
         if attempt > 1 {
             tally.retries += 1;

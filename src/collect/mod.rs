@@ -235,6 +235,12 @@ pub async fn collect(
         }
     });
     let total = plan.units.len();
+    tracing::info!(
+        units = total,
+        accounts = plan.accounts,
+        regions = plan.regions,
+        "targets resolved"
+    );
     let shard_units = shard.as_ref().map(|_| {
         let accounts: std::collections::BTreeSet<&str> =
             plan.units.iter().map(|u| u.account_id.as_str()).collect();
@@ -258,6 +264,14 @@ pub async fn collect(
     let (mut found, mut errors) = (0usize, 0usize);
     while let Some(joined) = tasks.join_next().await {
         let (index, (deployments, coverage)) = joined.expect("a unit task panicked");
+        let unit = &plan.units[index];
+        tracing::info!(
+            account = %unit.account_id,
+            region = %unit.region,
+            deployments = deployments.len(),
+            gaps = coverage.iter().filter(|c| c.is_gap()).count(),
+            "unit read"
+        );
         found += deployments.len();
         errors += coverage.iter().filter(|c| c.is_gap()).count();
         if let Some(bar) = &progress {

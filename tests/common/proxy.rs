@@ -112,6 +112,8 @@ pub struct Stats {
     pub faults: BTreeMap<Fault, u64>,
     /// Requests by operation.
     pub actions: BTreeMap<String, u64>,
+    /// Secrets moto handed out (AssumeRole's secret keys and session tokens), for leak checks.
+    pub secrets: Vec<String>,
 }
 
 impl Stats {
@@ -491,7 +493,23 @@ async fn serve(mut client: TcpStream, upstream: &str, state: &Mutex<State>) -> s
             }
             r
         }
-        None => forward(&req, upstream).await?,
+        None => {
+            let r = forward(&req, upstream).await?;
+            if call.action == "AssumeRole" {
+                let body = String::from_utf8_lossy(&r.body);
+                let mut s = state.lock().unwrap();
+                for tag in ["SecretAccessKey", "SessionToken"] {
+                    if let Some(v) = body
+                        .split(&format!("<{tag}>"))
+                        .nth(1)
+                        .and_then(|t| t.split('<').next())
+                    {
+                        s.stats.secrets.push(v.to_string());
+                    }
+                }
+            }
+            r
+        }
     };
     client.write_all(&response.to_bytes()).await?;
     client.shutdown().await
