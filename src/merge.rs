@@ -14,7 +14,7 @@ use crate::findings::{Severity, Status};
 use crate::inventory::{CoverageEntry, Inventory, InventoryError, parse_inventory, read_text};
 use crate::report::json::RESULT_SCHEMA_VERSION;
 use crate::shard::ShardInfo;
-use crate::summary::{Gate, GateOptions, RuleCounts, SeverityCounts, StatusCounts, Summary};
+use crate::summary::{Counter, GateOptions, RuleCounts, Summary};
 
 /// Shard sets that cannot be merged (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -433,10 +433,7 @@ fn merge_scans(shards: Vec<(String, ScanDocument)>) -> Result<MergedScan, MergeE
         .enumerate()
         .map(|(i, (id, _))| (id.as_str(), i))
         .collect();
-    let mut total = StatusCounts::default();
-    let mut by_rule = vec![StatusCounts::default(); rules.len()];
-    let mut by_severity: BTreeMap<Severity, StatusCounts> = BTreeMap::new();
-    let mut failing = 0;
+    let mut counter = Counter::new(rules.len(), options);
     let mut deployments = BTreeSet::new();
     let mut accounts = BTreeSet::new();
     let mut regions = BTreeSet::new();
@@ -472,12 +469,7 @@ fn merge_scans(shards: Vec<(String, ScanDocument)>) -> Result<MergedScan, MergeE
                 });
             }
             let k = f.key;
-            total.add(k.status);
-            by_rule[rule].add(k.status);
-            by_severity.entry(k.severity).or_default().add(k.status);
-            if k.status == Status::Fail && k.severity >= options.fail_on {
-                failing += 1;
-            }
+            counter.add(rule, k.severity, k.status);
             deployments.insert(k.resource_arn);
             accounts.insert(k.account_id);
             regions.insert(k.region);
@@ -497,32 +489,14 @@ fn merge_scans(shards: Vec<(String, ScanDocument)>) -> Result<MergedScan, MergeE
     if let Some(c) = &mut collection {
         c.coverage_gaps = coverage_gaps;
     }
-    let summary = Summary {
-        deployments: deployments.len(),
-        accounts: accounts.len(),
-        regions: regions.len(),
-        rules: rules.len(),
-        findings: total,
-        by_severity: Severity::DESCENDING
-            .iter()
-            .map(|&s| SeverityCounts {
-                severity: s,
-                counts: by_severity.get(&s).copied().unwrap_or_default(),
-            })
-            .collect(),
-        by_rule: rules
-            .into_iter()
-            .zip(by_rule)
-            .map(|((rule_id, severity), counts)| RuleCounts {
-                rule_id,
-                severity,
-                counts,
-            })
-            .collect(),
+    let mut summary = counter.summary(
+        rules,
+        deployments.len(),
+        accounts.len(),
+        regions.len(),
         coverage_gaps,
-        gate: Gate::decide(options, failing, coverage_gaps, total.error),
-        collection,
-    };
+    );
+    summary.collection = collection;
     Ok(MergedScan {
         schema_version: RESULT_SCHEMA_VERSION,
         tool,

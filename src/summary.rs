@@ -109,53 +109,93 @@ pub struct Summary {
     pub collection: Option<crate::collect::CollectStats>,
 }
 
-impl Summary {
-    pub fn compute(result: &ScanResult, options: GateOptions) -> Summary {
-        let rules = result.rules.rules();
-        let mut total = StatusCounts::default();
-        let mut by_rule: Vec<StatusCounts> = vec![StatusCounts::default(); rules.len()];
-        let mut by_severity = [StatusCounts::default(); 5];
-        let mut failing = 0;
-        for f in &result.findings {
-            let severity = rules[f.rule].severity;
-            total.add(f.status);
-            by_rule[f.rule].add(f.status);
-            by_severity[severity as usize].add(f.status);
-            if f.status == Status::Fail && severity >= options.fail_on {
-                failing += 1;
-            }
-        }
-        let deployments = &result.resources;
-        let accounts: BTreeSet<&str> = deployments.iter().map(|d| d.account_id.as_str()).collect();
-        let regions: BTreeSet<&str> = deployments.iter().map(|d| d.region.as_str()).collect();
-        let coverage_gaps = result.gaps().count();
+/// Counts findings one at a time into a summary's counts and the gate's inputs: what a scan's
+/// summary is computed from, and a merged one recomputed from.
+pub struct Counter {
+    total: StatusCounts,
+    by_rule: Vec<StatusCounts>,
+    by_severity: [StatusCounts; 5],
+    failing: usize,
+    options: GateOptions,
+}
 
+impl Counter {
+    /// A counter for findings of `rules` rules (by index), gated by `options`.
+    pub fn new(rules: usize, options: GateOptions) -> Self {
+        Counter {
+            total: StatusCounts::default(),
+            by_rule: vec![StatusCounts::default(); rules],
+            by_severity: [StatusCounts::default(); 5],
+            failing: 0,
+            options,
+        }
+    }
+
+    pub fn add(&mut self, rule: usize, severity: Severity, status: Status) {
+        self.total.add(status);
+        self.by_rule[rule].add(status);
+        self.by_severity[severity as usize].add(status);
+        if status == Status::Fail && severity >= self.options.fail_on {
+            self.failing += 1;
+        }
+    }
+
+    /// The summary: `rules` are (id, severity) in the order their indexes count.
+    pub fn summary(
+        self,
+        rules: impl IntoIterator<Item = (String, Severity)>,
+        deployments: usize,
+        accounts: usize,
+        regions: usize,
+        coverage_gaps: usize,
+    ) -> Summary {
+        let by_rule: Vec<RuleCounts> = rules
+            .into_iter()
+            .zip(self.by_rule)
+            .map(|((rule_id, severity), counts)| RuleCounts {
+                rule_id,
+                severity,
+                counts,
+            })
+            .collect();
         Summary {
-            deployments: deployments.len(),
-            accounts: accounts.len(),
-            regions: regions.len(),
-            rules: rules.len(),
-            findings: total,
+            deployments,
+            accounts,
+            regions,
+            rules: by_rule.len(),
+            findings: self.total,
             by_severity: Severity::DESCENDING
                 .iter()
                 .map(|&s| SeverityCounts {
                     severity: s,
-                    counts: by_severity[s as usize],
+                    counts: self.by_severity[s as usize],
                 })
                 .collect(),
-            by_rule: rules
-                .iter()
-                .zip(by_rule)
-                .map(|(r, counts)| RuleCounts {
-                    rule_id: r.id.clone(),
-                    severity: r.severity,
-                    counts,
-                })
-                .collect(),
+            by_rule,
             coverage_gaps,
             collection: None,
-            gate: Gate::decide(options, failing, coverage_gaps, total.error),
+            gate: Gate::decide(self.options, self.failing, coverage_gaps, self.total.error),
         }
+    }
+}
+
+impl Summary {
+    pub fn compute(result: &ScanResult, options: GateOptions) -> Summary {
+        let rules = result.rules.rules();
+        let mut counter = Counter::new(rules.len(), options);
+        for f in &result.findings {
+            counter.add(f.rule, rules[f.rule].severity, f.status);
+        }
+        let deployments = &result.resources;
+        let accounts: BTreeSet<&str> = deployments.iter().map(|d| d.account_id.as_str()).collect();
+        let regions: BTreeSet<&str> = deployments.iter().map(|d| d.region.as_str()).collect();
+        counter.summary(
+            rules.iter().map(|r| (r.id.clone(), r.severity)),
+            deployments.len(),
+            accounts.len(),
+            regions.len(),
+            result.gaps().count(),
+        )
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use common::moto::{ACCOUNT, Moto};
 use common::proxy::{Fault, FaultProxy, Faults, Persistent, TRANSIENT};
-use common::seed::{self, Group};
+use common::seed;
 use common::*;
 use serde_json::Value;
 
@@ -16,40 +16,9 @@ const OTHER: &str = "222222222222";
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 const NOW: &str = "2026-11-25T06:00:00Z";
 
-/// Two accounts × three regions, a replication group in each unit (every other one with public
-/// ingress), a Memcached cluster in two.
+/// Two accounts × three regions, a replication group in each unit, alarms, Memcached.
 async fn seed_fleet(moto: &Moto) {
-    for (a, account) in [ACCOUNT, OTHER].into_iter().enumerate() {
-        for (r, region) in REGIONS.into_iter().enumerate() {
-            let cfg = moto.config_in_account(account, region).await;
-            let cidr = format!("10.{}.0.0/16", 10 * a + r + 1);
-            let net = seed::network(&cfg, "subnets", &cidr, false).await;
-            let open = if (a + r) % 2 == 0 {
-                "0.0.0.0/0"
-            } else {
-                cidr.as_str()
-            };
-            let sg =
-                seed::security_group(&cfg, &net.vpc_id, "cache", vec![seed::tcp(6379, 6379, open)]).await;
-            let id = format!("cache-{a}{r}");
-            let nodes = seed::replication_group(&cfg, &Group::compliant(&id, &sg, &net.subnet_group)).await;
-            seed::full_alarms(&cfg, &nodes).await;
-            if r == 1 {
-                aws_sdk_elasticache::Client::new(&cfg)
-                    .create_cache_cluster()
-                    .cache_cluster_id(format!("mc-{a}"))
-                    .engine("memcached")
-                    .engine_version("1.6.22")
-                    .cache_node_type("cache.t4g.small")
-                    .num_cache_nodes(1)
-                    .security_group_ids(&sg)
-                    .cache_subnet_group_name(&net.subnet_group)
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
-    }
+    seed::unit_fleet(moto, &[ACCOUNT, OTHER], &REGIONS, true).await;
 }
 
 /// `ecaudit scan` of the fleet through `proxy`: exit code, stderr and the JSON result.

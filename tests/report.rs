@@ -33,6 +33,21 @@ fn scan_both(s: &Scratch, inventory: &Value, extra: &[&str]) -> (String, String)
     )
 }
 
+/// The result and page of [`common::report_fleet`] scanned with [`common::REPORT_SUPPRESSIONS`].
+fn scan_suppressed(s: &Scratch) -> (String, String) {
+    let suppressions = s.file("suppressions.yaml", common::REPORT_SUPPRESSIONS);
+    scan_both(
+        s,
+        &report_fleet(),
+        &[
+            "--suppressions",
+            suppressions.to_str().unwrap(),
+            "--now",
+            "2026-11-25T06:00:00Z",
+        ],
+    )
+}
+
 #[test]
 fn html_report_of_the_demo_fleet() {
     let s = Scratch::new();
@@ -52,17 +67,7 @@ fn markdown_report_of_the_demo_fleet() {
 #[test]
 fn a_saved_result_renders_the_page_the_scan_wrote() {
     let s = Scratch::new();
-    let suppressions = s.file("suppressions.yaml", common::REPORT_SUPPRESSIONS);
-    let (_, html) = scan_both(
-        &s,
-        &report_fleet(),
-        &[
-            "--suppressions",
-            suppressions.to_str().unwrap(),
-            "--now",
-            "2026-11-25T06:00:00Z",
-        ],
-    );
+    let (_, html) = scan_suppressed(&s);
     let again = s.run(["report", "result.json"]);
     again.expect(0);
     assert_eq!(
@@ -87,17 +92,7 @@ fn a_saved_result_renders_the_page_the_scan_wrote() {
 #[test]
 fn the_report_holds_every_part_a_reviewer_needs() {
     let s = Scratch::new();
-    let suppressions = s.file("suppressions.yaml", common::REPORT_SUPPRESSIONS);
-    let (result, html) = scan_both(
-        &s,
-        &report_fleet(),
-        &[
-            "--suppressions",
-            suppressions.to_str().unwrap(),
-            "--now",
-            "2026-11-25T06:00:00Z",
-        ],
-    );
+    let (result, html) = scan_suppressed(&s);
     let result: Value = serde_json::from_str(&result).unwrap();
     let findings = result["findings"].as_array().unwrap();
     let count = |status: &str| findings.iter().filter(|f| f["status"] == status).count();
@@ -186,17 +181,7 @@ fn coverage_gaps_are_on_page_one() {
 #[test]
 fn untrusted_text_stays_inert() {
     let s = Scratch::new();
-    let suppressions = s.file("suppressions.yaml", common::REPORT_SUPPRESSIONS);
-    let (_, html) = scan_both(
-        &s,
-        &report_fleet(),
-        &[
-            "--suppressions",
-            suppressions.to_str().unwrap(),
-            "--now",
-            "2026-11-25T06:00:00Z",
-        ],
-    );
+    let (_, html) = scan_suppressed(&s);
     // The tag value `<script>alert(1)</script>` (a suppression reason) and a deployment id with an
     // <img onerror> are shown as text.
     assert_eq!(html.matches("<script").count(), 1, "only the report's own script");
@@ -438,12 +423,7 @@ fn model(result: &str) -> Value {
 #[test]
 fn docs_describe_every_part_of_the_template_context() {
     let s = Scratch::new();
-    let suppressions = s.file("suppressions.yaml", common::REPORT_SUPPRESSIONS);
-    let (result, _) = scan_both(
-        &s,
-        &report_fleet(),
-        &["--suppressions", suppressions.to_str().unwrap()],
-    );
+    let (result, _) = scan_suppressed(&s);
     let report = model(&result);
     let doc = std::fs::read_to_string(common::repo_path("docs/report.md")).unwrap();
     let tally_line = doc
@@ -495,12 +475,7 @@ fn docs_describe_every_part_of_the_template_context() {
 #[test]
 fn figures_match_the_result_they_come_from() {
     let s = Scratch::new();
-    let suppressions = s.file("suppressions.yaml", common::REPORT_SUPPRESSIONS);
-    let (result, _) = scan_both(
-        &s,
-        &report_fleet(),
-        &["--suppressions", suppressions.to_str().unwrap()],
-    );
+    let (result, _) = scan_suppressed(&s);
     let report = model(&result);
     let doc: Value = serde_json::from_str(&result).unwrap();
     let findings = doc["findings"].as_array().unwrap();
@@ -639,12 +614,7 @@ fn older_or_sparser_results_still_render() {
 #[test]
 fn suppressions_show_their_whole_scope() {
     let s = Scratch::new();
-    let suppressions = s.file("suppressions.yaml", common::REPORT_SUPPRESSIONS);
-    let (_, html) = scan_both(
-        &s,
-        &report_fleet(),
-        &["--suppressions", suppressions.to_str().unwrap()],
-    );
+    let (_, html) = scan_suppressed(&s);
     assert!(
         html.contains("<code>*</code> in <code>222222222222</code> with tags <code>env=staging</code>"),
         "a tag-scoped suppression must not read as `every resource`"

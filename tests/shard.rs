@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::moto::{ACCOUNT, Moto};
-use common::seed::{self, Group};
+use common::seed;
 use common::*;
 use serde_json::Value;
 
@@ -75,22 +75,7 @@ fn sorted_findings(doc: &Value) -> Vec<Value> {
 async fn merged_shards_equal_the_unsharded_scan() {
     let moto = Moto::start();
     // One replication group per (account, region) unit, half of them failing something.
-    for (a, account) in [ACCOUNT, OTHER].into_iter().enumerate() {
-        for (r, region) in REGIONS.into_iter().enumerate() {
-            let cfg = moto.config_in_account(account, region).await;
-            let cidr = format!("10.{}.0.0/16", 10 * a + r + 1);
-            let net = seed::network(&cfg, "subnets", &cidr, false).await;
-            let open = if (a + r) % 2 == 0 {
-                "0.0.0.0/0"
-            } else {
-                cidr.as_str()
-            };
-            let sg =
-                seed::security_group(&cfg, &net.vpc_id, "cache", vec![seed::tcp(6379, 6379, open)]).await;
-            let id = format!("cache-{a}{r}");
-            seed::replication_group(&cfg, &Group::compliant(&id, &sg, &net.subnet_group)).await;
-        }
-    }
+    seed::unit_fleet(&moto, &[ACCOUNT, OTHER], &REGIONS, false).await;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let base = targets(&moto);

@@ -269,3 +269,42 @@ pub async fn full_alarms(cfg: &SdkConfig, nodes: &[String]) {
         }
     }
 }
+
+/// One replication group per (account, region) unit (`cache-AR`, every other one with public
+/// ingress); with `extras`, alarms on every node and a Memcached cluster (`mc-A`) in the second
+/// region.
+pub async fn unit_fleet(moto: &super::moto::Moto, accounts: &[&str], regions: &[&str], extras: bool) {
+    for (a, account) in accounts.iter().enumerate() {
+        for (r, region) in regions.iter().enumerate() {
+            let cfg = moto.config_in_account(account, region).await;
+            let cidr = format!("10.{}.0.0/16", 10 * a + r + 1);
+            let net = network(&cfg, "subnets", &cidr, false).await;
+            let open = if (a + r) % 2 == 0 {
+                "0.0.0.0/0"
+            } else {
+                cidr.as_str()
+            };
+            let sg = security_group(&cfg, &net.vpc_id, "cache", vec![tcp(6379, 6379, open)]).await;
+            let id = format!("cache-{a}{r}");
+            let nodes = replication_group(&cfg, &Group::compliant(&id, &sg, &net.subnet_group)).await;
+            if !extras {
+                continue;
+            }
+            full_alarms(&cfg, &nodes).await;
+            if r == 1 {
+                aws_sdk_elasticache::Client::new(&cfg)
+                    .create_cache_cluster()
+                    .cache_cluster_id(format!("mc-{a}"))
+                    .engine("memcached")
+                    .engine_version("1.6.22")
+                    .cache_node_type("cache.t4g.small")
+                    .num_cache_nodes(1)
+                    .security_group_ids(&sg)
+                    .cache_subnet_group_name(&net.subnet_group)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
