@@ -38,8 +38,10 @@ fn scan(moto: &Moto, proxy: &FaultProxy, dir: &Path, name: &str) -> (i32, String
             "ecaudit-audit",
             "--max-attempts",
             "4",
+            // Long enough that only the injected slow responses time out, even on a loaded CI
+            // machine (at 1 s, moto answering late there made retries nobody injected).
             "--attempt-timeout",
-            "1",
+            "10",
             "--now",
             NOW,
             "--format",
@@ -98,7 +100,7 @@ async fn transient_faults_are_retried_to_the_same_result() {
     // One call in five faulted, each at most twice in a row; four attempts get every call through.
     proxy.set(Faults {
         seed: 7,
-        slow: std::time::Duration::from_secs(2),
+        slow: std::time::Duration::from_secs(11),
         ..Faults::random(0.2)
     });
     let (code, err, faulty) = scan(&moto, &proxy, dir.path(), "faulty.json");

@@ -175,6 +175,11 @@ impl FaultProxy {
         FaultProxy { endpoint, state }
     }
 
+    /// What it injects now.
+    pub fn faults(&self) -> Faults {
+        self.state.lock().unwrap().faults.clone()
+    }
+
     pub fn stats(&self) -> Stats {
         self.state.lock().unwrap().stats.clone()
     }

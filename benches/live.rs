@@ -1,0 +1,172 @@
+//! Live-collection benchmarks against moto server, through the test proxy (not tests: nothing
+//! here asserts a time). Run `tests/run.sh` once (it creates `.venv` with moto), then
+//!
+//! ```text
+//! cargo bench --bench live -- rgs       # one region, 1,000 replication groups
+//! cargo bench --bench live -- latency   # 40 accounts x 3 regions, 50 ms added to every call
+//! ```
+//!
+//! `cargo bench` builds the release `ecaudit` this runs. `rgs` reports the wall time and the API
+//! calls made against the fewest the APIs allow; `latency` reports the wall time against the
+//! ideal, calls x 50 ms / concurrency.
+
+#[path = "../tests/common/moto.rs"]
+mod moto;
+#[path = "../tests/common/proxy.rs"]
+#[allow(dead_code)]
+mod proxy;
+#[path = "../tests/common/seed.rs"]
+mod seed;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use moto::{ACCOUNT, Moto};
+use proxy::{FaultProxy, Faults};
+
+const RUNS: usize = 3;
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+/// Runs `ecaudit scan ARGS` through `proxy` RUNS times: the median wall time in seconds and the
+/// proxy's statistics of the last run.
+fn scan(moto: &Moto, proxy: &FaultProxy, args: &[String]) -> (f64, proxy::Stats) {
+    let mut times = Vec::new();
+    let mut stats = proxy::Stats::default();
+    for _ in 0..RUNS {
+        proxy.set(current(proxy));
+        let started = Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_ecaudit"))
+            .envs(moto.env())
+            .args([
+                "scan",
+                "--endpoint-url",
+                &proxy.endpoint,
+                "--format",
+                "json",
+                "--output",
+                "/dev/null",
+                "--exit-zero",
+                "--quiet",
+            ])
+            .args(args)
+            .output()
+            .expect("run ecaudit");
+        times.push(started.elapsed().as_secs_f64());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        stats = proxy.stats();
+    }
+    (median(times), stats)
+}
+
+/// The proxy's settings, to reset its statistics between runs.
+fn current(proxy: &FaultProxy) -> Faults {
+    proxy.faults()
+}
+
+async fn rgs(moto: &Moto) {
+    const GROUPS: usize = 1000;
+    let cfg = moto.config("us-east-1").await;
+    let net = seed::network(&cfg, "subnets", "10.1.0.0/16", false).await;
+    let sg = seed::security_group(
+        &cfg,
+        &net.vpc_id,
+        "cache",
+        vec![seed::tcp(6379, 6379, "10.1.0.0/16")],
+    )
+    .await;
+    let started = Instant::now();
+    let mut nodes = 0;
+    for i in 0..GROUPS {
+        let id = format!("rg-{i:04}");
+        nodes += seed::replication_group(&cfg, &seed::Group::compliant(&id, &sg, &net.subnet_group))
+            .await
+            .len();
+    }
+    eprintln!(
+        "seeded {GROUPS} replication groups ({nodes} nodes) in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    let proxy = FaultProxy::start(&moto.endpoint, Faults::none());
+    let (seconds, stats) = scan(moto, &proxy, &["--regions".into(), "us-east-1".into()]);
+    // The fewest calls the APIs allow for this region: list calls at their largest page size
+    // (100 records), one call for each list that fits a page.
+    let pages = |items: usize| items.div_ceil(100).max(1) as u64;
+    let minimum: [(&str, u64); 4] = [
+        ("DescribeReplicationGroups", pages(GROUPS)),
+        ("DescribeCacheClusters", pages(nodes)),
+        ("GetResources", pages(GROUPS + nodes)),
+        ("DescribeSecurityGroups", 1),
+    ];
+    println!("rgs: {GROUPS} replication groups, {nodes} nodes in one region");
+    println!(
+        "  wall time (median of {RUNS}): {seconds:.2} s; API calls: {}",
+        stats.requests
+    );
+    println!("  {:<34} {:>6} {:>8}", "call", "made", "minimum");
+    for (action, made) in &stats.actions {
+        let min = minimum
+            .iter()
+            .find(|(a, _)| a == action)
+            .map(|(_, m)| m.to_string())
+            .unwrap_or_else(|| "1".into());
+        println!("  {action:<34} {made:>6} {min:>8}");
+    }
+}
+
+async fn latency(moto: &Moto) {
+    const ACCOUNTS: usize = 40;
+    const CONCURRENCY: usize = 16;
+    let delay = Duration::from_millis(50);
+    let accounts: Vec<String> = std::iter::once(ACCOUNT.to_string())
+        .chain((1..ACCOUNTS).map(|i| format!("{:012}", 200_000_000_000u64 + i as u64)))
+        .collect();
+    let proxy = FaultProxy::start(
+        moto.endpoint.as_str(),
+        Faults {
+            delay,
+            ..Faults::none()
+        },
+    );
+    let args: Vec<String> = [
+        "--regions",
+        "us-east-1,eu-west-1,ap-southeast-2",
+        "--accounts",
+        &accounts.join(","),
+        "--role-name",
+        "EcauditAudit",
+        "--concurrency",
+        &CONCURRENCY.to_string(),
+    ]
+    .map(str::to_string)
+    .to_vec();
+    let (seconds, stats) = scan(moto, &proxy, &args);
+    let ideal = stats.requests as f64 * delay.as_secs_f64() / CONCURRENCY as f64;
+    println!(
+        "latency: {ACCOUNTS} accounts x 3 regions, {} ms added to every call, --concurrency {CONCURRENCY}",
+        delay.as_millis()
+    );
+    println!(
+        "  wall time (median of {RUNS}): {seconds:.2} s; API calls: {}; ideal (calls x {} ms / {CONCURRENCY}): {ideal:.2} s; ratio {:.2}",
+        stats.requests,
+        delay.as_millis(),
+        seconds / ideal
+    );
+}
+
+fn main() {
+    let which: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let all = which.is_empty();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        if all || which.iter().any(|w| w == "rgs") {
+            rgs(&Moto::start()).await;
+        }
+        if all || which.iter().any(|w| w == "latency") {
+            latency(&Moto::start()).await;
+        }
+    });
+}
