@@ -155,18 +155,11 @@ pub fn merge(files: &[PathBuf]) -> Result<Merged, MergeError> {
 }
 
 fn kind_of(text: &str, file: &str) -> Result<&'static str, MergeError> {
-    #[derive(Deserialize)]
-    struct Keys {
-        #[serde(default)]
-        deployments: Option<serde::de::IgnoredAny>,
-        #[serde(default)]
-        findings: Option<serde::de::IgnoredAny>,
-    }
-    let keys: Keys = serde_json::from_str(text).map_err(|e| invalid(file, &e))?;
-    match (keys.deployments, keys.findings) {
-        (Some(_), _) => Ok("an inventory"),
-        (None, Some(_)) => Ok("a scan result"),
-        (None, None) => Err(MergeError::Unknown { file: file.into() }),
+    use crate::drift::{DocumentKind, document_kind};
+    match document_kind(text).map_err(|e| invalid(file, &e))? {
+        Some(DocumentKind::Inventory) => Ok("an inventory"),
+        Some(DocumentKind::ScanResult) => Ok("a scan result"),
+        None => Err(MergeError::Unknown { file: file.into() }),
     }
 }
 

@@ -652,13 +652,6 @@ impl Input {
 
     /// Reads `path` (`-`: standard input), telling an inventory from a scan result by its keys.
     pub fn read(path: &std::path::Path) -> Result<Input, DriftError> {
-        #[derive(serde::Deserialize)]
-        struct Keys {
-            #[serde(default)]
-            deployments: Option<serde::de::IgnoredAny>,
-            #[serde(default)]
-            findings: Option<serde::de::IgnoredAny>,
-        }
         let file = path.display().to_string();
         let text = crate::inventory::read_text(path)?;
         let invalid = |e: serde_json::Error| DriftError::Invalid {
@@ -667,13 +660,40 @@ impl Input {
             column: e.column(),
             message: crate::position::strip_position(&e.to_string()),
         };
-        let keys: Keys = serde_json::from_str(&text).map_err(invalid)?;
-        match (keys.deployments, keys.findings) {
-            (Some(_), _) => Ok(Input::Inventory(crate::inventory::parse_inventory(&text, &file)?)),
-            (None, Some(_)) => Ok(Input::Scan(serde_json::from_str(&text).map_err(invalid)?)),
-            (None, None) => Err(DriftError::Unknown { file }),
+        match document_kind(&text).map_err(invalid)? {
+            Some(DocumentKind::Inventory) => {
+                Ok(Input::Inventory(crate::inventory::parse_inventory(&text, &file)?))
+            }
+            Some(DocumentKind::ScanResult) => Ok(Input::Scan(serde_json::from_str(&text).map_err(invalid)?)),
+            None => Err(DriftError::Unknown { file }),
         }
     }
+}
+
+/// What a JSON document ecaudit wrote is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocumentKind {
+    /// It has `deployments` (`collect`, `merge` of inventories).
+    Inventory,
+    /// It has `findings` (`scan --format json`, `merge` of results).
+    ScanResult,
+}
+
+/// Tells an inventory from a scan result by its top-level keys (`None`: neither).
+pub fn document_kind(text: &str) -> serde_json::Result<Option<DocumentKind>> {
+    #[derive(serde::Deserialize)]
+    struct Keys {
+        #[serde(default)]
+        deployments: Option<serde::de::IgnoredAny>,
+        #[serde(default)]
+        findings: Option<serde::de::IgnoredAny>,
+    }
+    let keys: Keys = serde_json::from_str(text)?;
+    Ok(match (keys.deployments, keys.findings) {
+        (Some(_), _) => Some(DocumentKind::Inventory),
+        (None, Some(_)) => Some(DocumentKind::ScanResult),
+        (None, None) => None,
+    })
 }
 
 /// Deployments added and removed between two scan results, known from the resources their
