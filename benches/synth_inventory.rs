@@ -108,6 +108,8 @@ fn deployment(i: usize, now: chrono::DateTime<Utc>) -> Deployment {
                         role: None,
                         status: Some("available".into()),
                         alarms,
+                        // Collected without --metrics, like the earlier runs of the benchmark.
+                        utilisation: None,
                     }
                 })
                 .collect(),
@@ -268,6 +270,7 @@ fn deployment(i: usize, now: chrono::DateTime<Utc>) -> Deployment {
         tags: Some(tags),
         notes: Vec::new(),
         unknown_facts: Vec::new(),
+        utilisation_window: None,
     }
 }
 

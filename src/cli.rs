@@ -131,6 +131,13 @@ pub struct TargetArgs {
     /// shard); `ecaudit merge` joins the N outputs.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<crate::shard::Shard>,
+    /// Also read each node's CloudWatch utilisation (CPU, engine CPU, memory, evictions,
+    /// connections) over --metrics-window, for the utilisation rules (batched GetMetricData).
+    #[arg(long)]
+    pub metrics: bool,
+    /// How far back --metrics looks: a number and d, h or m, from 1h to 455d [default: 7d].
+    #[arg(long, value_name = "WINDOW")]
+    pub metrics_window: Option<crate::collect::metrics::MetricsWindow>,
 }
 
 #[derive(Debug, Args)]

@@ -79,6 +79,11 @@ pub struct Targets {
     pub profile: Option<String>,
     pub concurrency: Option<usize>,
     pub max_attempts: Option<u32>,
+    /// Read utilisation metrics (`--metrics`).
+    #[serde(default)]
+    pub metrics: bool,
+    /// `--metrics-window`, e.g. `"7d"`.
+    pub metrics_window: Option<crate::collect::metrics::MetricsWindow>,
 }
 
 #[derive(Deserialize)]

@@ -240,9 +240,94 @@ pub struct Deployment {
     /// Facts whose absence above means "could not be read", not "none": `alarms` (no alarm
     /// listed), `latest_automatic_snapshot` (no snapshot listed), `security_groups` (the
     /// attached groups are not known), `notification_topic` (no topic: the member clusters that
-    /// carry it could not be read).
+    /// carry it could not be read), `utilisation` (CloudWatch GetMetricData failed).
     #[serde(default)]
     pub unknown_facts: Vec<String>,
+    /// The window the nodes' utilisation statistics cover; absent when metrics were not
+    /// collected (`--metrics`), which makes the utilisation rules not applicable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utilisation_window: Option<UtilisationWindow>,
+}
+
+/// The time span of the utilisation statistics (CloudWatch GetMetricData).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UtilisationWindow {
+    /// The window as asked for, e.g. `7d`.
+    pub length: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// The period of each datapoint the statistics are computed from (300 s for windows of a day
+    /// or less, otherwise 3,600 s).
+    pub period_seconds: u32,
+}
+
+/// A node's CloudWatch statistics over the utilisation window. A metric without datapoints in
+/// the window is absent.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NodeUtilisation {
+    /// `CPUUtilization`, the period averages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<MetricStats>,
+    /// `EngineCPUUtilization` (Redis OSS and Valkey), the period averages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_cpu: Option<MetricStats>,
+    /// `DatabaseMemoryUsagePercentage` (Redis OSS and Valkey), the period maxima.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MetricStats>,
+    /// `Evictions`, the period sums.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evictions: Option<MetricStats>,
+    /// `CurrConnections`, the period maxima.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<MetricStats>,
+}
+
+/// Statistics of one metric's datapoints (one per period) over the window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricStats {
+    pub datapoints: u32,
+    pub average: f64,
+    /// 95th percentile of the datapoints (nearest rank).
+    pub p95: f64,
+    pub maximum: f64,
+    pub sum: f64,
+    /// When the maximum was reached (the start of its period).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum_at: Option<DateTime<Utc>>,
+}
+
+impl MetricStats {
+    /// Statistics of `(timestamp, value)` datapoints; `None` without any.
+    pub fn of(points: &[(DateTime<Utc>, f64)]) -> Option<MetricStats> {
+        let values: Vec<f64> = points.iter().map(|p| p.1).filter(|v| v.is_finite()).collect();
+        if values.is_empty() {
+            return None;
+        }
+        let mut sorted = values.clone();
+        sorted.sort_by(f64::total_cmp);
+        // Nearest rank: the smallest value with at least 95 % of the datapoints at or below it.
+        let rank = (0.95 * sorted.len() as f64).ceil() as usize;
+        let p95 = sorted[rank.clamp(1, sorted.len()) - 1];
+        let sum: f64 = values.iter().sum();
+        let (maximum_at, maximum) =
+            points
+                .iter()
+                .filter(|p| p.1.is_finite())
+                .fold((None, f64::NEG_INFINITY), |(at, max), p| {
+                    if p.1 > max { (Some(p.0), p.1) } else { (at, max) }
+                });
+        Some(MetricStats {
+            datapoints: values.len() as u32,
+            average: sum / values.len() as f64,
+            p95,
+            maximum,
+            sum,
+            maximum_at,
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -303,6 +388,9 @@ pub struct Node {
     /// `CacheClusterId` dimension.
     #[serde(default)]
     pub alarms: Vec<Alarm>,
+    /// CloudWatch statistics over the deployment's `utilisation_window` (`--metrics`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utilisation: Option<NodeUtilisation>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

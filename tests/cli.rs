@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 /// The 22 rules of the bundled pack.
-const BUNDLED_IDS: [&str; 22] = [
+const BUNDLED_IDS: [&str; 26] = [
     "alarm-coverage",
     "alarm-thresholds",
     "at-rest-encryption",
@@ -22,9 +22,11 @@ const BUNDLED_IDS: [&str; 22] = [
     "auto-minor-version-upgrade",
     "automatic-failover",
     "event-notifications",
+    "evictions",
     "in-transit-encryption",
     "in-transit-encryption-required",
     "ingress-within-vpc",
+    "memory-pressure",
     "multi-az",
     "no-public-ingress",
     "nodes-span-azs",
@@ -36,6 +38,8 @@ const BUNDLED_IDS: [&str; 22] = [
     "required-tags",
     "snapshot-retention",
     "supported-engine-version",
+    "sustained-high-cpu",
+    "sustained-high-engine-cpu",
 ];
 
 fn compliant() -> Value {
@@ -713,7 +717,7 @@ fn a_user_rule_replaces_the_bundled_rule_of_the_same_id() {
         .expect(0)
         .json();
     let list = list.as_array().unwrap();
-    assert_eq!(list.len(), 22, "replaced, not added");
+    assert_eq!(list.len(), 26, "replaced, not added");
     let rule = list.iter().find(|r| r["id"] == "snapshot-retention").unwrap();
     assert_eq!(rule["title"], "Snapshots are kept for two weeks");
 
@@ -724,7 +728,7 @@ fn a_user_rule_replaces_the_bundled_rule_of_the_same_id() {
         .scan(&inv, &["--rules", dir_s, "--format", "json"])
         .expect(1)
         .json();
-    assert_eq!(report["summary"]["rules"], 22);
+    assert_eq!(report["summary"]["rules"], 26);
     let found = findings_of(&report, "snapshot-retention");
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["status"], "fail");
@@ -777,7 +781,7 @@ fn rules_validate_counts_a_valid_dir() {
         .scan(&inv, &["--rules", dir.to_str().unwrap(), "--format", "json"])
         .expect(0)
         .json();
-    assert_eq!(report["summary"]["rules"], 24);
+    assert_eq!(report["summary"]["rules"], 28);
     assert!(!findings_of(&report, "has-team-tag").is_empty());
 
     s.run(["rules", "validate", s.path("missing").to_str().unwrap()])
@@ -1073,7 +1077,7 @@ fn config_can_disable_a_rule() {
         .expect(0)
         .json();
     assert!(findings_of(&report, "snapshot-retention").is_empty());
-    assert_eq!(report["summary"]["rules"], 21);
+    assert_eq!(report["summary"]["rules"], 25);
     let list = s
         .run(["rules", "list", "--format", "json", "--config", config])
         .expect(0)
@@ -1155,6 +1159,40 @@ fn ecaudit_toml_in_the_working_directory_is_read() {
         .expect(2)
         .stderr_has("ecaudit.toml:2:")
         .stderr_has("sevrity");
+}
+
+#[test]
+fn a_bad_metrics_window_is_refused_before_any_aws_call() {
+    let s = Scratch::new();
+    // On the command line: clap names the flag and the reason.
+    s.run([
+        "scan",
+        "--metrics-window",
+        "7w",
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+    ])
+    .expect(2)
+    .stderr_has("--metrics-window")
+    .stderr_has("expected a number and d, h or m");
+    s.run([
+        "scan",
+        "--metrics-window",
+        "600d",
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+    ])
+    .expect(2)
+    .stderr_has("between 1h and 455d");
+    // In the config: the file and line.
+    s.file(
+        "ecaudit.toml",
+        "[targets]\nmetrics = true\nmetrics_window = \"30m\"\n",
+    );
+    s.run(["scan", "--endpoint-url", "http://127.0.0.1:9"])
+        .expect(2)
+        .stderr_has("ecaudit.toml:3:")
+        .stderr_has("between 1h and 455d");
 }
 
 #[test]
@@ -1393,7 +1431,7 @@ fn rules_list_as_json() {
     let s = Scratch::new();
     let list = s.run(["rules", "list", "--format", "json"]).expect(0).json();
     let list = list.as_array().unwrap();
-    assert_eq!(list.len(), 22);
+    assert_eq!(list.len(), 26);
     let ids: Vec<&str> = list.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids, BUNDLED_IDS.to_vec());
     for r in list {

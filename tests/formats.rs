@@ -253,7 +253,7 @@ fn sarif_is_valid_and_meets_githubs_requirements() {
     let run = &doc["runs"][0];
     assert_eq!(run["tool"]["driver"]["name"], "ecaudit");
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 22);
+    assert_eq!(rules.len(), 26);
     for rule in rules {
         for key in ["shortDescription", "fullDescription"] {
             let text = rule[key]["text"].as_str().unwrap();
@@ -453,7 +453,7 @@ fn junit_reads_back_with_consistent_counts() {
         }
     }
     let c = summary.findings;
-    assert_eq!(suites, 22);
+    assert_eq!(suites, 26);
     assert_eq!(cases, c.total);
     assert_eq!((failures, errors), (c.fail, c.error));
     assert_eq!(skipped, c.not_applicable + c.suppressed + c.baselined);
@@ -555,7 +555,7 @@ print(len(suites), len(cases), kinds(Failure), kinds(Error), kinds(Skipped))
     assert_eq!(
         String::from_utf8(out.stdout).unwrap().trim(),
         format!(
-            "22 {} {} {} {}",
+            "26 {} {} {} {}",
             c.total,
             c.fail,
             c.error,

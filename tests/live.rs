@@ -523,8 +523,8 @@ async fn scans_two_accounts_and_two_regions_through_assume_role() {
     assert_eq!(finding(&doc, "no-public-ingress", "flags")["status"], "fail");
 }
 
-/// `--organization` over every enabled region: every ACTIVE account is read, and the calls made
-/// are exactly the actions of docs/iam-policy.json.
+/// `--organization` over every enabled region, with `--metrics`: every ACTIVE account is read,
+/// and the calls made are exactly the actions of docs/iam-policy.json.
 #[tokio::test(flavor = "multi_thread")]
 async fn organization_scan_calls_exactly_the_documented_iam_actions() {
     let moto = Moto::start();
@@ -600,6 +600,7 @@ async fn organization_scan_calls_exactly_the_documented_iam_actions() {
             "2",
             "--concurrency",
             "8",
+            "--metrics",
         ],
     );
     assert_eq!(code, 0, "{stderr}");

@@ -549,13 +549,13 @@ fn a_severity_filter_keeps_the_totals_and_the_compliance_view_whole() {
     );
     assert_eq!(report["overall"]["fail"], doc["summary"]["findings"]["fail"]);
     assert_eq!(
-        report["overall"]["fail"], 48,
+        report["overall"]["fail"], 52,
         "every failing finding, not only the critical ones"
     );
     let fsbp = &report["frameworks"][0];
     assert_eq!(fsbp["key"], "aws-fsbp");
     assert_eq!(fsbp["controls"].as_array().unwrap().len(), 7);
-    assert_eq!(report["rules"].as_array().unwrap().len(), 22);
+    assert_eq!(report["rules"].as_array().unwrap().len(), 26);
     assert!(
         report["rules"]
             .as_array()
@@ -574,7 +574,7 @@ fn an_empty_fleet_still_lists_the_rules_and_controls() {
     empty["deployments"] = json!([]);
     let (result, html) = scan_both(&s, &empty, &[]);
     let report = model(&result);
-    assert_eq!(report["rules"].as_array().unwrap().len(), 22);
+    assert_eq!(report["rules"].as_array().unwrap().len(), 26);
     assert!(html.contains("<h3 id=\"rule-snapshot-retention\">"));
     assert!(!html.contains("No rule of this scan maps to AWS Foundational"));
     assert!(html.contains("Nothing fails, nothing is undecided, nothing is waived."));

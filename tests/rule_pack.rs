@@ -122,7 +122,7 @@ fn fail_with(d: Value, rule: &str, params: &[&str], needles: &[&str]) -> Outcome
     check_evidence(check_status(outcome_with(d, rule, params), Status::Fail), needles)
 }
 
-const RULE_IDS: [&str; 22] = [
+const RULE_IDS: [&str; 26] = [
     "at-rest-encryption",
     "at-rest-encryption-cmk",
     "in-transit-encryption",
@@ -145,6 +145,10 @@ const RULE_IDS: [&str; 22] = [
     "supported-engine-version",
     "event-notifications",
     "required-tags",
+    "sustained-high-engine-cpu",
+    "sustained-high-cpu",
+    "memory-pressure",
+    "evictions",
 ];
 
 const FIXTURES: [&str; 5] = [
@@ -234,6 +238,8 @@ fn creating_replication_group_has_node_rules_not_applicable_and_no_fails() {
         "nodes-span-azs",
         "alarm-coverage",
         "alarm-thresholds",
+        "sustained-high-engine-cpu",
+        "memory-pressure",
     ] {
         let o = outcomes.iter().find(|o| o.rule == rule).unwrap();
         assert_eq!(o.status, Status::NotApplicable, "{o:?}");
@@ -2167,4 +2173,186 @@ fn unreadable_alarms_and_snapshots_are_undecided_not_failing() {
     undecided(d.clone(), "alarm-coverage");
     undecided(d.clone(), "alarm-thresholds");
     undecided(d, "recent-automatic-snapshot");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Utilisation (--metrics)
+// ---------------------------------------------------------------------------------------------
+
+const UTILISATION_RULES: [&str; 4] = [
+    "sustained-high-engine-cpu",
+    "sustained-high-cpu",
+    "memory-pressure",
+    "evictions",
+];
+
+/// Statistics of one metric over the fixture's 7-day window.
+fn stats(p95: f64, maximum: f64, sum: f64) -> Value {
+    json!({"datapoints": 168, "average": p95 / 2.0, "p95": p95, "maximum": maximum, "sum": sum,
+           "maximum_at": "2026-11-23T19:00:00Z"})
+}
+
+/// `d` with `metric` of member `m` of shard 0 set to `v`.
+fn metric(d: Value, m: usize, metric: &str, v: Value) -> Value {
+    set(d, &format!("/node_groups/0/members/{m}/utilisation/{metric}"), v)
+}
+
+/// `d` as collected without --metrics.
+fn without_metrics(mut d: Value) -> Value {
+    d.as_object_mut().unwrap().remove("utilisation_window");
+    if let Some(groups) = d.get_mut("node_groups").and_then(Value::as_array_mut) {
+        for g in groups {
+            for n in g["members"].as_array_mut().unwrap() {
+                n.as_object_mut().unwrap().remove("utilisation");
+            }
+        }
+    }
+    d
+}
+
+#[test]
+fn utilisation_rules_are_not_applicable_without_metrics() {
+    for name in FIXTURES {
+        let d = without_metrics(fixture(name));
+        for rule in UTILISATION_RULES {
+            if applies(d.clone(), rule) {
+                let o = not_applicable(d.clone(), rule);
+                assert!(o.message.contains("--metrics"), "{o:#?}");
+            }
+        }
+    }
+    // Serverless caches have no nodes to measure, with or without --metrics.
+    let d = patched(
+        "serverless",
+        json!({"utilisation_window": {"length": "7d",
+        "start": "2026-11-18T06:00:00Z", "end": "2026-11-25T06:00:00Z", "period_seconds": 3600}}),
+    );
+    for rule in UTILISATION_RULES {
+        assert!(!applies(d.clone(), rule), "{rule} on serverless");
+    }
+}
+
+#[test]
+fn sustained_high_engine_cpu() {
+    pass(rg(json!({})), "sustained-high-engine-cpu");
+    let hot = metric(rg(json!({})), 1, "engine_cpu", stats(93.8, 99.1, 0.0));
+    fail(
+        hot.clone(),
+        "sustained-high-engine-cpu",
+        &[
+            "orders-cache-002",
+            "p95 EngineCPUUtilization 93.8%",
+            "maximum 99.1%",
+            "over 7d",
+            "2026-11-18T06:00:00Z",
+            "above 90%",
+        ],
+    );
+    // Only the node over the threshold is named.
+    let o = fail(hot.clone(), "sustained-high-engine-cpu", &[]);
+    assert!(!o.evidence_mentions("orders-cache-001"), "{o:#?}");
+    pass_with(
+        hot,
+        "sustained-high-engine-cpu",
+        &["sustained-high-engine-cpu.max_p95_percent=95"],
+    );
+    // At the threshold is not above it; a maximum above it alone is a spike, not sustained.
+    pass(
+        metric(rg(json!({})), 0, "engine_cpu", stats(90.0, 100.0, 0.0)),
+        "sustained-high-engine-cpu",
+    );
+    // Memcached has no engine CPU metric.
+    let memcached = patched(
+        "memcached",
+        json!({"utilisation_window": rg(json!({}))["utilisation_window"]}),
+    );
+    not_applicable(memcached, "sustained-high-engine-cpu");
+}
+
+#[test]
+fn sustained_high_cpu_covers_memcached_nodes() {
+    pass(rg(json!({})), "sustained-high-cpu");
+    fail(
+        metric(rg(json!({})), 0, "cpu", stats(92.3, 97.5, 0.0)),
+        "sustained-high-cpu",
+        &["orders-cache-001", "p95 CPUUtilization 92.3%", "above 90%"],
+    );
+    let window = rg(json!({}))["utilisation_window"].clone();
+    let memcached = patched("memcached", json!({"utilisation_window": window}));
+    let mut memcached = memcached;
+    memcached["node_groups"][0]["members"][1]["utilisation"] = json!({"cpu": stats(95.0, 99.0, 0.0)});
+    fail(
+        memcached,
+        "sustained-high-cpu",
+        &["queue-memcached-stg/0002", "95%"],
+    );
+}
+
+#[test]
+fn memory_pressure_is_decided_on_the_maximum() {
+    pass(rg(json!({})), "memory-pressure");
+    // A p95 well below the threshold does not hide one period at 96 %.
+    fail(
+        metric(rg(json!({})), 0, "memory", stats(60.0, 96.4, 0.0)),
+        "memory-pressure",
+        &[
+            "orders-cache-001",
+            "reached 96.4%",
+            "2026-11-23T19:00:00Z",
+            "above 90%",
+        ],
+    );
+    pass(
+        metric(rg(json!({})), 0, "memory", stats(60.0, 90.0, 0.0)),
+        "memory-pressure",
+    );
+    pass_with(
+        metric(rg(json!({})), 0, "memory", stats(60.0, 96.4, 0.0)),
+        "memory-pressure",
+        &["memory-pressure.max_memory_percent=97"],
+    );
+}
+
+#[test]
+fn evictions_in_the_window_fail() {
+    pass(rg(json!({})), "evictions");
+    let evicted = metric(rg(json!({})), 1, "evictions", stats(3.0, 212.0, 1240.0));
+    fail(
+        evicted.clone(),
+        "evictions",
+        &["orders-cache-002", "1240 keys evicted over 7d", "212", "3600 s"],
+    );
+    pass_with(evicted, "evictions", &["evictions.max_evictions=2000"]);
+    fail(
+        metric(rg(json!({})), 0, "evictions", stats(0.0, 1.0, 1.0)),
+        "evictions",
+        &["1 keys evicted"],
+    );
+}
+
+#[test]
+fn unreadable_or_missing_metrics_are_undecided_not_passing() {
+    // GetMetricData failed: the statistics are unknown, not zero.
+    let mut unread = rg(json!({"unknown_facts": ["utilisation"]}));
+    for n in unread["node_groups"][0]["members"].as_array_mut().unwrap() {
+        n.as_object_mut().unwrap().remove("utilisation");
+    }
+    for rule in UTILISATION_RULES {
+        let o = undecided(unread.clone(), rule);
+        assert!(o.message.contains("GetMetricData"), "{o:#?}");
+    }
+    // Read, but no node published the metric in the window (a new or idle deployment): no
+    // datapoint is no evidence of health.
+    let mut silent = fixture("replication-group");
+    for n in silent["node_groups"][0]["members"].as_array_mut().unwrap() {
+        n["utilisation"] = json!({});
+    }
+    for rule in UTILISATION_RULES {
+        let o = undecided(silent.clone(), rule);
+        assert!(o.message.contains("datapoints"), "{o:#?}");
+    }
+    // One node without datapoints does not hide another's.
+    let mut partial = metric(rg(json!({})), 1, "engine_cpu", stats(95.0, 99.0, 0.0));
+    partial["node_groups"][0]["members"][0]["utilisation"] = json!({});
+    fail(partial, "sustained-high-engine-cpu", &["orders-cache-002"]);
 }

@@ -573,6 +573,7 @@ fn replication_group(ix: &Index, rg: &ReplicationGroup) -> Option<Deployment> {
                         }),
                         status: status_of(cluster_id),
                         alarms: ix.alarms_for(cluster_id, m.cache_node_id()),
+                        utilisation: None,
                     })
                 })
                 .collect(),
@@ -653,6 +654,7 @@ fn replication_group(ix: &Index, rg: &ReplicationGroup) -> Option<Deployment> {
         global_datastore: ix.global.get(id).cloned(),
         notes,
         unknown_facts,
+        utilisation_window: None,
     })
 }
 
@@ -681,6 +683,7 @@ fn cache_cluster(ix: &Index, c: &CacheCluster) -> Option<Deployment> {
             role: None,
             status: owned(n.cache_node_status()),
             alarms: ix.alarms_for(id, n.cache_node_id()),
+            utilisation: None,
         })
         .collect::<Vec<_>>();
     let memcached = c.engine() == Some("memcached");
@@ -737,6 +740,7 @@ fn cache_cluster(ix: &Index, c: &CacheCluster) -> Option<Deployment> {
         global_datastore: None,
         notes,
         unknown_facts: ix.unknown_facts(ix.snapshots.as_ref()),
+        utilisation_window: None,
     })
 }
 
@@ -813,6 +817,7 @@ fn serverless_cache(ix: &Index, s: &ServerlessCache) -> Option<Deployment> {
         global_datastore: None,
         notes,
         unknown_facts,
+        utilisation_window: None,
     })
 }
 

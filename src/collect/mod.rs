@@ -8,6 +8,7 @@ pub mod calls;
 mod cloudwatch;
 mod ec2;
 mod elasticache;
+pub mod metrics;
 mod retry;
 pub mod targets;
 
@@ -53,6 +54,8 @@ pub struct CollectOptions {
     pub progress: bool,
     /// Read only this shard's units (`--shard K/N`).
     pub shard: Option<crate::shard::Shard>,
+    /// Read each node's utilisation over this window (`--metrics`).
+    pub metrics: Option<metrics::MetricsWindow>,
 }
 
 impl Default for CollectOptions {
@@ -71,6 +74,7 @@ impl Default for CollectOptions {
             operation_timeout: Duration::from_secs(120),
             progress: false,
             shard: None,
+            metrics: None,
         }
     }
 }
@@ -250,14 +254,17 @@ pub async fn collect(
     });
     let progress = options.progress.then(|| progress_bar(total));
 
+    // One window for every unit, so the statistics of all nodes cover the same span.
+    let window = options.metrics.as_ref().map(|m| m.ending(Utc::now()));
     let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     for (index, unit) in plan.units.iter().cloned().enumerate() {
         let semaphore = semaphore.clone();
         let recorder = recorder.clone();
+        let window = window.clone();
         tasks.spawn(async move {
             let _permit = semaphore.acquire_owned().await.expect("semaphore open");
-            (index, collect_unit(&unit, &recorder).await)
+            (index, collect_unit(&unit, &recorder, window.as_ref()).await)
         });
     }
     let mut results = vec![None; total];
@@ -341,6 +348,7 @@ fn progress_bar(total: usize) -> indicatif::ProgressBar {
 async fn collect_unit(
     unit: &Unit,
     recorder: &CallRecorder,
+    window: Option<&crate::inventory::UtilisationWindow>,
 ) -> (Vec<crate::inventory::Deployment>, Vec<CoverageEntry>) {
     let interceptor = recorder.for_unit(&unit.account_id, &unit.region);
     let mut reads = Reads::new(&unit.account_id, &unit.region);
@@ -386,7 +394,7 @@ async fn collect_unit(
     let tags = reads.record("tag", "GetResources", tags);
     let network = ec2::read(&ec2, &cache).await.record(&mut reads);
 
-    let deployments = assemble::deployments(
+    let mut deployments = assemble::deployments(
         &unit.account_id,
         &unit.region,
         &cache,
@@ -394,5 +402,11 @@ async fn collect_unit(
         alarms.as_deref(),
         tags.as_ref(),
     );
+    if let Some(window) = window
+        && deployments.iter().any(|d| d.nodes().next().is_some())
+    {
+        let read = metrics::read(&cloudwatch, &mut deployments, window).await;
+        reads.record("cloudwatch", "GetMetricData", read);
+    }
     (deployments, reads.finish(recorder))
 }

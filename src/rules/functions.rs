@@ -214,7 +214,8 @@ fn parameter_family<'b, 'v>(a: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, Ex
     Ok(CowVal::owned(CelString::from(family)))
 }
 
-/// Renders a value for evidence: `null` as `unknown`, whole doubles without a fraction, lists
+/// Renders a value for evidence: `null` as `unknown`, whole doubles without a fraction, others
+/// to at most two decimals, lists
 /// joined with commas, timestamps in RFC 3339.
 pub fn render(value: &Value) -> String {
     match value {
@@ -223,6 +224,11 @@ pub fn render(value: &Value) -> String {
         Value::Int(i) => i.to_string(),
         Value::UInt(u) => u.to_string(),
         Value::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        // Measurements (CloudWatch averages) to two decimals: evidence, not data.
+        Value::Float(f) if f.is_finite() => {
+            let s = format!("{f:.2}");
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        }
         Value::Float(f) => f.to_string(),
         Value::String(s) => s.to_string(),
         Value::List(items) => items.iter().map(render).collect::<Vec<_>>().join(", "),

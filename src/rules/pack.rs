@@ -24,6 +24,7 @@ bundled!(
     "network.yaml",
     "parameter-groups.yaml",
     "tagging.yaml",
+    "utilisation.yaml",
 );
 
 pub fn sources() -> Vec<RuleSource> {
@@ -44,7 +45,7 @@ mod tests {
     #[test]
     fn the_bundled_pack_loads_cleanly() {
         let set = crate::rules::RuleSet::load(&[]).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(set.rules().len(), 22);
+        assert_eq!(set.rules().len(), 26);
     }
 
     #[test]

@@ -18,9 +18,9 @@ use super::check::KeyPath;
 use crate::facts;
 use crate::inventory::{
     Alarm, AlarmMetric, AutomaticFailover, ClusterMode, Deployment, DeploymentKind,
-    GlobalDatastoreMembership, GlobalRole, IngressPermission, IpRange, LogDelivery, LookupState, Node,
-    NodeGroup, NodeRole, NotificationTopic, ParameterGroup, SecurityGroup, Subnet, SubnetGroup,
-    TransitEncryptionMode, Vpc,
+    GlobalDatastoreMembership, GlobalRole, IngressPermission, IpRange, LogDelivery, LookupState, MetricStats,
+    Node, NodeGroup, NodeRole, NodeUtilisation, NotificationTopic, ParameterGroup, SecurityGroup, Subnet,
+    SubnetGroup, TransitEncryptionMode, UtilisationWindow, Vpc,
 };
 
 /// A fact as CEL sees it: a value borrowing from the fact, and a memo key for it (see
@@ -276,6 +276,9 @@ pub(crate) enum Obj<'v> {
     NotificationTopic(&'v NotificationTopic),
     LogDelivery(&'v LogDelivery),
     GlobalDatastore(&'v GlobalDatastoreMembership),
+    UtilisationWindow(&'v UtilisationWindow),
+    NodeUtilisation(&'v NodeUtilisation),
+    MetricStats(&'v MetricStats),
     /// A rule's parameters.
     Params(&'v BTreeMap<String, serde_json::Value>),
 }
@@ -305,6 +308,9 @@ to_cel_obj! {
     NotificationTopic => NotificationTopic,
     LogDelivery => LogDelivery,
     GlobalDatastoreMembership => GlobalDatastore,
+    UtilisationWindow => UtilisationWindow,
+    NodeUtilisation => NodeUtilisation,
+    MetricStats => MetricStats,
 }
 
 /// `match name { "a" => &o.a, ... }` over a struct's stored fields.
@@ -368,6 +374,7 @@ pub(crate) mod fields {
         ("tags", Other),
         ("notes", Other),
         ("unknown_facts", Other),
+        ("utilisation_window", Obj("ecaudit.UtilisationWindow")),
         // derived
         ("nodes", List("ecaudit.Node")),
         ("node_count", Other),
@@ -401,6 +408,7 @@ pub(crate) mod fields {
         ("role", Other),
         ("status", Other),
         ("alarms", List("ecaudit.Alarm")),
+        ("utilisation", Obj("ecaudit.NodeUtilisation")),
         // derived
         ("name", Other),
         ("watched_metrics", Other),
@@ -491,6 +499,27 @@ pub(crate) mod fields {
         ("format", Other),
         ("status", Other),
     ];
+    pub const UTILISATION_WINDOW: &[(&str, Shape)] = &[
+        ("length", Other),
+        ("start", Other),
+        ("end", Other),
+        ("period_seconds", Other),
+    ];
+    pub const NODE_UTILISATION: &[(&str, Shape)] = &[
+        ("cpu", Obj("ecaudit.MetricStats")),
+        ("engine_cpu", Obj("ecaudit.MetricStats")),
+        ("memory", Obj("ecaudit.MetricStats")),
+        ("evictions", Obj("ecaudit.MetricStats")),
+        ("connections", Obj("ecaudit.MetricStats")),
+    ];
+    pub const METRIC_STATS: &[(&str, Shape)] = &[
+        ("datapoints", Other),
+        ("average", Other),
+        ("p95", Other),
+        ("maximum", Other),
+        ("sum", Other),
+        ("maximum_at", Other),
+    ];
     pub const GLOBAL_DATASTORE: &[(&str, Shape)] = &[
         ("id", Other),
         ("role", Other),
@@ -526,6 +555,9 @@ impl<'v> Obj<'v> {
         static NOTIFICATION_TOPIC: Type = Type::new_struct_type("ecaudit.NotificationTopic");
         static LOG_DELIVERY: Type = Type::new_struct_type("ecaudit.LogDelivery");
         static GLOBAL_DATASTORE: Type = Type::new_struct_type("ecaudit.GlobalDatastore");
+        static UTILISATION_WINDOW: Type = Type::new_struct_type("ecaudit.UtilisationWindow");
+        static NODE_UTILISATION: Type = Type::new_struct_type("ecaudit.NodeUtilisation");
+        static METRIC_STATS: Type = Type::new_struct_type("ecaudit.MetricStats");
         static PARAMS: Type = Type::new_struct_type("ecaudit.Params");
         match self {
             Obj::Deployment(_) => &DEPLOYMENT,
@@ -544,6 +576,9 @@ impl<'v> Obj<'v> {
             Obj::NotificationTopic(_) => &NOTIFICATION_TOPIC,
             Obj::LogDelivery(_) => &LOG_DELIVERY,
             Obj::GlobalDatastore(_) => &GLOBAL_DATASTORE,
+            Obj::UtilisationWindow(_) => &UTILISATION_WINDOW,
+            Obj::NodeUtilisation(_) => &NODE_UTILISATION,
+            Obj::MetricStats(_) => &METRIC_STATS,
             Obj::Params(_) => &PARAMS,
         }
     }
@@ -566,10 +601,11 @@ impl<'v> Obj<'v> {
                 auth_token_enabled, user_group_ids, multi_az, automatic_failover, pending_changes,
                 snapshot_retention_days, snapshot_window, latest_automatic_snapshot, subnet_group, vpc,
                 security_groups, parameter_group, notification_topic, auto_minor_version_upgrade,
-                log_delivery, global_datastore, tags, notes, unknown_facts),
+                log_delivery, global_datastore, tags, notes, unknown_facts, utilisation_window),
             Obj::NodeGroup(g) => stored!(g, name; id, status),
             Obj::Node(n) => {
-                stored!(n, name; cache_cluster_id, cache_node_id, availability_zone, role, status)
+                stored!(n, name; cache_cluster_id, cache_node_id, availability_zone, role, status,
+                    utilisation)
             }
             Obj::Alarm(a, _) => stored!(a, name; name, arn, namespace, metric_name, dimensions, metrics,
                 statistic, threshold, comparison, evaluation_periods, period_seconds, actions_enabled,
@@ -594,6 +630,9 @@ impl<'v> Obj<'v> {
             Obj::LogDelivery(l) => stored!(l, name; log_type, destination_type, destination, format, status),
             Obj::GlobalDatastore(g) => stored!(g, name; id, role, at_rest_encryption, transit_encryption,
                 auth_token_enabled),
+            Obj::UtilisationWindow(w) => stored!(w, name; length, start, end, period_seconds),
+            Obj::NodeUtilisation(u) => stored!(u, name; cpu, engine_cpu, memory, evictions, connections),
+            Obj::MetricStats(m) => stored!(m, name; datapoints, average, p95, maximum, sum, maximum_at),
             Obj::Params(p) => p.get(name).map(|v| v as &dyn ToCel),
         }
     }
@@ -796,6 +835,9 @@ pub(crate) fn fields_of(type_name: &str) -> Option<&'static [(&'static str, Shap
         "ecaudit.NotificationTopic" => fields::NOTIFICATION_TOPIC,
         "ecaudit.LogDelivery" => fields::LOG_DELIVERY,
         "ecaudit.GlobalDatastore" => fields::GLOBAL_DATASTORE,
+        "ecaudit.UtilisationWindow" => fields::UTILISATION_WINDOW,
+        "ecaudit.NodeUtilisation" => fields::NODE_UTILISATION,
+        "ecaudit.MetricStats" => fields::METRIC_STATS,
         _ => return None,
     })
 }
@@ -840,6 +882,9 @@ pub(crate) fn write_key(d: &Deployment, path: &KeyPath, out: &mut Vec<u8>) -> bo
                 d.notification_topic.as_ref().map(Obj::NotificationTopic)
             }
             (Obj::Deployment(d), "global_datastore") => d.global_datastore.as_ref().map(Obj::GlobalDatastore),
+            (Obj::Deployment(d), "utilisation_window") => {
+                d.utilisation_window.as_ref().map(Obj::UtilisationWindow)
+            }
             _ => return false,
         };
         match next {
@@ -900,6 +945,9 @@ mod tests {
             Obj::NotificationTopic(d.notification_topic.as_ref().unwrap()),
             Obj::LogDelivery(&d.log_delivery[0]),
             Obj::GlobalDatastore(d.global_datastore.as_ref().unwrap()),
+            Obj::UtilisationWindow(d.utilisation_window.as_ref().unwrap()),
+            Obj::NodeUtilisation(node.utilisation.as_ref().unwrap()),
+            Obj::MetricStats(node.utilisation.as_ref().unwrap().cpu.as_ref().unwrap()),
         ];
         for obj in objects {
             let name = obj.type_name().name().to_string();

@@ -308,3 +308,39 @@ pub async fn unit_fleet(moto: &super::moto::Moto, accounts: &[&str], regions: &[
         }
     }
 }
+
+/// One metric of one node: `(node, metric, [(at, value)])`.
+pub type Series = (String, &'static str, Vec<(DateTime<Utc>, f64)>);
+
+/// Datapoints of `AWS/ElastiCache` metrics with the `CacheClusterId` dimension, as ElastiCache
+/// publishes them, sent 500 to a PutMetricData call.
+pub async fn metric_data(cfg: &SdkConfig, series: &[Series]) {
+    use aws_sdk_cloudwatch::types::MetricDatum;
+    // moto cannot read the gzip-compressed bodies the SDK sends above 10 KB.
+    let cw = aws_sdk_cloudwatch::Client::from_conf(
+        aws_sdk_cloudwatch::config::Builder::from(cfg)
+            .disable_request_compression(true)
+            .build(),
+    );
+    let datums: Vec<MetricDatum> = series
+        .iter()
+        .flat_map(|(node, metric, points)| {
+            points.iter().map(move |(at, value)| {
+                MetricDatum::builder()
+                    .metric_name(*metric)
+                    .dimensions(Dimension::builder().name("CacheClusterId").value(node).build())
+                    .timestamp(aws_smithy_types::DateTime::from_secs(at.timestamp()))
+                    .value(*value)
+                    .build()
+            })
+        })
+        .collect();
+    for chunk in datums.chunks(500) {
+        cw.put_metric_data()
+            .namespace("AWS/ElastiCache")
+            .set_metric_data(Some(chunk.to_vec()))
+            .send()
+            .await
+            .unwrap();
+    }
+}
