@@ -156,6 +156,7 @@ fn deployment(i: usize, now: chrono::DateTime<Utc>) -> Deployment {
         node_type: (kind != DeploymentKind::ServerlessCache).then(|| "cache.r7g.large".into()),
         created_at: Some(now - Duration::days(400)),
         port: Some(port),
+        endpoint: None,
         cluster_mode,
         node_groups,
         at_rest_encryption: Some(!every(i, 19)),

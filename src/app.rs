@@ -61,6 +61,14 @@ pub enum Error {
     Result(#[from] crate::report::audit::ResultError),
     #[error(transparent)]
     Merge(#[from] crate::merge::MergeError),
+    #[error(transparent)]
+    Doctor(#[from] crate::doctor::DoctorError),
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
 }
 
 /// Runs a command; returns the exit code it ends with.
@@ -72,6 +80,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Drift(args) => drift_command(&args),
         Command::Report(args) => report_command(&args),
         Command::Merge(args) => merge_command(&args),
+        Command::Doctor(args) => doctor_command(&args),
         Command::Rules { command } => match command {
             RulesCommand::List { format, rules } => rules_list(format, &rules),
             RulesCommand::Show { id, rules } => rules_show(&id, &rules),
@@ -848,4 +857,48 @@ fn rules_validate(dir: &Path) -> Result<u8, Error> {
     let n = set.rules().len();
     emit(None, |w| writeln!(w, "{}: {n} rule(s) valid", dir.display()))?;
     Ok(0)
+}
+
+fn doctor_command(args: &crate::cli::DoctorArgs) -> Result<u8, Error> {
+    use crate::cli::DoctorFormat;
+    let defaults = CollectOptions::default();
+    let collect = CollectOptions {
+        profile: args.profile.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+        regions: match &args.region {
+            Some(r) => RegionSpec::List(vec![r.clone()]),
+            None => RegionSpec::Default,
+        },
+        accounts: match &args.account {
+            Some(a) => AccountSpec::List(vec![a.clone()]),
+            None => AccountSpec::Caller,
+        },
+        role_name: args.role_name.clone(),
+        external_id: args.external_id.clone(),
+        max_attempts: args.max_attempts.unwrap_or(defaults.max_attempts),
+        ..defaults
+    };
+    let tls_ca = match &args.tls_ca {
+        Some(path) => Some(std::fs::read(path).map_err(|source| Error::Read {
+            path: path.display().to_string(),
+            source,
+        })?),
+        None => None,
+    };
+    let options = crate::doctor::DoctorOptions {
+        deployment: args.deployment.clone(),
+        collect,
+        from: args.from.clone(),
+        connect: args.connect.clone(),
+        auth_token_env: args.auth_token_env.clone(),
+        user: args.user.clone(),
+        tls_ca,
+        timeout: std::time::Duration::from_secs(args.timeout),
+    };
+    let diagnosis = crate::doctor::run(&options)?;
+    emit(args.output.as_deref(), |w| match args.format {
+        DoctorFormat::Table => crate::doctor::render_table(&diagnosis, w),
+        DoctorFormat::Json => crate::doctor::render_json(&diagnosis, w),
+    })?;
+    Ok(diagnosis.exit_code())
 }

@@ -47,6 +47,11 @@ pub enum Command {
     /// Render the audit report (HTML or Markdown) of a saved scan result (`scan --format json`)
     /// without scanning again.
     Report(ReportArgs),
+    /// Run the runbook of one deployment: security groups against this host, subnet group and
+    /// VPC, DNS, TCP, TLS, plaintext refused, NOAUTH, an authenticated PING, INFO memory,
+    /// fragmentation, evictions and keyspace, and the last hour of CloudWatch with the alarms of
+    /// each node. Exit 1 when a check fails, 3 when the deployment could not be read.
+    Doctor(Box<DoctorArgs>),
     /// List, show and validate rules.
     Rules {
         #[command(subcommand)]
@@ -320,4 +325,67 @@ pub enum RulesCommand {
         /// Directory of rule files (*.yaml, *.yml).
         dir: PathBuf,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DoctorFormat {
+    /// The checklist: ✔ pass, ✘ fail (with the next step), – not checked.
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The deployment: replication group, cache cluster or serverless cache id, or its ARN (which
+    /// also gives the account and region).
+    #[arg(value_name = "DEPLOYMENT")]
+    pub deployment: String,
+    /// Region of the deployment [default: the ARN's, else the configured region].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Account of the deployment, read through --role-name [default: the ARN's, else the
+    /// caller's].
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+    /// Role assumed in an account other than the caller's.
+    #[arg(long, value_name = "NAME")]
+    pub role_name: Option<String>,
+    /// ExternalId passed when assuming --role-name.
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+    /// Named profile of the shared AWS config.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Send every AWS request to this URL (an emulator or a proxy).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Attempts per API call, retries included [default: 5].
+    #[arg(long, value_name = "N")]
+    pub max_attempts: Option<u32>,
+    /// Source address range the security groups must admit (repeatable) [default: this host's
+    /// address toward the deployment].
+    #[arg(long = "from", value_name = "CIDR", value_delimiter = ',')]
+    pub from: Vec<ipnet::IpNet>,
+    /// Connect to HOST:PORT instead of the endpoint (SSM port forwarding, a bastion tunnel); TLS
+    /// is still verified against the endpoint name.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub connect: Option<String>,
+    /// Name of the environment variable holding the AUTH token (the token itself is never taken
+    /// from the command line, and never printed).
+    #[arg(long, value_name = "VAR")]
+    pub auth_token_env: Option<String>,
+    /// RBAC user for AUTH (with --auth-token-env) [default: the default user].
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// Also trust the CA certificates of FILE (PEM), e.g. a private CA in tests.
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// Seconds each network step (resolve, connect, handshake, reply) may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub timeout: u64,
+    #[arg(long, value_enum, default_value_t = DoctorFormat::Table)]
+    pub format: DoctorFormat,
+    /// Write to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }

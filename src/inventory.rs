@@ -169,6 +169,10 @@ pub struct Deployment {
     /// The port clients connect to (from the primary or configuration endpoint).
     #[serde(default)]
     pub port: Option<u16>,
+    /// The address clients connect to: the configuration endpoint (cluster mode, Memcached),
+    /// the primary endpoint, a standalone node's endpoint, or the serverless endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
     /// Redis OSS / Valkey cluster mode; absent for Memcached and serverless.
     #[serde(default)]
     pub cluster_mode: Option<ClusterMode>,

@@ -8,6 +8,7 @@ pub mod app;
 pub mod cli;
 pub mod collect;
 pub mod config;
+pub mod doctor;
 pub mod drift;
 pub mod evaluate;
 pub mod facts;

@@ -15,14 +15,24 @@ if ! "$venv/bin/python" -c "import moto, cbor2, junitparser, selenium" 2> /dev/n
 fi
 export ECAUDIT_TEST_PYTHON="$PWD/$venv/bin/python"
 
-# The HTML report is checked in headless Chromium (tests/browser.rs): Debian's chromium and
-# chromium-driver, the same build, so no browser download.
-if ! command -v chromium > /dev/null || ! command -v chromedriver > /dev/null; then
+# Debian packages: the HTML report is checked in headless Chromium (tests/browser.rs) with
+# Debian's chromium and chromium-driver (the same build, so no browser download); the doctor
+# runs against real redis-server processes (tests/probe.rs, tests/doctor.rs; 7.0, built with
+# TLS), which the tests start on loopback themselves.
+packages=()
+command -v chromium > /dev/null || packages+=(chromium)
+command -v chromedriver > /dev/null || packages+=(chromium-driver)
+command -v redis-server > /dev/null || packages+=(redis-server)
+if [ ${#packages[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get install -y -q chromium chromium-driver > /dev/null \
-        || { $sudo apt-get update -q > /dev/null && $sudo apt-get install -y -q chromium chromium-driver > /dev/null; }
+    $sudo apt-get install -y -q "${packages[@]}" > /dev/null \
+        || { $sudo apt-get update -q > /dev/null && $sudo apt-get install -y -q "${packages[@]}" > /dev/null; }
+    # The package starts a system server on 6379; the tests use their own.
+    if [[ " ${packages[*]} " == *" redis-server "* ]]; then
+        $sudo service redis-server stop > /dev/null 2>&1 || true
+    fi
 fi
 
 # Library, binary, integration and doc tests (clippy in .ci/run builds the benches).

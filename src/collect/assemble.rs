@@ -607,6 +607,10 @@ fn replication_group(ix: &Index, rg: &ReplicationGroup) -> Option<Deployment> {
                 .and_then(|e| e.port())
         })
         .and_then(|p| u16::try_from(p).ok());
+    let endpoint = rg
+        .configuration_endpoint()
+        .or_else(|| rg.node_groups().first().and_then(|g| g.primary_endpoint()))
+        .and_then(|e| owned(e.address()));
     Some(Deployment {
         kind: DeploymentKind::ReplicationGroup,
         id: id.to_string(),
@@ -622,6 +626,7 @@ fn replication_group(ix: &Index, rg: &ReplicationGroup) -> Option<Deployment> {
         node_type: owned(rg.cache_node_type()),
         created_at: time(rg.replication_group_create_time()),
         port,
+        endpoint,
         cluster_mode,
         node_groups,
         at_rest_encryption: rg.at_rest_encryption_enabled(),
@@ -699,6 +704,10 @@ fn cache_cluster(ix: &Index, c: &CacheCluster) -> Option<Deployment> {
                 .and_then(|e| e.port())
         })
         .and_then(|p| u16::try_from(p).ok());
+    let endpoint = c
+        .configuration_endpoint()
+        .or_else(|| c.cache_nodes().first().and_then(|n| n.endpoint()))
+        .and_then(|e| owned(e.address()));
     Some(Deployment {
         kind: DeploymentKind::CacheCluster,
         id: id.to_string(),
@@ -712,6 +721,7 @@ fn cache_cluster(ix: &Index, c: &CacheCluster) -> Option<Deployment> {
         node_type: owned(c.cache_node_type()),
         created_at: time(c.cache_cluster_create_time()),
         port,
+        endpoint,
         cluster_mode: None,
         node_groups: vec![NodeGroup {
             id: None,
@@ -777,6 +787,7 @@ fn serverless_cache(ix: &Index, s: &ServerlessCache) -> Option<Deployment> {
             .endpoint()
             .and_then(|e| e.port())
             .and_then(|p| u16::try_from(p).ok()),
+        endpoint: s.endpoint().and_then(|e| owned(e.address())),
         cluster_mode: None,
         node_groups: Vec::new(),
         // Serverless caches always encrypt at rest and require TLS.

@@ -349,6 +349,7 @@ pub(crate) mod fields {
         ("node_type", Other),
         ("created_at", Other),
         ("port", Other),
+        ("endpoint", Other),
         ("cluster_mode", Other),
         ("node_groups", List("ecaudit.NodeGroup")),
         ("at_rest_encryption", Other),
@@ -596,7 +597,7 @@ impl<'v> Obj<'v> {
     fn stored(&self, name: &str) -> Option<&'v dyn ToCel> {
         match *self {
             Obj::Deployment(d) => stored!(d, name; kind, id, arn, account_id, region, engine, status,
-                engine_version, node_type, created_at, port, cluster_mode, node_groups,
+                engine_version, node_type, created_at, port, endpoint, cluster_mode, node_groups,
                 at_rest_encryption, kms_key_id, transit_encryption, transit_encryption_mode,
                 auth_token_enabled, user_group_ids, multi_az, automatic_failover, pending_changes,
                 snapshot_retention_days, snapshot_window, latest_automatic_snapshot, subnet_group, vpc,

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod moto;
 pub mod proxy;
+pub mod redis;
 pub mod seed;
 
 use std::path::PathBuf;

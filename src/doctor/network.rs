@@ -1,0 +1,239 @@
+//! The doctor's network checks that need no connection: do the security groups admit the
+//! caller's source on the cache port, and are the subnet group, VPC and security groups
+//! consistent. Decided from the collected deployment alone.
+
+use ipnet::IpNet;
+
+use super::{Check, Section};
+use crate::facts;
+use crate::inventory::{Deployment, LookupState};
+use crate::net::parse_cidr;
+
+/// Whether some CIDR rule of a security group attached to `d` admits every address of each
+/// `source` on the cache port. A source that only a security-group reference or a prefix list
+/// could admit cannot be decided from here.
+pub(crate) fn source_admitted(d: &Deployment, sources: &[IpNet]) -> Check {
+    let port = d
+        .cache_port()
+        .map_or("the cache port".to_string(), |p| format!("tcp/{p}"));
+    let title = format!(
+        "security groups admit {} on {port}",
+        sources
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut check = Check::new("security-group-admits-source", Section::Connectivity, title);
+    if d.unknown_facts.iter().any(|f| f == "security_groups") {
+        return check.skip("the attached security groups could not be read");
+    }
+    let unreadable = facts::security_groups_in(d, LookupState::Unknown);
+    let ingress = facts::cache_port_ingress(d);
+    let references: Vec<String> = ingress
+        .iter()
+        .flat_map(|(p, g)| {
+            p.security_groups
+                .iter()
+                .map(move |r| format!("{r} (in {})", g.id))
+                .chain(p.prefix_lists.iter().map(move |l| format!("{l} (in {})", g.id)))
+        })
+        .collect();
+    let mut all_admitted = true;
+    for source in sources {
+        let admitting: Vec<String> = ingress
+            .iter()
+            .flat_map(|(p, g)| {
+                p.ipv4_ranges
+                    .iter()
+                    .chain(&p.ipv6_ranges)
+                    .filter(|r| parse_cidr(&r.cidr).is_ok_and(|net| net.contains(source)))
+                    .map(move |r| format!("{}: {} from {}", g.id, port_range(p), r.cidr))
+            })
+            .collect();
+        if admitting.is_empty() {
+            all_admitted = false;
+            check
+                .evidence
+                .push(format!("{source}: no CIDR rule on {port} admits it"));
+        } else {
+            check
+                .evidence
+                .push(format!("{source}: admitted by {}", admitting.join("; ")));
+        }
+    }
+    for g in facts::security_groups_in(d, LookupState::NotFound) {
+        check
+            .evidence
+            .push(format!("{g} is attached but no longer exists"));
+    }
+    if all_admitted {
+        return check.pass();
+    }
+    if !references.is_empty() || !unreadable.is_empty() {
+        if !references.is_empty() {
+            check.evidence.push(format!(
+                "security-group references and prefix lists admit their members: {}; this host may be one",
+                references.join(", ")
+            ));
+        }
+        if !unreadable.is_empty() {
+            check
+                .evidence
+                .push(format!("unreadable security groups: {}", unreadable.join(", ")));
+        }
+        return check.skip_keeping_evidence();
+    }
+    let group = d
+        .security_groups
+        .iter()
+        .find(|g| g.state == LookupState::Found)
+        .map_or("<sg-id>".to_string(), |g| g.id.clone());
+    let cidr = sources.first().map_or("<cidr>".to_string(), ToString::to_string);
+    let port_number = d.cache_port().unwrap_or(6379);
+    check.fail(format!(
+        "admit the source, or connect from inside the VPC: `aws ec2 authorize-security-group-ingress \
+         --group-id {group} --protocol tcp --port {port_number} --cidr {cidr}`"
+    ))
+}
+
+fn port_range(p: &crate::inventory::IngressPermission) -> String {
+    match (p.protocol.as_str(), p.from_port, p.to_port) {
+        ("-1" | "all", _, _) => "all traffic".to_string(),
+        (proto, Some(a), Some(b)) if a == b => format!("{proto}/{a}"),
+        (proto, Some(a), Some(b)) => format!("{proto}/{a}-{b}"),
+        (proto, _, _) => format!("{proto}/all ports"),
+    }
+}
+
+/// The subnet group exists and sits in the deployment's VPC, and every attached security group
+/// exists in that VPC too.
+pub(crate) fn subnet_group_and_vpc(d: &Deployment) -> Check {
+    let mut check = Check::new(
+        "subnet-group-vpc",
+        Section::Connectivity,
+        "subnet group, VPC and security groups are consistent".into(),
+    );
+    let mut problems = false;
+    let vpc = d.vpc.as_ref().map(|v| v.id.as_str());
+    match &d.subnet_group {
+        None => {
+            problems = true;
+            check.evidence.push("no cache subnet group is reported".into());
+        }
+        Some(g) => {
+            let subnets: Vec<String> = g
+                .subnets
+                .iter()
+                .map(|s| match &s.availability_zone {
+                    Some(az) => format!("{} ({az})", s.id),
+                    None => s.id.clone(),
+                })
+                .collect();
+            check.evidence.push(format!(
+                "subnet group {} in {}: {}",
+                g.name.as_deref().unwrap_or("(serverless)"),
+                g.vpc_id.as_deref().unwrap_or("an unknown VPC"),
+                if subnets.is_empty() {
+                    "no subnets".to_string()
+                } else {
+                    subnets.join(", ")
+                }
+            ));
+            if g.state == LookupState::NotFound {
+                problems = true;
+                check.evidence.push("the subnet group no longer exists".into());
+            }
+            if let (Some(a), Some(b)) = (g.vpc_id.as_deref(), vpc)
+                && a != b
+            {
+                problems = true;
+                check
+                    .evidence
+                    .push(format!("the subnet group is in {a}, the deployment in {b}"));
+            }
+        }
+    }
+    let home = d.subnet_group.as_ref().and_then(|g| g.vpc_id.as_deref()).or(vpc);
+    for g in &d.security_groups {
+        match g.state {
+            LookupState::Found => match (g.vpc_id.as_deref(), home) {
+                (Some(a), Some(b)) if a != b => {
+                    problems = true;
+                    check
+                        .evidence
+                        .push(format!("security group {} is in {a}, not in {b}", g.id));
+                }
+                (a, _) => check.evidence.push(format!(
+                    "security group {} in {}",
+                    g.id,
+                    a.unwrap_or("an unknown VPC")
+                )),
+            },
+            LookupState::NotFound => {
+                problems = true;
+                check.evidence.push(format!(
+                    "security group {} is attached but no longer exists",
+                    g.id
+                ));
+            }
+            LookupState::Unknown => check
+                .evidence
+                .push(format!("security group {} could not be read", g.id)),
+        }
+    }
+    if problems {
+        check.fail(
+            "attach security groups of the subnet group's VPC (`aws elasticache modify-replication-group \
+             --security-group-ids ...`, or `modify-cache-cluster`); a deployment cannot move to another \
+             subnet group's VPC in place"
+                .into(),
+        )
+    } else {
+        check.pass()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Mark;
+    use super::*;
+
+    fn deployment() -> Deployment {
+        serde_json::from_str(include_str!("../../tests/fixtures/replication-group.json")).unwrap()
+    }
+
+    fn net(s: &str) -> IpNet {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_source_inside_an_admitted_cidr_passes_and_one_outside_fails() {
+        let d = deployment();
+        let admitted = d.security_groups[0].ingress[0].ipv4_ranges[0].cidr.clone();
+        let inside = parse_cidr(&admitted).unwrap().network();
+        let check = source_admitted(&d, &[IpNet::from(inside)]);
+        assert_eq!(check.mark, Mark::Pass, "{check:?}");
+        let check = source_admitted(&d, &[net("203.0.113.7/32")]);
+        assert_eq!(check.mark, Mark::Fail, "{check:?}");
+        assert!(
+            check
+                .next_step
+                .unwrap()
+                .contains("authorize-security-group-ingress")
+        );
+    }
+
+    #[test]
+    fn subnet_group_and_vpc_agree_in_the_fixture_and_not_when_moved() {
+        let mut d = deployment();
+        assert_eq!(subnet_group_and_vpc(&d).mark, Mark::Pass);
+        d.security_groups[0].vpc_id = Some("vpc-elsewhere".into());
+        let check = subnet_group_and_vpc(&d);
+        assert_eq!(check.mark, Mark::Fail);
+        assert!(
+            check.evidence.iter().any(|e| e.contains("vpc-elsewhere")),
+            "{check:?}"
+        );
+    }
+}
