@@ -188,12 +188,13 @@ fn collect_options(args: &TargetArgs, config: &Config) -> CollectOptions {
             .map(std::time::Duration::from_secs)
             .unwrap_or(defaults.attempt_timeout),
         // A window alone asks for metrics too.
-        metrics: (args.metrics || t.metrics || args.metrics_window.is_some()).then(|| {
-            args.metrics_window
-                .clone()
-                .or_else(|| t.metrics_window.clone())
-                .unwrap_or_default()
-        }),
+        metrics: (args.metrics || args.metrics_window.is_some() || t.metrics || t.metrics_window.is_some())
+            .then(|| {
+                args.metrics_window
+                    .clone()
+                    .or_else(|| t.metrics_window.clone())
+                    .unwrap_or_default()
+            }),
         ..defaults
     }
 }

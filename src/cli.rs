@@ -375,7 +375,7 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "VAR")]
     pub auth_token_env: Option<String>,
     /// RBAC user for AUTH (with --auth-token-env) [default: the default user].
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", requires = "auth_token_env")]
     pub user: Option<String>,
     /// Also trust the CA certificates of FILE (PEM), e.g. a private CA in tests.
     #[arg(long, value_name = "FILE")]

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 const SECRET: &str = "s3cret-auth-token-of-the-doctor-tests";
 
-/// Three replication groups in us-east-1 whose security group admits loopback on 6379: `plain`
+/// Three replication groups in us-east-1 whose security group admits 10.1.0.0/16 on 6379: `plain`
 /// (no TLS, no AUTH), `auth-plain` (AUTH token, no TLS) and `secured` (TLS required, AUTH), with
 /// the three utilisation alarms on every node (on `plain`'s only with `alarms_on_plain`).
 /// Returns the endpoint name of `secured` and the member clusters of `plain`.
@@ -28,7 +28,7 @@ async fn seed_groups(moto: &Moto, alarms_on_plain: bool) -> (String, Vec<String>
         &cfg,
         &net.vpc_id,
         "cache",
-        vec![seed::tcp(6379, 6379, "127.0.0.0/8")],
+        vec![seed::tcp(6379, 6379, "10.1.0.0/16")],
     )
     .await;
     let plain = seed::replication_group(
@@ -175,7 +175,20 @@ async fn a_plain_server_passes_and_a_foreign_source_fails() {
     redis_cli(&server, &["-n", "2", "SET", "c", "3"]);
     let connect = server.addr();
 
+    // Through a tunnel this host's address means nothing to the security groups: it asks.
     let run = doctor(&moto, &["plain", "--connect", &connect], &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    run.expect(&[("security-group-admits-source", "skip")]);
+    assert!(
+        run.evidence("security-group-admits-source")
+            .contains("pass --from CIDR")
+    );
+
+    let run = doctor(
+        &moto,
+        &["plain", "--connect", &connect, "--from", "10.1.1.25/32"],
+        &[],
+    );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     run.expect(&[
         ("security-group-admits-source", "pass"),
@@ -192,10 +205,10 @@ async fn a_plain_server_passes_and_a_foreign_source_fails() {
         ("info-keyspace", "pass"),
         ("info-cpu", "pass"),
     ]);
-    assert_eq!(run.doc["sources"], serde_json::json!(["127.0.0.1/32"]));
+    assert_eq!(run.doc["sources"], serde_json::json!(["10.1.1.25/32"]));
     assert!(
         run.evidence("security-group-admits-source")
-            .contains("127.0.0.0/8")
+            .contains("10.1.0.0/16")
     );
     let keyspace = run.evidence("info-keyspace");
     assert!(keyspace.contains("db0: 2 keys, 1 with a TTL"), "{keyspace}");
@@ -305,6 +318,19 @@ async fn requirepass_is_noauth_without_the_token_and_pong_with_it() {
     assert_eq!(run.code, 1);
     assert!(run.evidence("auth-ping").contains("$CACHE_TOKEN is not set"));
 
+    // The token itself where the variable's name belongs: refused, and not echoed.
+    let run = doctor(
+        &moto,
+        &["auth-plain", "--connect", &connect, "--auth-token-env", SECRET],
+        &[],
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("not a token") && !run.stderr.contains(SECRET),
+        "{}",
+        run.stderr
+    );
+
     // A deployment without AUTH whose address answers NOAUTH: not this deployment's server.
     let run = doctor(&moto, &["plain", "--connect", &connect], &[]);
     assert_eq!(run.code, 1);
@@ -403,7 +429,7 @@ async fn the_last_hour_of_cloudwatch_and_the_alarms_of_each_node() {
     let moto = Moto::start();
     let (_, nodes) = seed_groups(&moto, false).await;
     let cfg = moto.config("us-east-1").await;
-    // Node 0 ran hot in the last hour and has no alarm; node 1 is calm and fully watched.
+    // Node 0 ran hot in the last hour and is fully watched; node 1 is calm and has no alarm.
     let at = [
         Utc::now() - Duration::minutes(40),
         Utc::now() - Duration::minutes(20),
@@ -416,7 +442,7 @@ async fn the_last_hour_of_cloudwatch_and_the_alarms_of_each_node() {
         }
     }
     seed::metric_data(&cfg, &series).await;
-    seed::full_alarms(&cfg, &nodes[1..]).await;
+    seed::full_alarms(&cfg, &nodes[..1]).await;
 
     // No --connect: moto's endpoint names do not resolve, so only the AWS-side checks decide.
     let run = doctor(&moto, &["plain"], &[]);
@@ -430,7 +456,7 @@ async fn the_last_hour_of_cloudwatch_and_the_alarms_of_each_node() {
     );
     assert_eq!(
         marks[&format!("cloudwatch-node {}", nodes[1])],
-        "pass",
+        "fail",
         "{}",
         run.stdout
     );
@@ -444,13 +470,32 @@ async fn the_last_hour_of_cloudwatch_and_the_alarms_of_each_node() {
             .find(|c| c["id"] == "cloudwatch-node" && c["title"].as_str().unwrap().starts_with(node))
             .unwrap()
     };
-    let hot = of(&nodes[0]).to_string();
-    assert!(hot.contains("CPUUtilization: maximum 95.0%"), "{hot}");
-    assert!(hot.contains("no alarm"), "{hot}");
-    let calm = of(&nodes[1]).to_string();
+    let hot = of(&nodes[0]);
+    assert!(hot.to_string().contains("CPUUtilization: maximum 95.0%"), "{hot}");
     assert!(
-        calm.contains(&format!("{}-EngineCPUUtilization", nodes[1])),
-        "{calm}"
+        hot.to_string()
+            .contains(&format!("{}-EngineCPUUtilization", nodes[0])),
+        "{hot}"
     );
-    assert!(calm.contains("notifies"), "{calm}");
+    assert!(hot["next_step"].as_str().unwrap().contains("above 90%"), "{hot}");
+    let unwatched = of(&nodes[1]);
+    assert!(unwatched.to_string().contains("maximum 20.0%"), "{unwatched}");
+    assert!(
+        unwatched["next_step"].as_str().unwrap().contains("create alarms"),
+        "{unwatched}"
+    );
+
+    // Calm and watched: ✔, with the alarms named.
+    seed::full_alarms(&cfg, &nodes[1..]).await;
+    let run = doctor(&moto, &["plain"], &[]);
+    assert_eq!(
+        run.marks()[&format!("cloudwatch-node {}", nodes[1])],
+        "pass",
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("{}-DatabaseMemoryUsagePercentage", nodes[1]))
+    );
 }

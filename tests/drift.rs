@@ -50,8 +50,12 @@ fn noise_is_not_drift() {
     let old = fixture("replication-group");
     let mut new = patched(
         "replication-group",
-        json!({"status": "modifying", "latest_automatic_snapshot": "2026-11-26T03:10:00Z"}),
+        json!({"status": "modifying", "latest_automatic_snapshot": "2026-11-26T03:10:00Z",
+               "utilisation_window": {"length": "7d", "start": "2026-11-19T06:00:00Z",
+                                      "end": "2026-11-26T06:00:00Z", "period_seconds": 3600}}),
     );
+    // Utilisation is a measurement: tonight's figures differ from last night's.
+    new["node_groups"][0]["members"][0]["utilisation"]["cpu"]["p95"] = json!(77.5);
     // Alarm states flip on their own; lists AWS does not order come back in another order.
     new["node_groups"][0]["members"][0]["alarms"][0]["state"] = json!("ALARM");
     new["node_groups"][0]["members"].as_array_mut().unwrap().reverse();

@@ -90,8 +90,8 @@ impl<'de> serde::Deserialize<'de> for MetricsWindow {
 
 impl MetricsWindow {
     /// Seconds per datapoint: 5 minutes up to a day (at most 288 datapoints), an hour beyond
-    /// (at most 10,920); either way 500 queries fit CloudWatch's 100,800 datapoints a page for
-    /// windows up to 8 days.
+    /// (at most 10,920). A call's results come in pages of up to 100,800 datapoints, every page
+    /// read: 500 queries over 7 days at an hour (84,000) fit one page.
     pub fn period_seconds(&self) -> i64 {
         if self.seconds <= 86_400 { 300 } else { 3_600 }
     }

@@ -403,7 +403,9 @@ async fn collect_unit(
         tags.as_ref(),
     );
     if let Some(window) = window
-        && deployments.iter().any(|d| d.nodes().next().is_some())
+        && deployments
+            .iter()
+            .any(|d| d.kind != crate::inventory::DeploymentKind::ServerlessCache)
     {
         let read = metrics::read(&cloudwatch, &mut deployments, window).await;
         reads.record("cloudwatch", "GetMetricData", read);

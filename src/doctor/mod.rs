@@ -64,6 +64,11 @@ pub enum DoctorError {
     BadArn(String),
     #[error("--connect `{0}` is not HOST:PORT")]
     BadConnect(String),
+    /// The value is not echoed: it may be the token itself, passed by mistake.
+    #[error("--auth-token-env takes the name of an environment variable (letters, digits, _), not a token")]
+    BadEnvName,
+    #[error("`{id}` names {count} deployments in {place}; pass its ARN")]
+    Ambiguous { id: String, count: usize, place: String },
     #[error(transparent)]
     Targets(#[from] TargetError),
     #[error("cannot start the async runtime: {0}")]
@@ -265,6 +270,14 @@ pub fn validate(options: &DoctorOptions) -> Result<(), DoctorError> {
     {
         return Err(DoctorError::BadConnect(c.clone()));
     }
+    if let Some(var) = &options.auth_token_env {
+        let mut chars = var.chars();
+        let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(DoctorError::BadEnvName);
+        }
+    }
     Ok(())
 }
 
@@ -297,16 +310,28 @@ async fn diagnose(options: &DoctorOptions) -> Result<Diagnosis, DoctorError> {
     crate::collect::targets::validate(&collect)?;
     let (inventory, _) = crate::collect::collect(&collect, &CallRecorder::new()).await?;
     let gaps: Vec<CoverageEntry> = inventory.gaps().cloned().collect();
-    let found = inventory.deployments.iter().find(|d| match &target.arn {
-        Some(arn) => d.arn == *arn || (d.id == target.id && arn.ends_with(&format!(":{}", d.id))),
-        None => d.id == target.id,
-    });
+    let matching: Vec<&Deployment> = inventory
+        .deployments
+        .iter()
+        .filter(|d| match &target.arn {
+            Some(arn) => d.arn == *arn,
+            None => d.id == target.id,
+        })
+        .collect();
     let tool = Tool {
         name: "ecaudit",
         version: env!("CARGO_PKG_VERSION"),
     };
-    let Some(d) = found else {
-        if gaps.is_empty() {
+    if matching.len() > 1 {
+        return Err(DoctorError::Ambiguous {
+            id: target.id,
+            count: matching.len(),
+            place: "the account and region read".into(),
+        });
+    }
+    let Some(d) = matching.first().copied() else {
+        // Only a failed ElastiCache read can hide a deployment.
+        if !gaps.iter().any(|g| g.service == "elasticache") {
             let place = match (&target.account, &target.region) {
                 (Some(a), Some(r)) => format!("account {a}, region {r}"),
                 _ => "the account and region read".to_string(),
@@ -330,9 +355,14 @@ async fn diagnose(options: &DoctorOptions) -> Result<Diagnosis, DoctorError> {
         .connect
         .clone()
         .or_else(|| d.endpoint.as_ref().zip(port).map(|(e, p)| format!("{e}:{p}")));
+    // The security groups see this host's address toward the endpoint, not toward a tunnel.
+    let endpoint_address = d.endpoint.as_ref().zip(port).map(|(e, p)| format!("{e}:{p}"));
     let sources = match options.from.is_empty() {
         false => options.from.clone(),
-        true => local_source(address.as_deref()).await.into_iter().collect(),
+        true => local_source(endpoint_address.as_deref())
+            .await
+            .into_iter()
+            .collect(),
     };
 
     let mut checks = Vec::new();
@@ -343,7 +373,10 @@ async fn diagnose(options: &DoctorOptions) -> Result<Diagnosis, DoctorError> {
                 Section::Connectivity,
                 "security groups admit this host".into(),
             )
-            .skip("this host's address toward the deployment is unknown; pass --from CIDR"),
+            .skip(
+                "this host's address toward the endpoint is unknown (the endpoint does not resolve \
+                 here, or the route is loopback, as through a tunnel); pass --from CIDR",
+            ),
         );
     } else {
         checks.push(network::source_admitted(d, &sources));
@@ -354,23 +387,7 @@ async fn diagnose(options: &DoctorOptions) -> Result<Diagnosis, DoctorError> {
     let reachable = tcp.mark == Mark::Pass;
     checks.push(tcp);
 
-    let redis_protocol = d.engine != "memcached";
-    if !redis_protocol {
-        for (id, title) in [
-            ("tls-handshake", "TLS handshake"),
-            ("plaintext-refused", "plaintext connections are refused"),
-            (
-                "auth-required-by-server",
-                "PING without credentials is refused (NOAUTH)",
-            ),
-            ("auth-ping", "authenticated PING"),
-        ] {
-            checks.push(
-                Check::new(id, Section::Protocol, title.into())
-                    .skip("Memcached does not speak the Redis protocol"),
-            );
-        }
-    } else if let (true, Some(address)) = (reachable, address.as_deref()) {
+    if let (true, Some(address)) = (reachable, address.as_deref()) {
         protocol_checks(d, options, address, &mut checks).await;
     } else {
         for (id, section, title) in skipped_without_connection() {
@@ -433,7 +450,8 @@ async fn local_source(address: Option<&str>) -> Option<IpNet> {
     };
     let socket = std::net::UdpSocket::bind(bind).ok()?;
     socket.connect(target).ok()?;
-    Some(IpNet::from(socket.local_addr().ok()?.ip()))
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then(|| IpNet::from(ip))
 }
 
 async fn resolves(d: &Deployment, options: &DoctorOptions) -> Check {
@@ -572,6 +590,15 @@ async fn protocol_checks(d: &Deployment, options: &DoctorOptions, address: &str,
         },
     });
 
+    if d.engine == "memcached" {
+        for (id, section, title) in skipped_without_connection().into_iter().skip(1) {
+            checks.push(
+                Check::new(id, section, title.into()).skip("Memcached does not speak the Redis protocol"),
+            );
+        }
+        return;
+    }
+
     // Plaintext refused when TLS is required.
     let check = Check::new(
         "plaintext-refused",
@@ -584,18 +611,23 @@ async fn protocol_checks(d: &Deployment, options: &DoctorOptions, address: &str,
         check.skip("transit encryption mode is `preferred`: plaintext is accepted by design")
     } else {
         match probe::open(address, None, timeout).await {
-            Err(e) => check.with(format!("plaintext connection failed: {e}")).pass(),
+            // TCP to the same address just worked: a failed connect proves nothing.
+            Err(e) => check.skip(&format!("not checked: the plaintext connection failed ({e})")),
             Ok(stream) => match probe::ping(stream, None, timeout).await {
-                outcome @ (PingOutcome::Pong | PingOutcome::NoAuth | PingOutcome::AuthFailed { .. }) => check
+                outcome
+                @ (PingOutcome::Closed(_) | PingOutcome::ProtocolError(_) | PingOutcome::TimedOut) => check
+                    .with(format!("plaintext PING: {}", describe(&outcome)))
+                    .pass(),
+                outcome @ PingOutcome::Other(_) => check
+                    .with(format!("plaintext PING: {}", describe(&outcome)))
+                    .skip_keeping_evidence(),
+                outcome => check
                     .with(format!("a plaintext client was answered: {}", describe(&outcome)))
                     .fail(
                         "set the transit encryption mode to required: `aws elasticache \
                          modify-replication-group --transit-encryption-mode required --apply-immediately`"
                             .into(),
                     ),
-                outcome => check
-                    .with(format!("plaintext PING: {}", describe(&outcome)))
-                    .pass(),
             },
         }
     });

@@ -115,6 +115,8 @@ pub(crate) fn subnet_group_and_vpc(d: &Deployment) -> Check {
         "subnet group, VPC and security groups are consistent".into(),
     );
     let mut problems = false;
+    // A fact that was not read: no ✔ on it.
+    let mut unknown = false;
     let vpc = d.vpc.as_ref().map(|v| v.id.as_str());
     match &d.subnet_group {
         None => {
@@ -140,9 +142,16 @@ pub(crate) fn subnet_group_and_vpc(d: &Deployment) -> Check {
                     subnets.join(", ")
                 }
             ));
-            if g.state == LookupState::NotFound {
-                problems = true;
-                check.evidence.push("the subnet group no longer exists".into());
+            match g.state {
+                LookupState::NotFound => {
+                    problems = true;
+                    check.evidence.push("the subnet group no longer exists".into());
+                }
+                LookupState::Unknown => {
+                    unknown = true;
+                    check.evidence.push("the subnet group could not be read".into());
+                }
+                LookupState::Found => unknown |= g.vpc_id.is_none(),
             }
             if let (Some(a), Some(b)) = (g.vpc_id.as_deref(), vpc)
                 && a != b
@@ -164,11 +173,14 @@ pub(crate) fn subnet_group_and_vpc(d: &Deployment) -> Check {
                         .evidence
                         .push(format!("security group {} is in {a}, not in {b}", g.id));
                 }
-                (a, _) => check.evidence.push(format!(
-                    "security group {} in {}",
-                    g.id,
-                    a.unwrap_or("an unknown VPC")
-                )),
+                (a, b) => {
+                    unknown |= a.is_none() || b.is_none();
+                    check.evidence.push(format!(
+                        "security group {} in {}",
+                        g.id,
+                        a.unwrap_or("an unknown VPC")
+                    ));
+                }
             },
             LookupState::NotFound => {
                 problems = true;
@@ -177,10 +189,22 @@ pub(crate) fn subnet_group_and_vpc(d: &Deployment) -> Check {
                     g.id
                 ));
             }
-            LookupState::Unknown => check
-                .evidence
-                .push(format!("security group {} could not be read", g.id)),
+            LookupState::Unknown => {
+                unknown = true;
+                check
+                    .evidence
+                    .push(format!("security group {} could not be read", g.id));
+            }
         }
+    }
+    if d.unknown_facts.iter().any(|f| f == "security_groups") {
+        unknown = true;
+        check
+            .evidence
+            .push("the attached security groups could not be read".into());
+    }
+    if !problems && unknown {
+        return check.skip_keeping_evidence();
     }
     if problems {
         check.fail(
@@ -228,6 +252,10 @@ mod tests {
     fn subnet_group_and_vpc_agree_in_the_fixture_and_not_when_moved() {
         let mut d = deployment();
         assert_eq!(subnet_group_and_vpc(&d).mark, Mark::Pass);
+        // Unread facts are no pass.
+        let mut unread = deployment();
+        unread.security_groups[0].state = LookupState::Unknown;
+        assert_eq!(subnet_group_and_vpc(&unread).mark, Mark::Skip);
         d.security_groups[0].vpc_id = Some("vpc-elsewhere".into());
         let check = subnet_group_and_vpc(&d);
         assert_eq!(check.mark, Mark::Fail);

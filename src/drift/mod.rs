@@ -119,12 +119,15 @@ fn going(d: &Deployment) -> bool {
 }
 
 /// Fields that change without anyone changing the configuration (a pending modification is
-/// reported once it takes effect, as the change of the attribute itself).
+/// reported once it takes effect, as the change of the attribute itself; utilisation is a
+/// measurement, not configuration).
 const NOISE: &[&str] = &[
     "latest_automatic_snapshot",
     "notes",
     "pending_changes",
     "unknown_facts",
+    "utilisation",
+    "utilisation_window",
 ];
 
 /// Fields whose in-between values (`enabling`, `modifying`, ...) are not drift.
