@@ -87,6 +87,16 @@ pub fn reaches_port(perm: &IngressPermission, port: u16) -> bool {
     }
 }
 
+/// A permission's protocol and ports for evidence: `tcp/6379`, `tcp/6000-7000`, `all traffic`.
+pub fn port_range(p: &IngressPermission) -> String {
+    match (p.protocol.as_str(), p.from_port, p.to_port) {
+        ("-1" | "all", _, _) => "all traffic".to_string(),
+        (proto, Some(a), Some(b)) if a == b => format!("{proto}/{a}"),
+        (proto, Some(a), Some(b)) => format!("{proto}/{a}-{b}"),
+        (proto, _, _) => format!("{proto}/all ports"),
+    }
+}
+
 /// Every permission of every found security group that reaches the cache port, with its group.
 pub fn cache_port_ingress(d: &Deployment) -> Vec<(&IngressPermission, &SecurityGroup)> {
     let Some(port) = d.cache_port() else {

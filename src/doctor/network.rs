@@ -48,7 +48,7 @@ pub(crate) fn source_admitted(d: &Deployment, sources: &[IpNet]) -> Check {
                     .iter()
                     .chain(&p.ipv6_ranges)
                     .filter(|r| parse_cidr(&r.cidr).is_ok_and(|net| net.contains(source)))
-                    .map(move |r| format!("{}: {} from {}", g.id, port_range(p), r.cidr))
+                    .map(move |r| format!("{}: {} from {}", g.id, facts::port_range(p), r.cidr))
             })
             .collect();
         if admitting.is_empty() {
@@ -95,15 +95,6 @@ pub(crate) fn source_admitted(d: &Deployment, sources: &[IpNet]) -> Check {
         "admit the source, or connect from inside the VPC: `aws ec2 authorize-security-group-ingress \
          --group-id {group} --protocol tcp --port {port_number} --cidr {cidr}`"
     ))
-}
-
-fn port_range(p: &crate::inventory::IngressPermission) -> String {
-    match (p.protocol.as_str(), p.from_port, p.to_port) {
-        ("-1" | "all", _, _) => "all traffic".to_string(),
-        (proto, Some(a), Some(b)) if a == b => format!("{proto}/{a}"),
-        (proto, Some(a), Some(b)) => format!("{proto}/{a}-{b}"),
-        (proto, _, _) => format!("{proto}/all ports"),
-    }
 }
 
 /// The subnet group exists and sits in the deployment's VPC, and every attached security group

@@ -670,7 +670,7 @@ impl<'v> Obj<'v> {
             (Obj::PortIngress(p, _), "ipv6_ranges") => {
                 strs(p.ipv6_ranges.iter().map(|r| r.cidr.as_str()).collect())
             }
-            (Obj::PortIngress(p, _), "port_range") => Keyed(Fact::Owned(port_range(p))),
+            (Obj::PortIngress(p, _), "port_range") => Keyed(Fact::Owned(facts::port_range(p))),
             _ => return None,
         })
     }
@@ -745,15 +745,6 @@ fn deployment_derived<'v>(d: &'v Deployment, name: &str) -> Option<Derived<'v>> 
         }
         _ => return None,
     })
-}
-
-fn port_range(p: &IngressPermission) -> String {
-    match (p.protocol.as_str(), p.from_port, p.to_port) {
-        ("-1" | "all", _, _) => "all traffic".to_string(),
-        (proto, Some(a), Some(b)) if a == b => format!("{proto}/{a}"),
-        (proto, Some(a), Some(b)) => format!("{proto}/{a}-{b}"),
-        (proto, _, _) => format!("{proto}/all ports"),
-    }
 }
 
 impl fmt::Debug for Obj<'_> {
