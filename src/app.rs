@@ -472,7 +472,7 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
             }
             Some(path) => {
                 let text = read_text(path)?;
-                let doc = Document::parse(&text, &path.display().to_string())?;
+                let doc = Document::parse_file(&text, &path.display().to_string())?;
                 let result = evaluate_document(&doc, rules, args.now)?;
                 // The inventory text is the largest allocation; free it before rendering.
                 drop(doc);

@@ -178,10 +178,18 @@ pub fn evaluate_document(
     let now = now.or(doc.header.collected_at).unwrap_or_else(Utc::now);
     let evaluator = Evaluator::new(&rules, now);
     let mut result = ScanResult::assemble(&doc.header, RuleSet::empty(), now, Vec::new());
-    // Batches keep the per-deployment intermediate small: memory holds the findings once.
+    // Sized once: growing a vector of millions of findings copies it and faults in fresh pages.
+    result.resources.reserve_exact(doc.len());
+    result
+        .findings
+        .reserve_exact(doc.len().saturating_mul(rules.rules.len()));
+    // Batches keep the per-deployment intermediate small: memory holds the findings once, and
+    // the text of a batch is released once it is read.
     const BATCH: usize = 8192;
     for start in (0..doc.len()).step_by(BATCH) {
-        let outcomes = (start..(start + BATCH).min(doc.len()))
+        let batch = start..(start + BATCH).min(doc.len());
+        let outcomes = batch
+            .clone()
             .into_par_iter()
             .with_min_len(32)
             .map(|i| {
@@ -189,6 +197,7 @@ pub fn evaluate_document(
                 Ok((Resource::from(&d), evaluator.evaluate(i, &d)))
             })
             .collect::<Result<Vec<_>, InventoryError>>()?;
+        doc.release(batch);
         result.extend(outcomes);
     }
     drop(evaluator);

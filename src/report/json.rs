@@ -274,15 +274,16 @@ pub fn render_lines(result: &ScanResult, options: &RenderOptions, out: &mut dyn 
     Ok(())
 }
 
-/// Writes findings as JSON objects separated by `separator`, rendered in parallel chunks.
+/// Writes findings as JSON objects separated by `separator`, rendered in parallel chunks. A
+/// window is rendered while the one before it is written, so the kernel's copy of the output
+/// does not wait for rendering nor rendering for it.
 fn stream(result: &ScanResult, shown: &[&Finding], separator: &[u8], out: &mut dyn Write) -> io::Result<()> {
     let fragments = Fragments::new(result);
-    let mut first = true;
-    for window in shown.chunks(CHUNK * WINDOW) {
-        let rendered: Vec<io::Result<Vec<u8>>> = window
+    let render = |window: &[&Finding]| -> io::Result<Vec<Vec<u8>>> {
+        window
             .par_chunks(CHUNK)
             .map(|chunk| {
-                let mut buf = Vec::with_capacity(chunk.len() * 512);
+                let mut buf = Vec::with_capacity(chunk.len() * 640);
                 for (i, f) in chunk.iter().enumerate() {
                     if i > 0 {
                         buf.extend(separator);
@@ -291,20 +292,33 @@ fn stream(result: &ScanResult, shown: &[&Finding], separator: &[u8], out: &mut d
                 }
                 Ok(buf)
             })
-            .collect();
-        for buf in rendered {
-            let buf = buf?;
-            if buf.is_empty() {
-                continue;
+            .collect()
+    };
+    std::thread::scope(|scope| {
+        // One window ahead: memory holds at most three windows of rendered text.
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        scope.spawn(move || {
+            for window in shown.chunks(CHUNK * WINDOW) {
+                if tx.send(render(window)).is_err() {
+                    break; // the writer failed and stopped reading
+                }
             }
-            if !first {
-                out.write_all(separator)?;
+        });
+        let mut first = true;
+        for rendered in rx {
+            for buf in rendered? {
+                if buf.is_empty() {
+                    continue;
+                }
+                if !first {
+                    out.write_all(separator)?;
+                }
+                first = false;
+                out.write_all(&buf)?;
             }
-            first = false;
-            out.write_all(&buf)?;
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// JSON of one value (strings escaped), for fragments.
