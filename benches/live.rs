@@ -4,11 +4,13 @@
 //! ```text
 //! cargo bench --bench live -- rgs       # one region, 1,000 replication groups
 //! cargo bench --bench live -- latency   # 40 accounts x 3 regions, 50 ms added to every call
+//! cargo bench --bench live -- memory    # peak memory of scans of 10, 40 and 160 accounts
 //! ```
 //!
 //! `cargo bench` builds the release `ecaudit` this runs. `rgs` reports the wall time and the API
 //! calls made against the fewest the APIs allow; `latency` reports the wall time against the
-//! ideal, calls x 50 ms / concurrency.
+//! ideal, calls x 50 ms / concurrency; `memory` reports the scan's peak resident memory (from
+//! `/usr/bin/time`) as the number of accounts grows, each account with the same deployments.
 
 #[path = "../tests/common/moto.rs"]
 mod moto;
@@ -163,6 +165,81 @@ async fn latency(moto: &Moto) {
     );
 }
 
+/// Peak resident memory of scans of more and more accounts, each with the same two replication
+/// groups in one region (and an empty second region): what each account adds.
+async fn memory(moto: &Moto) {
+    const SIZES: [usize; 3] = [10, 40, 160];
+    const GROUPS: usize = 2;
+    let accounts: Vec<String> = (0..SIZES[SIZES.len() - 1])
+        .map(|i| format!("{:012}", 300_000_000_000u64 + i as u64))
+        .collect();
+    let proxy = FaultProxy::start(moto.endpoint.as_str(), Faults::none());
+    let work = std::env::temp_dir().join(format!("ecaudit-memory-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    println!("memory: accounts x 2 regions, {GROUPS} replication groups (4 nodes) per account");
+    println!(
+        "  {:>8} {:>12} {:>10} {:>14} {:>16}",
+        "accounts", "deployments", "wall", "peak RSS", "per account"
+    );
+    let mut seeded = 0;
+    let mut first: Option<(usize, f64)> = None;
+    for size in SIZES {
+        let started = Instant::now();
+        for (a, account) in accounts.iter().enumerate().take(size).skip(seeded) {
+            let cfg = moto.config_in_account(account, "us-east-1").await;
+            let cidr = format!("10.{}.0.0/16", a % 250);
+            let net = seed::network(&cfg, "subnets", &cidr, false).await;
+            let sg =
+                seed::security_group(&cfg, &net.vpc_id, "cache", vec![seed::tcp(6379, 6379, &cidr)]).await;
+            for g in 0..GROUPS {
+                let id = format!("rg-{g}");
+                seed::replication_group(&cfg, &seed::Group::compliant(&id, &sg, &net.subnet_group)).await;
+            }
+        }
+        eprintln!(
+            "seeded accounts {seeded}..{size} in {:.0} s",
+            started.elapsed().as_secs_f64()
+        );
+        seeded = size;
+        let time = work.join("time");
+        let started = Instant::now();
+        let out = Command::new("/usr/bin/time")
+            .args(["-f", "%M", "-o"])
+            .arg(&time)
+            .arg(env!("CARGO_BIN_EXE_ecaudit"))
+            .envs(moto.env())
+            .args([
+                "scan",
+                "--endpoint-url",
+                &proxy.endpoint,
+                "--format",
+                "json",
+                "--exit-zero",
+                "--quiet",
+            ])
+            .arg("--output")
+            .arg(work.join("result.json"))
+            .args(["--regions", "us-east-1,eu-west-1", "--role-name", "EcauditAudit"])
+            .args(["--accounts", &accounts[..size].join(",")])
+            .output()
+            .expect("run /usr/bin/time (the `time` package) and ecaudit");
+        let wall = started.elapsed().as_secs_f64();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let kib: f64 = std::fs::read_to_string(&time).unwrap().trim().parse().unwrap();
+        let mib = kib / 1024.0;
+        let per_account = match first {
+            Some((n, m)) => format!("{:.0} KiB", (mib - m) * 1024.0 / (size - n) as f64),
+            None => "-".into(),
+        };
+        first.get_or_insert((size, mib));
+        println!(
+            "  {size:>8} {:>12} {wall:>9.2}s {mib:>10.1} MiB {per_account:>16}",
+            size * GROUPS
+        );
+    }
+    std::fs::remove_dir_all(&work).ok();
+}
+
 fn main() {
     let which: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let all = which.is_empty();
@@ -173,6 +250,9 @@ fn main() {
         }
         if all || which.iter().any(|w| w == "latency") {
             latency(&Moto::start()).await;
+        }
+        if all || which.iter().any(|w| w == "memory") {
+            memory(&Moto::start()).await;
         }
     });
 }
