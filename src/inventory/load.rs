@@ -138,9 +138,9 @@ pub fn read_text(path: &Path) -> Result<Text, InventoryError> {
             // SAFETY: the map is read-only and private to this process; see above for the file
             // changing underneath.
             let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
-            return match std::str::from_utf8(&map) {
-                Ok(_) => Ok(Text::Mapped(map)),
-                Err(e) => Err(utf8(&map, e)),
+            return match is_utf8(&map) {
+                true => Ok(Text::Mapped(map)),
+                false => Err(utf8(&map, std::str::from_utf8(&map).unwrap_err())),
             };
         }
     }
@@ -154,6 +154,25 @@ pub fn read_text(path: &Path) -> Result<Text, InventoryError> {
     String::from_utf8(bytes)
         .map(Text::Read)
         .map_err(|e| utf8(e.as_bytes(), e.utf8_error()))
+}
+
+/// Whether `bytes` are UTF-8, checked in parallel: pieces cut before a byte that starts a
+/// character are each UTF-8 exactly when the whole is.
+fn is_utf8(bytes: &[u8]) -> bool {
+    const PIECE: usize = 1 << 22;
+    let mut cuts = vec![0];
+    let mut at = PIECE;
+    while at < bytes.len() {
+        // At most three continuation bytes follow a character's first byte.
+        while at < bytes.len() && (bytes[at] & 0xC0) == 0x80 && at - cuts[cuts.len() - 1] < PIECE + 3 {
+            at += 1;
+        }
+        cuts.push(at);
+        at += PIECE;
+    }
+    cuts.push(bytes.len());
+    cuts.par_windows(2)
+        .all(|w| std::str::from_utf8(&bytes[w[0]..w[1]]).is_ok())
 }
 
 /// Reads a whole inventory from a file (`-` for standard input).
@@ -402,6 +421,20 @@ mod tests {
             serde_json::to_value(&again).unwrap(),
             serde_json::to_value(&expected.deployments).unwrap()
         );
+    }
+
+    #[test]
+    fn utf8_is_checked_across_piece_boundaries() {
+        // Multi-byte characters straddle every 4 MiB boundary.
+        let text = "é€😀".repeat((1 << 22) / 9 * 3);
+        assert!(is_utf8(text.as_bytes()));
+        let mut bytes = text.into_bytes();
+        let last = bytes.len() - 1;
+        bytes[last] = 0xFF;
+        assert!(!is_utf8(&bytes));
+        bytes[last] = b'x';
+        bytes[(1 << 22) + 1] = 0xC3; // a lead byte where a continuation was
+        assert!(!is_utf8(&bytes));
     }
 
     #[test]

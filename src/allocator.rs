@@ -1,0 +1,35 @@
+//! Tuning of mimalloc, the binary's global allocator.
+
+/// `mi_option_purge_delay`: the 16th option of mimalloc's `mi_option_e` (in mimalloc 2 and 3),
+/// which the Rust bindings give no name; a test keeps the number honest.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Keeps freed memory for reuse instead of returning it to the OS a second later. A scan frees and
+/// allocates in waves (a batch of deployments parsed, evaluated, dropped); returned pages come
+/// back zeroed by the kernel, which cost a 100,000-deployment scan a tenth of its wall time.
+/// Peak memory is the same: it is the high-water mark either way.
+pub fn keep_freed_memory() {
+    // SAFETY: sets a plain integer option; mimalloc reads it when it next purges.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_option_number_is_the_purge_delay() {
+        // Its default in mimalloc 3 is 1,000 ms; no other option defaults to 1,000.
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+            assert_eq!(
+                unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) },
+                1000
+            );
+        }
+        keep_freed_memory();
+        assert_eq!(
+            unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) },
+            -1
+        );
+    }
+}
