@@ -107,7 +107,10 @@ pub(crate) async fn base_config(options: &CollectOptions) -> SdkConfig {
 /// again before the credentials expire.
 #[derive(Debug)]
 struct AssumedRole {
+    /// One client for every account (a client and its endpoint rules weigh ~40 KiB); each
+    /// account's calls are recorded by its own interceptor, added to each call.
     sts: aws_sdk_sts::Client,
+    recorder: super::calls::UnitInterceptor,
     role_arn: String,
     external_id: Option<String>,
 }
@@ -127,6 +130,8 @@ impl AssumedRole {
             .role_arn(&self.role_arn)
             .role_session_name("ecaudit")
             .set_external_id(self.external_id.clone())
+            .customize()
+            .config_override(aws_sdk_sts::config::Builder::default().interceptor(self.recorder.clone()))
             .send()
             .await
             .map_err(|e| describe_error(&e))?;
@@ -266,6 +271,12 @@ pub(crate) async fn resolve(options: &CollectOptions, recorder: &CallRecorder) -
     // Accounts are resolved concurrently (AssumeRole and DescribeRegions are a round trip each;
     // one after another they were 2 s of a 40-account scan at 50 ms a call), in account order.
     let context = std::sync::Arc::new(AccountContext {
+        sts: aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&home_config)
+                .interceptor(super::retry::WholeXml)
+                .retry_classifier(super::retry::UnreadableResponse)
+                .build(),
+        ),
         caller: caller.clone(),
         partition,
         home,
@@ -309,6 +320,8 @@ pub(crate) async fn resolve(options: &CollectOptions, recorder: &CallRecorder) -
 
 /// What resolving one account needs; shared by the concurrent account tasks.
 struct AccountContext {
+    /// The client every account's AssumeRole goes through.
+    sts: aws_sdk_sts::Client,
     caller: String,
     partition: String,
     home: Region,
@@ -333,13 +346,8 @@ impl AccountContext {
                 options.role_name.as_deref().unwrap_or_default()
             );
             let role = AssumedRole {
-                sts: aws_sdk_sts::Client::from_conf(
-                    aws_sdk_sts::config::Builder::from(&self.home_config)
-                        .interceptor(recorder.for_unit(account, "global"))
-                        .interceptor(super::retry::WholeXml)
-                        .retry_classifier(super::retry::UnreadableResponse)
-                        .build(),
-                ),
+                sts: self.sts.clone(),
+                recorder: recorder.for_unit(account, "global"),
                 role_arn,
                 external_id: options.external_id.clone(),
             };
