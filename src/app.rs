@@ -14,7 +14,7 @@ use crate::collect::{AccountSpec, CallRecorder, CollectOptions, CollectStats, Re
 use crate::config::{Config, ConfigError, OutputSpec, apply_params};
 use crate::evaluate::{ScanResult, evaluate, evaluate_document};
 use crate::findings::Severity;
-use crate::inventory::{Document, Inventory, InventoryError, read_text};
+use crate::inventory::{Document, Inventory, InventoryError, map_text, read_text};
 use crate::output::write_to;
 use crate::report::audit::{AuditReport, SavedResult};
 use crate::report::templates::{ReportFormat, Template};
@@ -471,7 +471,7 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
                 (evaluate(&inventory, rules, now), None, Some(inventory))
             }
             Some(path) => {
-                let text = read_text(path)?;
+                let text = map_text(path)?;
                 let doc = Document::parse_file(&text, &path.display().to_string())?;
                 let result = evaluate_document(&doc, rules, args.now)?;
                 // The inventory text is the largest allocation; free it before rendering.

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use load::{Document, InventoryError, Text, load_inventory, parse_inventory, read_text};
+pub use load::{Document, InventoryError, Text, load_inventory, map_text, parse_inventory, read_text};
 
 /// The inventory schema version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;

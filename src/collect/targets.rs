@@ -107,8 +107,9 @@ pub(crate) async fn base_config(options: &CollectOptions) -> SdkConfig {
 /// again before the credentials expire.
 #[derive(Debug)]
 struct AssumedRole {
-    /// One client for every account (a client and its endpoint rules weigh ~40 KiB); each
-    /// account's calls are recorded by its own interceptor, added to each call.
+    /// One client for every account (each account's own client stayed until the scan ended,
+    /// ~20 MiB for 160 accounts); each account's calls are recorded by its own interceptor,
+    /// added to each call.
     sts: aws_sdk_sts::Client,
     recorder: super::calls::UnitInterceptor,
     role_arn: String,

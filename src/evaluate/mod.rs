@@ -179,10 +179,12 @@ pub fn evaluate_document(
     let evaluator = Evaluator::new(&rules, now);
     let mut result = ScanResult::assemble(&doc.header, RuleSet::empty(), now, Vec::new());
     // Sized once: growing a vector of millions of findings copies it and faults in fresh pages.
+    // An upper bound (rules that do not apply to a kind make no finding); pages never written
+    // cost no memory, and where the address space is too tight for it the vector grows instead.
     result.resources.reserve_exact(doc.len());
-    result
+    let _ = result
         .findings
-        .reserve_exact(doc.len().saturating_mul(rules.rules.len()));
+        .try_reserve_exact(doc.len().saturating_mul(rules.rules.len()));
     // Batches keep the per-deployment intermediate small: memory holds the findings once, and
     // the text of a batch is released once it is read.
     const BATCH: usize = 8192;

@@ -73,10 +73,12 @@ pub struct Document<'a> {
     path: String,
 }
 
-/// A document's text: mapped from its file, or read (standard input, pipes, empty files).
-pub enum Text {
+/// A document's text: read into memory, or mapped from its file ([`map_text`]).
+pub struct Text(Source);
+
+enum Source {
     Read(String),
-    /// Validated as UTF-8 when mapped.
+    /// Checked to be UTF-8 when mapped; only [`map_text`] makes one.
     Mapped(memmap2::Mmap),
 }
 
@@ -84,24 +86,31 @@ impl std::ops::Deref for Text {
     type Target = str;
 
     fn deref(&self) -> &str {
-        match self {
-            Text::Read(s) => s,
-            // SAFETY: checked to be UTF-8 by `read_text` before this value was made.
-            Text::Mapped(m) => unsafe { std::str::from_utf8_unchecked(m) },
+        match &self.0 {
+            Source::Read(s) => s,
+            // SAFETY: checked to be UTF-8 by `map_text` before this value was made (see there
+            // for the file changing underneath).
+            Source::Mapped(m) => unsafe { std::str::from_utf8_unchecked(m) },
         }
     }
 }
 
 impl Text {
+    /// Whether the text is mapped from its file.
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.0, Source::Mapped(_))
+    }
+
     /// Lets the kernel drop the pages of `part` (a slice of this text) from this process's
-    /// memory: read again from the page cache if touched later, unchanged, since the map is of
-    /// a file opened read-only. What keeps a scan's peak memory to what it holds, not the file.
+    /// memory: a mapped file's pages are read again from the page cache if touched later, with
+    /// the same bytes. What keeps a scan's memory after the top-level split to what it holds,
+    /// not the file. Nothing happens to a text that was read.
     pub fn release(&self, part: &str) {
-        if let Text::Mapped(map) = self {
+        if let Source::Mapped(map) = &self.0 {
             let offset = (part.as_ptr() as usize).wrapping_sub(map.as_ptr() as usize);
             if offset.checked_add(part.len()).is_some_and(|end| end <= map.len()) && !part.is_empty() {
-                // SAFETY: a private, read-only file map: the pages come back with the same bytes.
-                // A failure only means the memory stays resident.
+                // SAFETY: a read-only map of a file: dropped pages come back from the file. A
+                // failure only means the memory stays resident.
                 let _ = unsafe {
                     map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, part.len())
                 };
@@ -110,50 +119,69 @@ impl Text {
     }
 }
 
-/// Reads a file (`-` for standard input). A regular file is mapped into memory rather than
-/// read: reading a large inventory into a buffer costs the kernel a zeroed page and a copy for
-/// every page, a fifth of a 100,000-deployment scan's CPU time, all before the parallel parse.
-/// Like ripgrep, this trusts the file not to be truncated while it is read; ecaudit's own
-/// outputs never are (they are renamed into place).
+/// Reads a file (`-` for standard input) into memory.
 pub fn read_text(path: &Path) -> Result<Text, InventoryError> {
     let display = path.display().to_string();
     let io = |source| InventoryError::Io {
         path: display.clone(),
         source,
     };
-    let utf8 = |bytes: &[u8], e: std::str::Utf8Error| {
-        let offset = e.valid_up_to();
-        let (line, column) = line_column(&String::from_utf8_lossy(bytes), offset);
-        InventoryError::Invalid {
-            path: display.clone(),
-            line,
-            column,
-            message: "the file is not UTF-8".into(),
-        }
+    let mut bytes = Vec::new();
+    if path.as_os_str() == "-" {
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map_err(io)?;
+    } else {
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        std::io::Read::read_to_end(&mut file, &mut bytes).map_err(io)?;
+    }
+    String::from_utf8(bytes)
+        .map(|s| Text(Source::Read(s)))
+        .map_err(|e| not_utf8(&display, e.as_bytes(), e.utf8_error()))
+}
+
+/// Reads an inventory for a scan: a regular file is mapped into memory rather than read
+/// (standard input, pipes and files that cannot be mapped are read). Reading a large inventory
+/// into a buffer costs the kernel a zeroed page and a copy for every page, a fifth of a
+/// 100,000-deployment scan's CPU time, all before the parallel parse.
+///
+/// Like ripgrep, this trusts the file not to change while it is read: truncated underneath, the
+/// scan dies of SIGBUS; rewritten in place, it may read a mix. ecaudit's own inventories are
+/// renamed into place, never rewritten; other writers should do the same.
+pub fn map_text(path: &Path) -> Result<Text, InventoryError> {
+    if path.as_os_str() == "-" {
+        return read_text(path);
+    }
+    let display = path.display().to_string();
+    let io = |source| InventoryError::Io {
+        path: display.clone(),
+        source,
     };
-    if path.as_os_str() != "-" {
-        let file = std::fs::File::open(path).map_err(io)?;
-        let meta = file.metadata().map_err(io)?;
-        if meta.is_file() && meta.len() > 0 {
-            // SAFETY: the map is read-only and private to this process; see above for the file
-            // changing underneath.
-            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if meta.is_file() && meta.len() > 0 {
+        // SAFETY: a read-only map; see above for the file changing underneath.
+        if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
             return match is_utf8(&map) {
-                true => Ok(Text::Mapped(map)),
-                false => Err(utf8(&map, std::str::from_utf8(&map).unwrap_err())),
+                true => Ok(Text(Source::Mapped(map))),
+                false => Err(not_utf8(&display, &map, std::str::from_utf8(&map).unwrap_err())),
             };
         }
     }
-    let bytes = if path.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut buf).map_err(io)?;
-        buf
-    } else {
-        std::fs::read(path).map_err(io)?
-    };
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(io)?;
     String::from_utf8(bytes)
-        .map(Text::Read)
-        .map_err(|e| utf8(e.as_bytes(), e.utf8_error()))
+        .map(|s| Text(Source::Read(s)))
+        .map_err(|e| not_utf8(&display, e.as_bytes(), e.utf8_error()))
+}
+
+/// The error of a file that is not UTF-8, at the line and column of its first bad byte.
+fn not_utf8(path: &str, bytes: &[u8], e: std::str::Utf8Error) -> InventoryError {
+    let (line, column) = line_column(&String::from_utf8_lossy(bytes), e.valid_up_to());
+    InventoryError::Invalid {
+        path: path.to_string(),
+        line,
+        column,
+        message: "the file is not UTF-8".into(),
+    }
 }
 
 /// Whether `bytes` are UTF-8, checked in parallel: pieces cut before a byte that starts a
@@ -411,8 +439,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("fleet.json");
         std::fs::write(&path, &text).unwrap();
-        let mapped = read_text(&path).unwrap();
-        assert!(matches!(mapped, Text::Mapped(_)), "a regular file is mapped");
+        let mapped = map_text(&path).unwrap();
+        assert!(mapped.is_mapped(), "a regular file is mapped");
         let doc = Document::parse_file(&mapped, "fleet.json").unwrap();
         doc.release(0..doc.len());
         let expected = parse_inventory(&text, "fleet.json").unwrap();
@@ -442,11 +470,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let empty = dir.path().join("empty.json");
         std::fs::write(&empty, "").unwrap();
-        assert!(matches!(read_text(&empty).unwrap(), Text::Read(s) if s.is_empty()));
+        let text = map_text(&empty).unwrap();
+        assert!(!text.is_mapped() && text.is_empty());
         let bad = dir.path().join("bad.json");
         std::fs::write(&bad, b"{\n\"a\": \"\xff\"}").unwrap();
-        let err = read_text(&bad).err().unwrap().to_string();
-        assert!(err.contains("bad.json:2:") && err.contains("not UTF-8"), "{err}");
+        for err in [map_text(&bad).err(), read_text(&bad).err()] {
+            let err = err.unwrap().to_string();
+            assert!(err.contains("bad.json:2:") && err.contains("not UTF-8"), "{err}");
+        }
     }
 
     #[test]

@@ -297,7 +297,7 @@ fn stream(result: &ScanResult, shown: &[&Finding], separator: &[u8], out: &mut d
     std::thread::scope(|scope| {
         // One window ahead: memory holds at most three windows of rendered text.
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        scope.spawn(move || {
+        let renderer = scope.spawn(move || {
             for window in shown.chunks(CHUNK * WINDOW) {
                 if tx.send(render(window)).is_err() {
                     break; // the writer failed and stopped reading
@@ -305,19 +305,26 @@ fn stream(result: &ScanResult, shown: &[&Finding], separator: &[u8], out: &mut d
             }
         });
         let mut first = true;
-        for rendered in rx {
-            for buf in rendered? {
-                if buf.is_empty() {
-                    continue;
+        let written = (|| {
+            for rendered in rx {
+                for buf in rendered? {
+                    if buf.is_empty() {
+                        continue;
+                    }
+                    if !first {
+                        out.write_all(separator)?;
+                    }
+                    first = false;
+                    out.write_all(&buf)?;
                 }
-                if !first {
-                    out.write_all(separator)?;
-                }
-                first = false;
-                out.write_all(&buf)?;
             }
+            Ok(())
+        })();
+        // A panic while rendering is a bug: raise it with its own message, not as a short file.
+        if let Err(panic) = renderer.join() {
+            std::panic::resume_unwind(panic);
         }
-        Ok(())
+        written
     })
 }
 
