@@ -4,7 +4,7 @@
 //! ```text
 //! cargo bench --bench live -- rgs       # one region, 1,000 replication groups
 //! cargo bench --bench live -- latency   # 40 accounts x 3 regions, 50 ms added to every call
-//! cargo bench --bench live -- memory    # peak memory of scans of 10, 40 and 160 accounts
+//! cargo bench --bench live -- memory    # peak memory of scans of 10, 40, 160 and 640 accounts
 //! ```
 //!
 //! `cargo bench` builds the release `ecaudit` this runs. `rgs` reports the wall time and the API
@@ -168,7 +168,7 @@ async fn latency(moto: &Moto) {
 /// Peak resident memory of scans of more and more accounts, each with the same two replication
 /// groups in one region (and an empty second region): what each account adds.
 async fn memory(moto: &Moto) {
-    const SIZES: [usize; 3] = [10, 40, 160];
+    const SIZES: [usize; 4] = [10, 40, 160, 640];
     const GROUPS: usize = 2;
     let accounts: Vec<String> = (0..SIZES[SIZES.len() - 1])
         .map(|i| format!("{:012}", 300_000_000_000u64 + i as u64))
