@@ -41,19 +41,7 @@ fn scan(moto: &Moto, proxy: &FaultProxy, args: &[String]) -> (f64, proxy::Stats)
     for _ in 0..RUNS {
         proxy.set(current(proxy));
         let started = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_ecaudit"))
-            .envs(moto.env())
-            .args([
-                "scan",
-                "--endpoint-url",
-                &proxy.endpoint,
-                "--format",
-                "json",
-                "--output",
-                "/dev/null",
-                "--exit-zero",
-                "--quiet",
-            ])
+        let out = scan_command(Command::new(env!("CARGO_BIN_EXE_ecaudit")), moto, proxy)
             .args(args)
             .output()
             .expect("run ecaudit");
@@ -62,6 +50,23 @@ fn scan(moto: &Moto, proxy: &FaultProxy, args: &[String]) -> (f64, proxy::Stats)
         stats = proxy.stats();
     }
     (median(times), stats)
+}
+
+/// `command` (ecaudit, or a wrapper running it) with `scan` against moto through `proxy`, the
+/// JSON result to /dev/null.
+fn scan_command(mut command: Command, moto: &Moto, proxy: &FaultProxy) -> Command {
+    command.envs(moto.env()).args([
+        "scan",
+        "--endpoint-url",
+        &proxy.endpoint,
+        "--format",
+        "json",
+        "--output",
+        "/dev/null",
+        "--exit-zero",
+        "--quiet",
+    ]);
+    command
 }
 
 /// The proxy's settings, to reset its statistics between runs.
@@ -203,22 +208,12 @@ async fn memory(moto: &Moto) {
         seeded = size;
         let time = work.join("time");
         let started = Instant::now();
-        let out = Command::new("/usr/bin/time")
+        let mut timed = Command::new("/usr/bin/time");
+        timed
             .args(["-f", "%M", "-o"])
             .arg(&time)
-            .arg(env!("CARGO_BIN_EXE_ecaudit"))
-            .envs(moto.env())
-            .args([
-                "scan",
-                "--endpoint-url",
-                &proxy.endpoint,
-                "--format",
-                "json",
-                "--exit-zero",
-                "--quiet",
-            ])
-            .arg("--output")
-            .arg(work.join("result.json"))
+            .arg(env!("CARGO_BIN_EXE_ecaudit"));
+        let out = scan_command(timed, moto, &proxy)
             .args(["--regions", "us-east-1,eu-west-1", "--role-name", "EcauditAudit"])
             .args(["--accounts", &accounts[..size].join(",")])
             .output()

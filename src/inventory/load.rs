@@ -126,16 +126,25 @@ pub fn read_text(path: &Path) -> Result<Text, InventoryError> {
         path: display.clone(),
         source,
     };
-    let mut bytes = Vec::new();
     if path.as_os_str() == "-" {
-        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map_err(io)?;
+        read_all(std::io::stdin().lock(), &display)
     } else {
-        let mut file = std::fs::File::open(path).map_err(io)?;
-        std::io::Read::read_to_end(&mut file, &mut bytes).map_err(io)?;
+        read_all(std::fs::File::open(path).map_err(io)?, &display)
     }
+}
+
+/// Reads `reader` to its end as the text of the file `display` names.
+fn read_all(mut reader: impl std::io::Read, display: &str) -> Result<Text, InventoryError> {
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|source| InventoryError::Io {
+            path: display.to_string(),
+            source,
+        })?;
     String::from_utf8(bytes)
         .map(|s| Text(Source::Read(s)))
-        .map_err(|e| not_utf8(&display, e.as_bytes(), e.utf8_error()))
+        .map_err(|e| not_utf8(display, e.as_bytes(), e.utf8_error()))
 }
 
 /// Reads an inventory for a scan: a regular file is mapped into memory rather than read
@@ -155,7 +164,7 @@ pub fn map_text(path: &Path) -> Result<Text, InventoryError> {
         path: display.clone(),
         source,
     };
-    let mut file = std::fs::File::open(path).map_err(io)?;
+    let file = std::fs::File::open(path).map_err(io)?;
     let meta = file.metadata().map_err(io)?;
     if meta.is_file() && meta.len() > 0 {
         // SAFETY: a read-only map; see above for the file changing underneath.
@@ -166,11 +175,7 @@ pub fn map_text(path: &Path) -> Result<Text, InventoryError> {
             };
         }
     }
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(io)?;
-    String::from_utf8(bytes)
-        .map(|s| Text(Source::Read(s)))
-        .map_err(|e| not_utf8(&display, e.as_bytes(), e.utf8_error()))
+    read_all(file, &display)
 }
 
 /// The error of a file that is not UTF-8, at the line and column of its first bad byte.
