@@ -12,9 +12,11 @@ use crate::cli::{
 };
 use crate::collect::{AccountSpec, CallRecorder, CollectOptions, CollectStats, RegionSpec, TargetError};
 use crate::config::{Config, ConfigError, OutputSpec, apply_params};
-use crate::evaluate::{ScanResult, evaluate, evaluate_document};
+use crate::evaluate::{PartEvaluator, ScanResult, evaluate, evaluate_document};
 use crate::findings::Severity;
-use crate::inventory::{Document, Inventory, InventoryError, map_text, read_text};
+use crate::inventory::{
+    Deployment, Document, Inventory, InventoryError, Spool, Spooled, map_text, read_text,
+};
 use crate::output::write_to;
 use crate::report::audit::{AuditReport, SavedResult};
 use crate::report::templates::{ReportFormat, Template};
@@ -63,6 +65,12 @@ pub enum Error {
     Merge(#[from] crate::merge::MergeError),
     #[error(transparent)]
     Doctor(#[from] crate::doctor::DoctorError),
+    #[error("cannot keep the inventory being collected in {dir} (set TMPDIR to another directory): {source}")]
+    Spool {
+        dir: String,
+        #[source]
+        source: io::Error,
+    },
     #[error("{path}: cannot read: {source}")]
     Read {
         path: String,
@@ -199,23 +207,53 @@ fn collect_options(args: &TargetArgs, config: &Config) -> CollectOptions {
     }
 }
 
-/// Collects live: every target unit, errors as coverage.
-fn collect_live(options: &CollectOptions) -> Result<(Inventory, CollectStats), Error> {
+/// Collects live: every target unit, errors as coverage. Each unit's deployments go to `each`
+/// as the unit is read (see [`crate::collect::collect_each`]); returns the inventory without
+/// its deployments.
+fn collect_live(
+    options: &CollectOptions,
+    collected_at: chrono::DateTime<chrono::Utc>,
+    each: impl FnMut(usize, Vec<Deployment>),
+) -> Result<(Inventory, CollectStats), Error> {
     crate::collect::targets::validate(options)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
     let recorder = CallRecorder::new();
-    Ok(runtime.block_on(crate::collect::collect(options, &recorder))?)
+    Ok(runtime.block_on(crate::collect::collect_each(
+        options,
+        &recorder,
+        collected_at,
+        each,
+    ))?)
+}
+
+fn spool_error(source: io::Error) -> Error {
+    Error::Spool {
+        dir: std::env::temp_dir().display().to_string(),
+        source,
+    }
+}
+
+/// A new spool for the inventory a live collection reads.
+fn new_spool() -> Result<Spool, Error> {
+    Spool::new().map_err(spool_error)
 }
 
 fn collect_command(args: &CollectArgs) -> Result<u8, Error> {
     let config = Config::load(args.config.as_deref())?;
     let options = collect_options(&args.targets, &config);
-    let (inventory, stats) = collect_live(&options)?;
-    let text = serde_json::to_string_pretty(&inventory).expect("inventory serializes");
-    emit(args.output.as_deref(), |w| writeln!(w, "{text}"))?;
+    // The inventory goes to disk as units are read, not into memory.
+    let mut spool = new_spool()?;
+    let (header, stats) = collect_live(&options, chrono::Utc::now(), |part, deployments| {
+        spool.add(part, &deployments)
+    })?;
+    let inventory = ThisRun::Spooled {
+        spooled: spool.finish().map_err(spool_error)?,
+        header,
+    };
+    emit(args.output.as_deref(), |w| inventory.write(true, w))?;
     if !args.targets.quiet {
         eprintln!("ecaudit: collected {stats}");
     }
@@ -225,6 +263,66 @@ fn collect_command(args: &CollectArgs) -> Result<u8, Error> {
     } else {
         crate::summary::exit::OK
     })
+}
+
+/// This run's inventory, where `--history` and `collect` need it whole: loaded from a file
+/// (`scan --inventory`), or spooled to disk while collected.
+enum ThisRun {
+    Loaded(Inventory),
+    Spooled { header: Inventory, spooled: Spooled },
+}
+
+impl ThisRun {
+    /// Everything but the deployments.
+    fn header(&self) -> &Inventory {
+        match self {
+            ThisRun::Loaded(inventory) => inventory,
+            ThisRun::Spooled { header, .. } => header,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            ThisRun::Loaded(inventory) => inventory.deployments.len(),
+            ThisRun::Spooled { spooled, .. } => spooled.len(),
+        }
+    }
+
+    /// The deployments in order; a spooled inventory's are read back a unit at a time.
+    fn deployments(
+        &self,
+    ) -> Box<dyn Iterator<Item = Result<std::borrow::Cow<'_, Deployment>, InventoryError>> + '_> {
+        use std::borrow::Cow;
+        match self {
+            ThisRun::Loaded(inventory) => {
+                Box::new(inventory.deployments.iter().map(|d| Ok(Cow::Borrowed(d))))
+            }
+            ThisRun::Spooled { spooled, .. } => Box::new(spooled.iter().map(|d| {
+                d.map(Cow::Owned).map_err(|source| InventoryError::Io {
+                    path: format!(
+                        "(this run's inventory, kept in {})",
+                        std::env::temp_dir().display()
+                    ),
+                    source,
+                })
+            })),
+        }
+    }
+
+    /// The inventory document and a newline.
+    fn write(&self, pretty: bool, w: &mut dyn Write) -> io::Result<()> {
+        match (self, pretty) {
+            (ThisRun::Loaded(inventory), false) => serde_json::to_writer(&mut *w, inventory)?,
+            (ThisRun::Loaded(inventory), true) => serde_json::to_writer_pretty(&mut *w, inventory)?,
+            (ThisRun::Spooled { header, spooled }, false) => {
+                serde_json::to_writer(&mut *w, &spooled.with_header(header))?
+            }
+            (ThisRun::Spooled { header, spooled }, true) => {
+                serde_json::to_writer_pretty(&mut *w, &spooled.with_header(header))?
+            }
+        }
+        writeln!(w)
+    }
 }
 
 /// The suppressions and baseline of a scan, read and validated before any work starts.
@@ -268,16 +366,13 @@ impl Recorder {
     /// Writes this run's inventory and result (atomically), then keeps only the newest `keep`.
     fn record(
         self,
-        inventory: &Inventory,
+        inventory: &ThisRun,
         result: &ScanResult,
         summary: &Summary,
         keep: usize,
     ) -> Result<(), Error> {
         let run = self.history.run(&self.stamp);
-        emit(Some(&run.inventory), |w| {
-            serde_json::to_writer(&mut *w, inventory).map_err(io::Error::from)?;
-            writeln!(w)
-        })?;
+        emit(Some(&run.inventory), |w| inventory.write(false, w))?;
         let options = RenderOptions {
             min_severity: Severity::Info,
             color: false,
@@ -304,46 +399,56 @@ impl Recorder {
 
 /// Compares this run with the newest earlier run in `dir` (the drift goes into the outputs) and
 /// returns where this run will be recorded. An unreadable earlier run is a warning, not a lost
-/// scan.
-fn compare_with_history(
-    dir: &Path,
-    inventory: &Inventory,
-    result: &mut ScanResult,
-) -> Result<Recorder, Error> {
-    use crate::drift::{DriftReport, Input, Side};
+/// scan. Neither inventory is held whole: the earlier one is mapped and parsed a deployment at a
+/// time, this run's read back from its spool.
+fn compare_with_history(dir: &Path, inventory: &ThisRun, result: &mut ScanResult) -> Result<Recorder, Error> {
+    use crate::drift::{DriftError, DriftReport, Input, Side};
     let history = crate::history::History::open(dir)?;
     let previous = history.runs()?.pop();
     let stamp = history.stamp(chrono::Utc::now());
     if let Some(prev) = previous {
-        let read = || -> Result<(Inventory, crate::drift::ScanDocument), crate::drift::DriftError> {
-            match (Input::read(&prev.inventory)?, Input::read(&prev.scan)?) {
-                (Input::Inventory(i), Input::Scan(s)) => Ok((i, s)),
-                _ => Err(crate::drift::DriftError::Unknown {
+        let compare = || -> Result<DriftReport, DriftError> {
+            let Input::Scan(old_scan) = Input::read(&prev.scan)? else {
+                return Err(DriftError::Unknown {
                     file: prev.scan.display().to_string(),
-                }),
-            }
+                });
+            };
+            let file = prev.inventory.display().to_string();
+            let text = map_text(&prev.inventory)?;
+            let old = Document::parse_file(&text, &file)?;
+            let drift = crate::drift::diff_each(
+                old.len(),
+                |i| {
+                    let d = old.deployment(i);
+                    old.release(i..i + 1);
+                    d.map(std::borrow::Cow::Owned)
+                },
+                inventory.deployments(),
+                &old.header.coverage,
+                &inventory.header().coverage,
+            )?;
+            let side = |file: String, header: &Inventory, deployments| Side {
+                file,
+                document: "inventory",
+                collected_at: header.collected_at,
+                deployments,
+            };
+            Ok(DriftReport::new(
+                side(file, &old.header, old.len()),
+                side(
+                    history.run(&stamp).inventory.display().to_string(),
+                    inventory.header(),
+                    inventory.len(),
+                ),
+                drift,
+                crate::drift::transitions(
+                    &old_scan.finding_states(old_scan.min_severity()),
+                    &crate::drift::finding_states(result),
+                ),
+            ))
         };
-        match read() {
-            Ok((old, old_scan)) => {
-                let side = |file: String, document, inv: &Inventory| Side {
-                    file,
-                    document,
-                    collected_at: inv.collected_at,
-                    deployments: inv.deployments.len(),
-                };
-                let report = DriftReport::new(
-                    side(prev.inventory.display().to_string(), "inventory", &old),
-                    side(
-                        history.run(&stamp).inventory.display().to_string(),
-                        "inventory",
-                        inventory,
-                    ),
-                    crate::drift::diff(&old, inventory),
-                    crate::drift::transitions(
-                        &old_scan.finding_states(old_scan.min_severity()),
-                        &crate::drift::finding_states(result),
-                    ),
-                );
+        match compare() {
+            Ok(report) => {
                 report.findings.mark(result);
                 result.drift = Some(report);
             }
@@ -458,9 +563,9 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
         }
         false => None,
     };
-    // Nightly mode compares whole inventories, so it keeps this run's in memory.
+    // Nightly mode compares this run's inventory with the previous one and records it.
     let history = args.history.is_some();
-    let (mut result, stats, inventory): (ScanResult, Option<CollectStats>, Option<Inventory>) =
+    let (mut result, stats, inventory): (ScanResult, Option<CollectStats>, Option<ThisRun>) =
         match &args.inventory {
             Some(path) if history => {
                 let inventory = crate::inventory::load_inventory(path)?;
@@ -468,7 +573,8 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
                     .now
                     .or(inventory.collected_at)
                     .unwrap_or_else(chrono::Utc::now);
-                (evaluate(&inventory, rules, now), None, Some(inventory))
+                let result = evaluate(&inventory, rules, now);
+                (result, None, Some(ThisRun::Loaded(inventory)))
             }
             Some(path) => {
                 let text = map_text(path)?;
@@ -480,14 +586,29 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
                 (result, None, None)
             }
             None => {
+                // Each unit is evaluated as it is read and its deployments dropped (or spooled
+                // to disk for `--history`): memory holds findings, not the inventory.
                 let options = collect_options(&args.targets, &config);
-                let (inventory, stats) = collect_live(&options)?;
-                let now = args
-                    .now
-                    .or(inventory.collected_at)
-                    .unwrap_or_else(chrono::Utc::now);
-                let result = evaluate(&inventory, rules, now);
-                (result, Some(stats), history.then_some(inventory))
+                let collected_at = chrono::Utc::now();
+                let now = args.now.unwrap_or(collected_at);
+                let mut spool = if history { Some(new_spool()?) } else { None };
+                let mut parts = PartEvaluator::new(&rules, now);
+                let (header, stats) = collect_live(&options, collected_at, |part, deployments| {
+                    parts.add(part, &deployments);
+                    if let Some(spool) = &mut spool {
+                        spool.add(part, &deployments);
+                    }
+                })?;
+                let evaluated = parts.finish();
+                let result = ScanResult::of_parts(&header, rules, now, evaluated);
+                let inventory = match spool {
+                    Some(spool) => Some(ThisRun::Spooled {
+                        spooled: spool.finish().map_err(spool_error)?,
+                        header,
+                    }),
+                    None => None,
+                };
+                (result, Some(stats), inventory)
             }
         };
     tracing::info!(
@@ -696,7 +817,12 @@ fn drift_command(args: &DriftArgs) -> Result<u8, Error> {
         None => {
             // Validate the state's shape first: an unusable state must not cost a collection.
             crate::drift::terraform::compare(&file, &state, &Inventory::new())?;
-            collect_live(&collect_options(&args.targets, &config))?.0
+            let mut parts = Vec::new();
+            let options = collect_options(&args.targets, &config);
+            let (header, _) = collect_live(&options, chrono::Utc::now(), |part, deployments| {
+                parts.push((part, deployments))
+            })?;
+            crate::collect::whole(header, parts)
         }
     };
     let drift = crate::drift::terraform::compare(&file, &state, &inventory)?;

@@ -5,6 +5,7 @@
 //! unknown fact reports `error`, not a pass or a fail.
 
 mod load;
+mod spool;
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use load::{Document, InventoryError, Text, load_inventory, map_text, parse_inventory, read_text};
+pub use spool::{Spool, Spooled};
 
 /// The inventory schema version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -24,8 +26,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct Inventory {
     /// Version of this document's shape. This build reads version 1.
     pub schema_version: u32,
-    /// When collection finished. Time-dependent rules (snapshot age) are evaluated as of this
-    /// instant, so re-running an audit on a saved inventory gives the same findings.
+    /// When collection started: every fact was read at or after it. Time-dependent rules
+    /// (snapshot age) are evaluated as of this instant, by the scan that collected it as by a
+    /// later audit of the saved inventory, so both give the same findings.
     #[serde(default)]
     pub collected_at: Option<DateTime<Utc>>,
     /// The program that wrote the inventory.

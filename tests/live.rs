@@ -1033,6 +1033,42 @@ async fn drift_between_two_live_collections_is_exactly_what_changed() {
     let dir = tempfile::tempdir().unwrap();
     let monday = dir.path().join("monday.json");
     collect_to(&moto, &monday);
+    // The nightly scan, live: it keeps only findings in memory and spools each night's inventory
+    // to disk, compares it with the previous night's and records it.
+    let history = dir.path().join("history");
+    let nightly = |night: &str| -> Value {
+        let out = dir.path().join(format!("{night}.scan.json"));
+        let (code, _, stderr) = scan_us_east_1(
+            &moto,
+            &[
+                "--history",
+                history.to_str().unwrap(),
+                "--format",
+                "json",
+                "--output",
+                out.to_str().unwrap(),
+                "--exit-zero",
+            ],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stderr.contains("recorded run"), "{stderr}");
+        json_file(&out)
+    };
+    let first = nightly("monday");
+    assert!(first["drift"].is_null(), "nothing to compare with yet");
+    let recorded: Vec<std::path::PathBuf> = std::fs::read_dir(&history)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".inventory.json"))
+        .collect();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    let recorded: Inventory = serde_json::from_str(&std::fs::read_to_string(&recorded[0]).unwrap()).unwrap();
+    let collected: Inventory = serde_json::from_str(&std::fs::read_to_string(&monday).unwrap()).unwrap();
+    assert_eq!(
+        recorded.deployments, collected.deployments,
+        "the recorded inventory is the collected one"
+    );
+    assert_eq!(recorded.coverage.len(), collected.coverage.len());
 
     // The night's changes, through the same APIs an operator would call.
     let ec = aws_sdk_elasticache::Client::new(&cfg);
@@ -1072,6 +1108,9 @@ async fn drift_between_two_live_collections_is_exactly_what_changed() {
     seed::replication_group(&cfg, &Group::compliant("gamma", &sg, &net.subnet_group)).await;
     let tuesday = dir.path().join("tuesday.json");
     collect_to(&moto, &tuesday);
+    // History stamps are to the second.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = nightly("tuesday");
 
     let (code, stdout, stderr) = run(
         &moto,
@@ -1093,6 +1132,10 @@ async fn drift_between_two_live_collections_is_exactly_what_changed() {
             .collect()
     };
     let deployments = &report["deployments"];
+    assert_eq!(
+        &second["drift"]["deployments"], deployments,
+        "the nightly scan's drift is `diff`'s"
+    );
     assert_eq!(ids(&deployments["added"]), ["gamma"]);
     assert_eq!(ids(&deployments["removed"]), ["beta"]);
     assert_eq!(ids(&deployments["changed"]), ["alpha"], "{deployments:#}");

@@ -14,7 +14,6 @@ pub mod targets;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
@@ -23,7 +22,6 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::Utc;
 use serde::Serialize;
-use tokio::sync::Semaphore;
 
 use crate::inventory::{Collector, CoverageEntry, CoverageError, CoverageStatus, Inventory, SCHEMA_VERSION};
 pub use calls::CallRecorder;
@@ -219,8 +217,38 @@ pub async fn collect(
     options: &CollectOptions,
     recorder: &CallRecorder,
 ) -> Result<(Inventory, CollectStats), TargetError> {
+    let mut parts = Vec::new();
+    let (header, stats) = collect_each(options, recorder, Utc::now(), |part, deployments| {
+        parts.push((part, deployments));
+    })
+    .await?;
+    Ok((whole(header, parts), stats))
+}
+
+/// The inventory of `header` with the deployments [`collect_each`] handed over, by part.
+pub fn whole(mut header: Inventory, mut parts: Vec<(usize, Vec<crate::inventory::Deployment>)>) -> Inventory {
+    parts.sort_by_key(|(part, _)| *part);
+    header.deployments = parts.into_iter().flat_map(|(_, d)| d).collect();
+    header
+}
+
+/// Collects every target unit, handing each unit's deployments to `each` as soon as the unit is
+/// read, so that nothing needs to hold the whole inventory. Units come in any order, each with
+/// its place `part` in the inventory: the deployments of parts 0, 1, 2, ... in that order are
+/// the inventory's, sorted. Returns the inventory without its deployments (every coverage
+/// entry, sorted) and the collection's figures. `collected_at` is the inventory's time: the
+/// collection's start, so every fact was read at or after it.
+pub async fn collect_each(
+    options: &CollectOptions,
+    recorder: &CallRecorder,
+    collected_at: chrono::DateTime<Utc>,
+    mut each: impl FnMut(usize, Vec<crate::inventory::Deployment>),
+) -> Result<(Inventory, CollectStats), TargetError> {
     let started = Instant::now();
     let mut plan = targets::resolve(options, recorder).await?;
+    // In the inventory's order, so a unit's place is its part.
+    plan.units
+        .sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
     // A shard reads its own units; target resolution (and its coverage) is the same in every shard.
     let shard = options.shard.map(|shard| {
         let planned_units = plan.units.len();
@@ -256,36 +284,42 @@ pub async fn collect(
 
     // One window for every unit, so the statistics of all nodes cover the same span.
     let window = options.metrics.as_ref().map(|m| m.ending(Utc::now()));
-    let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    // A task is spawned when another ends: only the units in flight hold memory.
+    let concurrency = options.concurrency.max(1);
+    let mut pending = plan.units.iter().cloned().enumerate();
     let mut tasks = tokio::task::JoinSet::new();
-    for (index, unit) in plan.units.iter().cloned().enumerate() {
-        let semaphore = semaphore.clone();
-        let recorder = recorder.clone();
-        let window = window.clone();
-        tasks.spawn(async move {
-            let _permit = semaphore.acquire_owned().await.expect("semaphore open");
-            (index, collect_unit(&unit, &recorder, window.as_ref()).await)
-        });
+    let mut spawn = |tasks: &mut tokio::task::JoinSet<_>| {
+        if let Some((index, unit)) = pending.next() {
+            let recorder = recorder.clone();
+            let window = window.clone();
+            tasks.spawn(async move { (index, collect_unit(&unit, &recorder, window.as_ref()).await) });
+        }
+    };
+    for _ in 0..concurrency {
+        spawn(&mut tasks);
     }
-    let mut results = vec![None; total];
+    let mut coverage = plan.coverage;
     let (mut found, mut errors) = (0usize, 0usize);
     while let Some(joined) = tasks.join_next().await {
-        let (index, (deployments, coverage)) = joined.expect("a unit task panicked");
+        spawn(&mut tasks);
+        let (index, (deployments, unit_coverage)) = joined.expect("a unit task panicked");
         let unit = &plan.units[index];
+        let gaps = unit_coverage.iter().filter(|c| c.is_gap()).count();
         tracing::info!(
             account = %unit.account_id,
             region = %unit.region,
             deployments = deployments.len(),
-            gaps = coverage.iter().filter(|c| c.is_gap()).count(),
+            gaps,
             "unit read"
         );
         found += deployments.len();
-        errors += coverage.iter().filter(|c| c.is_gap()).count();
+        errors += gaps;
         if let Some(bar) = &progress {
             bar.inc(1);
             bar.set_message(format!("{found} deployment(s), {errors} error(s)"));
         }
-        results[index] = Some((deployments, coverage));
+        coverage.extend(unit_coverage);
+        each(index, deployments);
     }
     if let Some(bar) = progress {
         bar.finish_and_clear();
@@ -293,20 +327,16 @@ pub async fn collect(
 
     let mut inventory = Inventory {
         schema_version: SCHEMA_VERSION,
-        collected_at: Some(Utc::now()),
+        collected_at: Some(collected_at),
         collector: Some(Collector {
             name: "ecaudit".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             caller: plan.caller.clone(),
         }),
         deployments: Vec::new(),
-        coverage: plan.coverage,
+        coverage,
         shard,
     };
-    for (deployments, coverage) in results.into_iter().flatten() {
-        inventory.deployments.extend(deployments);
-        inventory.coverage.extend(coverage);
-    }
     inventory.sort();
 
     let stats = CollectStats {
@@ -320,7 +350,7 @@ pub async fn collect(
             None => plan.regions,
         },
         units: total,
-        deployments: inventory.deployments.len(),
+        deployments: found,
         api_calls: recorder.calls_per_service(),
         api_calls_by_action: recorder.calls_per_action(),
         retries: recorder.retries(),
@@ -410,5 +440,7 @@ async fn collect_unit(
         let read = metrics::read(&cloudwatch, &mut deployments, window).await;
         reads.record("cloudwatch", "GetMetricData", read);
     }
+    // The unit's part of the inventory's order (account and region are the unit's).
+    deployments.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
     (deployments, reads.finish(recorder))
 }

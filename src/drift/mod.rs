@@ -5,6 +5,7 @@
 
 pub mod terraform;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -147,36 +148,65 @@ fn identity_key(list: &str) -> Option<&'static str> {
 
 /// Compares two inventories deployment by deployment (matched by ARN); a deployment being
 /// deleted counts as gone.
-pub fn diff<'a>(old: &'a Inventory, new: &'a Inventory) -> InventoryDrift {
-    let by_arn = |inv: &'a Inventory| -> BTreeMap<&'a str, &'a Deployment> {
-        inv.deployments
-            .iter()
-            .filter(|d| !going(d))
-            .map(|d| (d.arn.as_str(), d))
-            .collect()
-    };
-    let (old_by_arn, new_by_arn) = (by_arn(old), by_arn(new));
+pub fn diff(old: &Inventory, new: &Inventory) -> InventoryDrift {
+    let drift = diff_each::<std::convert::Infallible>(
+        old.deployments.len(),
+        |i| Ok(Cow::Borrowed(&old.deployments[i])),
+        new.deployments.iter().map(|d| Ok(Cow::Borrowed(d))),
+        &old.coverage,
+        &new.coverage,
+    );
+    match drift {
+        Ok(drift) => drift,
+        Err(never) => match never {},
+    }
+}
+
+/// [`diff`] of deployments `new`, read one after another, against `old`, read by number on
+/// demand (twice for those that match): a scan compares itself with a saved inventory without
+/// holding either whole. The lists are in ARN order.
+pub fn diff_each<'o, 'n, E>(
+    old_len: usize,
+    old: impl Fn(usize) -> Result<Cow<'o, Deployment>, E>,
+    new: impl IntoIterator<Item = Result<Cow<'n, Deployment>, E>>,
+    old_coverage: &[CoverageEntry],
+    new_coverage: &[CoverageEntry],
+) -> Result<InventoryDrift, E> {
+    let mut old_by_arn = BTreeMap::new();
+    for i in 0..old_len {
+        let d = old(i)?;
+        if !going(&d) {
+            old_by_arn.insert(d.arn.clone(), (i, false));
+        }
+    }
     let mut drift = InventoryDrift::default();
-    for (arn, d) in &new_by_arn {
-        match old_by_arn.get(arn) {
-            None => drift.added.push(Identity::from(*d)),
-            Some(before) => {
-                let changes = deployment(before, d);
+    for d in new {
+        let d = d?;
+        if going(&d) {
+            continue;
+        }
+        match old_by_arn.get_mut(&d.arn) {
+            None => drift.added.push(Identity::from(&*d)),
+            Some((i, matched)) => {
+                *matched = true;
+                let changes = deployment(&*old(*i)?, &d);
                 if !changes.is_empty() {
                     drift.changed.push(Changed {
-                        deployment: Identity::from(*d),
+                        deployment: Identity::from(&*d),
                         drift: changes,
                     });
                 }
             }
         }
     }
-    for (arn, d) in &old_by_arn {
-        if !new_by_arn.contains_key(arn) {
-            drift.removed.push(Identity::from(*d));
-        }
+    for (i, _) in old_by_arn.into_values().filter(|(_, matched)| !matched) {
+        drift.removed.push(Identity::from(&*old(i)?));
     }
-    drift.without_unread(&old.coverage, &new.coverage)
+    drift.added.sort();
+    drift
+        .changed
+        .sort_by(|a, b| a.deployment.arn.cmp(&b.deployment.arn));
+    Ok(drift.without_unread(old_coverage, new_coverage))
 }
 
 /// How one deployment changed.

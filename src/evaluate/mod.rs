@@ -167,6 +167,61 @@ pub fn evaluate(inventory: &Inventory, rules: RuleSet, now: DateTime<Utc>) -> Sc
     ScanResult::assemble(inventory, rules, now, outcomes)
 }
 
+/// Evaluates an inventory that arrives in parts, as a live scan reads its units: each part is
+/// evaluated when it comes, and only its deployments' identities and findings are kept.
+pub struct PartEvaluator<'r> {
+    evaluator: Evaluator<'r>,
+    /// Per part: its place, identities and findings (numbered within the part).
+    parts: Vec<(usize, Vec<Resource>, Vec<Finding>)>,
+}
+
+/// What [`PartEvaluator`] found, in the inventory's order.
+pub struct Evaluated {
+    resources: Vec<Resource>,
+    findings: Vec<Finding>,
+}
+
+impl<'r> PartEvaluator<'r> {
+    pub fn new(rules: &'r RuleSet, now: DateTime<Utc>) -> Self {
+        PartEvaluator {
+            evaluator: Evaluator::new(rules, now),
+            parts: Vec::new(),
+        }
+    }
+
+    /// Evaluates part `index` of the inventory (parts come in any order).
+    pub fn add(&mut self, index: usize, deployments: &[Deployment]) {
+        let evaluator = &self.evaluator;
+        let found: Vec<Vec<Finding>> = deployments
+            .par_iter()
+            .enumerate()
+            .with_min_len(32)
+            .map(|(i, d)| evaluator.evaluate(i, d))
+            .collect();
+        let resources = deployments.iter().map(Resource::from).collect();
+        self.parts
+            .push((index, resources, found.into_iter().flatten().collect()));
+    }
+
+    /// The parts in order, findings numbered by deployment across them.
+    pub fn finish(mut self) -> Evaluated {
+        self.parts.sort_by_key(|(index, ..)| *index);
+        let mut all = Evaluated {
+            resources: Vec::with_capacity(self.parts.iter().map(|(_, r, _)| r.len()).sum()),
+            findings: Vec::with_capacity(self.parts.iter().map(|(.., f)| f.len()).sum()),
+        };
+        for (_, resources, findings) in self.parts {
+            let base = all.resources.len();
+            all.findings.extend(findings.into_iter().map(|mut f| {
+                f.deployment += base;
+                f
+            }));
+            all.resources.extend(resources);
+        }
+        all
+    }
+}
+
 /// Parses and evaluates the deployments of an inventory document in parallel, keeping only
 /// their identities and findings. As of `now`, or the inventory's collection time, or the
 /// current time.
@@ -230,6 +285,19 @@ impl ScanResult {
             drift: None,
         };
         result.extend(outcomes);
+        result
+    }
+
+    /// A result from the inventory's header and what a [`PartEvaluator`] found.
+    pub fn of_parts(
+        header: &Inventory,
+        rules: RuleSet,
+        now: DateTime<Utc>,
+        evaluated: Evaluated,
+    ) -> ScanResult {
+        let mut result = ScanResult::assemble(header, rules, now, Vec::new());
+        result.resources = evaluated.resources;
+        result.findings = evaluated.findings;
         result
     }
 
@@ -407,5 +475,41 @@ fn run_strings(expr: &Expr, ctx: &Context) -> Result<Vec<String>, EvalError> {
             "expected a list of strings, got {}",
             other.type_of()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scan evaluated part by part, parts arriving out of order, finds exactly what the
+    /// evaluation of the whole inventory finds, in the same order and numbering.
+    #[test]
+    fn parts_in_any_order_find_what_the_whole_inventory_finds() {
+        let inventory =
+            crate::inventory::parse_inventory(include_str!("../../examples/fleet.json"), "fleet.json")
+                .expect("the example fleet parses");
+        assert!(inventory.deployments.len() >= 4, "enough deployments to split");
+        let rules = RuleSet::load(&[]).expect("bundled pack");
+        let now = inventory.collected_at.unwrap_or_else(Utc::now);
+        let whole = evaluate(&inventory, RuleSet::load(&[]).unwrap(), now);
+
+        let cuts = [0, 1, 1, 3, inventory.deployments.len()];
+        let mut parts = PartEvaluator::new(&rules, now);
+        for index in [3, 1, 0, 2] {
+            parts.add(index, &inventory.deployments[cuts[index]..cuts[index + 1]]);
+        }
+        let evaluated = parts.finish();
+        let header = Inventory {
+            deployments: Vec::new(),
+            ..inventory.clone()
+        };
+        let result = ScanResult::of_parts(&header, rules, now, evaluated);
+
+        assert!(!whole.findings.is_empty());
+        assert_eq!(result.resources, whole.resources);
+        assert_eq!(result.findings, whole.findings);
+        assert_eq!(result.coverage, whole.coverage);
+        assert_eq!(result.collected_at, whole.collected_at);
     }
 }
