@@ -7,10 +7,12 @@
 //! cargo bench --bench live -- memory    # peak memory of scans of 10, 40, 160 and 640 accounts
 //! ```
 //!
-//! `cargo bench` builds the release `ecaudit` this runs. `rgs` reports the wall time and the API
+//! `cargo bench` builds the release `ecaudit` this runs (`memory` runs `$ECAUDIT_BENCH_BINARY`
+//! instead when set, to compare with another build). `rgs` reports the wall time and the API
 //! calls made against the fewest the APIs allow; `latency` reports the wall time against the
-//! ideal, calls x 50 ms / concurrency; `memory` reports the scan's peak resident memory (from
-//! `/usr/bin/time`) as the number of accounts grows, each account with the same deployments.
+//! ideal, calls x 50 ms / concurrency; `memory` reports the peak resident memory (from
+//! `/usr/bin/time`) of a scan, a nightly scan (`--history`, compared with the previous night)
+//! and a `collect` as the number of accounts grows, each account with the same deployments.
 
 #[path = "../tests/common/moto.rs"]
 mod moto;
@@ -172,6 +174,19 @@ async fn latency(moto: &Moto) {
 
 /// Peak resident memory of scans of more and more accounts, each with the same two replication
 /// groups in one region (and an empty second region): what each account adds.
+/// Runs `command` (ecaudit with its arguments) under `/usr/bin/time`: wall time in seconds and
+/// peak resident memory in MiB.
+fn peak(mut command: Command, time: &std::path::Path) -> (f64, f64) {
+    let started = Instant::now();
+    let out = command
+        .output()
+        .expect("run /usr/bin/time (the `time` package) and ecaudit");
+    let wall = started.elapsed().as_secs_f64();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let kib: f64 = std::fs::read_to_string(time).unwrap().trim().parse().unwrap();
+    (wall, kib / 1024.0)
+}
+
 async fn memory(moto: &Moto) {
     const SIZES: [usize; 4] = [10, 40, 160, 640];
     const GROUPS: usize = 2;
@@ -179,12 +194,14 @@ async fn memory(moto: &Moto) {
         .map(|i| format!("{:012}", 300_000_000_000u64 + i as u64))
         .collect();
     let proxy = FaultProxy::start(moto.endpoint.as_str(), Faults::none());
+    // Another build to compare with (an earlier commit's `ecaudit`), or this one.
+    let binary = std::env::var_os("ECAUDIT_BENCH_BINARY").unwrap_or(env!("CARGO_BIN_EXE_ecaudit").into());
     let work = std::env::temp_dir().join(format!("ecaudit-memory-{}", std::process::id()));
     std::fs::create_dir_all(&work).unwrap();
-    println!("memory: accounts x 2 regions, {GROUPS} replication groups (4 nodes) per account");
+    println!("memory: accounts x 2 regions, {GROUPS} replication groups (4 nodes) per account; peak RSS");
     println!(
-        "  {:>8} {:>12} {:>10} {:>14} {:>16}",
-        "accounts", "deployments", "wall", "peak RSS", "per account"
+        "  {:>8} {:>12} {:>10} {:>12} {:>12} {:>24} {:>12}",
+        "accounts", "deployments", "scan wall", "scan", "per account", "scan --history (2nd run)", "collect"
     );
     let mut seeded = 0;
     let mut first: Option<(usize, f64)> = None;
@@ -207,28 +224,52 @@ async fn memory(moto: &Moto) {
         );
         seeded = size;
         let time = work.join("time");
-        let started = Instant::now();
-        let mut timed = Command::new("/usr/bin/time");
-        timed
-            .args(["-f", "%M", "-o"])
-            .arg(&time)
-            .arg(env!("CARGO_BIN_EXE_ecaudit"));
-        let out = scan_command(timed, moto, &proxy)
-            .args(["--regions", "us-east-1,eu-west-1", "--role-name", "EcauditAudit"])
-            .args(["--accounts", &accounts[..size].join(",")])
-            .output()
-            .expect("run /usr/bin/time (the `time` package) and ecaudit");
-        let wall = started.elapsed().as_secs_f64();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let kib: f64 = std::fs::read_to_string(&time).unwrap().trim().parse().unwrap();
-        let mib = kib / 1024.0;
+        let targets = [
+            "--regions".to_string(),
+            "us-east-1,eu-west-1".into(),
+            "--role-name".into(),
+            "EcauditAudit".into(),
+            "--accounts".into(),
+            accounts[..size].join(","),
+        ];
+        let timed = || {
+            let mut timed = Command::new("/usr/bin/time");
+            timed.args(["-f", "%M", "-o"]).arg(&time).arg(&binary);
+            timed
+        };
+        let mut scan = scan_command(timed(), moto, &proxy);
+        scan.args(&targets);
+        let (wall, mib) = peak(scan, &time);
+        // The nightly scan: the second run compares with the first and records itself.
+        let history = work.join(format!("history-{size}"));
+        let nightly = || {
+            let mut command = scan_command(timed(), moto, &proxy);
+            command.args(&targets).arg("--history").arg(&history);
+            command
+        };
+        peak(nightly(), &time);
+        std::thread::sleep(Duration::from_millis(1100));
+        let (_, nightly_mib) = peak(nightly(), &time);
+        let mut collect = timed();
+        collect
+            .envs(moto.env())
+            .args([
+                "collect",
+                "--endpoint-url",
+                &proxy.endpoint,
+                "--output",
+                "/dev/null",
+                "--quiet",
+            ])
+            .args(&targets);
+        let (_, collect_mib) = peak(collect, &time);
         let per_account = match first {
             Some((n, m)) => format!("{:.0} KiB", (mib - m) * 1024.0 / (size - n) as f64),
             None => "-".into(),
         };
         first.get_or_insert((size, mib));
         println!(
-            "  {size:>8} {:>12} {wall:>9.2}s {mib:>10.1} MiB {per_account:>16}",
+            "  {size:>8} {:>12} {wall:>9.2}s {mib:>8.1} MiB {per_account:>12} {nightly_mib:>20.1} MiB {collect_mib:>8.1} MiB",
             size * GROUPS
         );
     }

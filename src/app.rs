@@ -229,28 +229,52 @@ fn collect_live(
     ))?)
 }
 
-fn spool_error(source: io::Error) -> Error {
-    Error::Spool {
-        dir: std::env::temp_dir().display().to_string(),
-        source,
-    }
-}
+/// Where a live collection keeps its inventory: `dir`, or the temporary directory.
+struct SpoolDir(Option<PathBuf>);
 
-/// A new spool for the inventory a live collection reads.
-fn new_spool() -> Result<Spool, Error> {
-    Spool::new().map_err(spool_error)
+impl SpoolDir {
+    /// Next to `output` when it is (or will be) a regular file, so the inventory takes disk
+    /// space where it will be written, not memory where the temporary directory is a tmpfs.
+    fn beside(output: Option<&Path>) -> SpoolDir {
+        SpoolDir(output.filter(|p| p.as_os_str() != "-").and_then(|p| {
+            let regular = std::fs::metadata(p).map(|m| m.is_file()).unwrap_or(true);
+            let parent = p.parent()?;
+            regular.then(|| match parent.as_os_str().is_empty() {
+                true => PathBuf::from("."),
+                false => parent.to_path_buf(),
+            })
+        }))
+    }
+
+    fn error(&self, source: io::Error) -> Error {
+        Error::Spool {
+            dir: self
+                .0
+                .clone()
+                .unwrap_or_else(std::env::temp_dir)
+                .display()
+                .to_string(),
+            source,
+        }
+    }
+
+    /// A new spool there: made before collection, so an unwritable directory costs no AWS call.
+    fn spool(&self) -> Result<Spool, Error> {
+        Spool::new(self.0.as_deref()).map_err(|e| self.error(e))
+    }
 }
 
 fn collect_command(args: &CollectArgs) -> Result<u8, Error> {
     let config = Config::load(args.config.as_deref())?;
     let options = collect_options(&args.targets, &config);
     // The inventory goes to disk as units are read, not into memory.
-    let mut spool = new_spool()?;
+    let dir = SpoolDir::beside(args.output.as_deref());
+    let mut spool = dir.spool()?;
     let (header, stats) = collect_live(&options, chrono::Utc::now(), |part, deployments| {
         spool.add(part, &deployments)
     })?;
     let inventory = ThisRun::Spooled {
-        spooled: spool.finish().map_err(spool_error)?,
+        spooled: spool.finish().map_err(|e| dir.error(e))?,
         header,
     };
     emit(args.output.as_deref(), |w| inventory.write(true, w))?;
@@ -299,10 +323,7 @@ impl ThisRun {
             }
             ThisRun::Spooled { spooled, .. } => Box::new(spooled.iter().map(|d| {
                 d.map(Cow::Owned).map_err(|source| InventoryError::Io {
-                    path: format!(
-                        "(this run's inventory, kept in {})",
-                        std::env::temp_dir().display()
-                    ),
+                    path: "(this run's inventory, spooled to disk)".into(),
                     source,
                 })
             })),
@@ -565,6 +586,7 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
     };
     // Nightly mode compares this run's inventory with the previous one and records it.
     let history = args.history.is_some();
+    let mut unrecorded = None;
     let (mut result, stats, inventory): (ScanResult, Option<CollectStats>, Option<ThisRun>) =
         match &args.inventory {
             Some(path) if history => {
@@ -591,7 +613,12 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
                 let options = collect_options(&args.targets, &config);
                 let collected_at = chrono::Utc::now();
                 let now = args.now.unwrap_or(collected_at);
-                let mut spool = if history { Some(new_spool()?) } else { None };
+                // Spooled in the history directory, where it will be recorded.
+                let dir = SpoolDir(args.history.clone());
+                if let Some(history) = &args.history {
+                    crate::history::History::open(history)?;
+                }
+                let mut spool = if history { Some(dir.spool()?) } else { None };
                 let mut parts = PartEvaluator::new(&rules, now);
                 let (header, stats) = collect_live(&options, collected_at, |part, deployments| {
                     parts.add(part, &deployments);
@@ -601,11 +628,16 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
                 })?;
                 let evaluated = parts.finish();
                 let result = ScanResult::of_parts(&header, rules, now, evaluated);
-                let inventory = match spool {
-                    Some(spool) => Some(ThisRun::Spooled {
-                        spooled: spool.finish().map_err(spool_error)?,
-                        header,
-                    }),
+                // A spool that failed loses the comparison and the record, not the scan: the
+                // outputs are written, then the error is the command's.
+                let inventory = match spool.map(|s| s.finish()) {
+                    Some(Ok(spooled)) => Some(ThisRun::Spooled { spooled, header }),
+                    Some(Err(e)) => {
+                        let e = dir.error(e);
+                        eprintln!("ecaudit: error: this run cannot be compared or recorded: {e}");
+                        unrecorded = Some(e);
+                        None
+                    }
                     None => None,
                 };
                 (result, Some(stats), inventory)
@@ -677,6 +709,9 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
     }
     if let (Some(recorder), Some(inventory)) = (recorder, &inventory) {
         recorder.record(inventory, &result, &summary, args.keep.unwrap_or(30) as usize)?;
+    }
+    if let Some(e) = unrecorded {
+        return Err(e);
     }
     let code = summary.gate.exit_code;
     // Freeing millions of findings one by one takes longer than the process exit that frees

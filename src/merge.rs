@@ -276,7 +276,7 @@ fn merge_inventories(shards: Vec<(String, Inventory)>) -> Result<Inventory, Merg
                 what: "the collector (ecaudit version)",
             });
         }
-        merged.collected_at = merged.collected_at.max(inventory.collected_at);
+        merged.collected_at = earliest(merged.collected_at, inventory.collected_at);
         for d in &inventory.deployments {
             if let Some(other) = arns.insert(d.arn.clone(), file.clone()) {
                 return Err(MergeError::Overlap {
@@ -438,7 +438,7 @@ fn merge_scans(shards: Vec<(String, ScanDocument)>) -> Result<MergedScan, MergeE
     let mut collection: Option<CollectStats> = None;
     for (file, doc) in shards {
         scan.evaluated_at = scan.evaluated_at.max(doc.scan.evaluated_at);
-        scan.collected_at = scan.collected_at.max(doc.scan.collected_at);
+        scan.collected_at = earliest(scan.collected_at, doc.scan.collected_at);
         for raw in &doc.findings {
             #[derive(Deserialize)]
             struct WithRule {
@@ -610,4 +610,15 @@ fn merge_waivers(shards: Vec<(String, Value)>, first_file: &str) -> Result<Value
         "baseline": baseline,
         "warnings": warnings,
     }))
+}
+
+/// The earlier of two collection times: a merged collection started when its first shard did.
+fn earliest(
+    a: Option<chrono::DateTime<chrono::Utc>>,
+    b: Option<chrono::DateTime<chrono::Utc>>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }

@@ -249,6 +249,9 @@ pub async fn collect_each(
     // In the inventory's order, so a unit's place is its part.
     plan.units
         .sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
+    // An account or region named twice is read once.
+    plan.units
+        .dedup_by(|a, b| a.account_id == b.account_id && a.region == b.region);
     // A shard reads its own units; target resolution (and its coverage) is the same in every shard.
     let shard = options.shard.map(|shard| {
         let planned_units = plan.units.len();
@@ -286,13 +289,17 @@ pub async fn collect_each(
     let window = options.metrics.as_ref().map(|m| m.ending(Utc::now()));
     // A task is spawned when another ends: only the units in flight hold memory.
     let concurrency = options.concurrency.max(1);
-    let mut pending = plan.units.iter().cloned().enumerate();
+    // Each unit (and its clients' configuration) is moved into its task and dropped with it.
+    let mut pending = std::mem::take(&mut plan.units).into_iter().enumerate();
     let mut tasks = tokio::task::JoinSet::new();
     let mut spawn = |tasks: &mut tokio::task::JoinSet<_>| {
         if let Some((index, unit)) = pending.next() {
             let recorder = recorder.clone();
             let window = window.clone();
-            tasks.spawn(async move { (index, collect_unit(&unit, &recorder, window.as_ref()).await) });
+            tasks.spawn(async move {
+                let read = collect_unit(&unit, &recorder, window.as_ref()).await;
+                (index, unit.account_id, unit.region, read)
+            });
         }
     };
     for _ in 0..concurrency {
@@ -302,12 +309,11 @@ pub async fn collect_each(
     let (mut found, mut errors) = (0usize, 0usize);
     while let Some(joined) = tasks.join_next().await {
         spawn(&mut tasks);
-        let (index, (deployments, unit_coverage)) = joined.expect("a unit task panicked");
-        let unit = &plan.units[index];
+        let (index, account, region, (deployments, unit_coverage)) = joined.expect("a unit task panicked");
         let gaps = unit_coverage.iter().filter(|c| c.is_gap()).count();
         tracing::info!(
-            account = %unit.account_id,
-            region = %unit.region,
+            account = %account,
+            region = %region,
             deployments = deployments.len(),
             gaps,
             "unit read"

@@ -180,9 +180,11 @@ pub fn diff_each<'o, 'n, E>(
         }
     }
     let mut drift = InventoryDrift::default();
+    // An ARN listed twice is compared once.
+    let mut seen = BTreeSet::new();
     for d in new {
         let d = d?;
-        if going(&d) {
+        if going(&d) || !seen.insert(d.arn.clone()) {
             continue;
         }
         match old_by_arn.get_mut(&d.arn) {

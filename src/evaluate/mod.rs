@@ -171,8 +171,12 @@ pub fn evaluate(inventory: &Inventory, rules: RuleSet, now: DateTime<Utc>) -> Sc
 /// evaluated when it comes, and only its deployments' identities and findings are kept.
 pub struct PartEvaluator<'r> {
     evaluator: Evaluator<'r>,
-    /// Per part: its place, identities and findings (numbered within the part).
-    parts: Vec<(usize, Vec<Resource>, Vec<Finding>)>,
+    /// Everything found in parts `0..next`, in order.
+    found: Evaluated,
+    next: usize,
+    /// Parts that came before one they follow, until it comes: their identities and findings
+    /// (numbered within the part).
+    early: BTreeMap<usize, (Vec<Resource>, Vec<Finding>)>,
 }
 
 /// What [`PartEvaluator`] found, in the inventory's order.
@@ -185,11 +189,16 @@ impl<'r> PartEvaluator<'r> {
     pub fn new(rules: &'r RuleSet, now: DateTime<Utc>) -> Self {
         PartEvaluator {
             evaluator: Evaluator::new(rules, now),
-            parts: Vec::new(),
+            found: Evaluated {
+                resources: Vec::new(),
+                findings: Vec::new(),
+            },
+            next: 0,
+            early: BTreeMap::new(),
         }
     }
 
-    /// Evaluates part `index` of the inventory (parts come in any order).
+    /// Evaluates part `index` of the inventory (parts come in any order, each once).
     pub fn add(&mut self, index: usize, deployments: &[Deployment]) {
         let evaluator = &self.evaluator;
         let found: Vec<Vec<Finding>> = deployments
@@ -199,26 +208,31 @@ impl<'r> PartEvaluator<'r> {
             .map(|(i, d)| evaluator.evaluate(i, d))
             .collect();
         let resources = deployments.iter().map(Resource::from).collect();
-        self.parts
-            .push((index, resources, found.into_iter().flatten().collect()));
+        self.early
+            .insert(index, (resources, found.into_iter().flatten().collect()));
+        while let Some(part) = self.early.remove(&self.next) {
+            self.append(part);
+            self.next += 1;
+        }
     }
 
-    /// The parts in order, findings numbered by deployment across them.
+    /// Appends a part, numbering its findings by deployment across parts.
+    fn append(&mut self, (resources, findings): (Vec<Resource>, Vec<Finding>)) {
+        let base = self.found.resources.len();
+        self.found.findings.extend(findings.into_iter().map(|mut f| {
+            f.deployment += base;
+            f
+        }));
+        self.found.resources.extend(resources);
+    }
+
+    /// Everything found, in the order of the parts.
     pub fn finish(mut self) -> Evaluated {
-        self.parts.sort_by_key(|(index, ..)| *index);
-        let mut all = Evaluated {
-            resources: Vec::with_capacity(self.parts.iter().map(|(_, r, _)| r.len()).sum()),
-            findings: Vec::with_capacity(self.parts.iter().map(|(.., f)| f.len()).sum()),
-        };
-        for (_, resources, findings) in self.parts {
-            let base = all.resources.len();
-            all.findings.extend(findings.into_iter().map(|mut f| {
-                f.deployment += base;
-                f
-            }));
-            all.resources.extend(resources);
+        // Parts after a missing one (none, when every unit was read).
+        for part in std::mem::take(&mut self.early).into_values() {
+            self.append(part);
         }
-        all
+        self.found
     }
 }
 

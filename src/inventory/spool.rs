@@ -5,6 +5,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::Path;
 
 use serde::ser::{Error as _, SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
@@ -30,10 +31,15 @@ struct Part {
 }
 
 impl Spool {
-    /// A spool in the temporary directory (`TMPDIR`), removed when dropped.
-    pub fn new() -> io::Result<Spool> {
+    /// A spool in `dir`, or in the temporary directory (`TMPDIR`); removed when dropped (it has
+    /// no name).
+    pub fn new(dir: Option<&Path>) -> io::Result<Spool> {
+        let file = match dir {
+            Some(dir) => tempfile::tempfile_in(dir)?,
+            None => tempfile::tempfile()?,
+        };
         Ok(Spool {
-            file: BufWriter::new(tempfile::tempfile()?),
+            file: BufWriter::new(file),
             written: 0,
             parts: Vec::new(),
             deployments: 0,
@@ -170,7 +176,10 @@ impl Serialize for Deployments<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
         for d in self.0.iter() {
-            seq.serialize_element(&d.map_err(S::Error::custom)?)?;
+            let d = d.map_err(|e| {
+                S::Error::custom(format!("cannot read back the inventory spooled to disk: {e}"))
+            })?;
+            seq.serialize_element(&d)?;
         }
         seq.end()
     }
@@ -223,7 +232,7 @@ mod tests {
     fn a_spooled_inventory_serializes_as_the_whole_one() {
         for shard in [false, true] {
             let whole = inventory(shard);
-            let mut spool = Spool::new().unwrap();
+            let mut spool = Spool::new(None).unwrap();
             spool.add(2, &whole.deployments[2..]);
             spool.add(1, &[]);
             spool.add(0, &whole.deployments[..2]);
@@ -249,7 +258,7 @@ mod tests {
 
     #[test]
     fn an_empty_spool_is_an_empty_list() {
-        let spooled = Spool::new().unwrap().finish().unwrap();
+        let spooled = Spool::new(None).unwrap().finish().unwrap();
         let header = inventory(false);
         let header = Inventory {
             deployments: Vec::new(),
