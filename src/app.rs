@@ -599,6 +599,7 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
                 (result, None, Some(ThisRun::Loaded(inventory)))
             }
             Some(path) => {
+                crate::allocator::keep_freed_memory();
                 let text = map_text(path)?;
                 let doc = Document::parse_file(&text, &path.display().to_string())?;
                 let result = evaluate_document(&doc, rules, args.now)?;

@@ -13,7 +13,6 @@ use ecaudit::cli::Cli;
 
 fn main() -> ExitCode {
     // clap exits with 2 on a usage error and 0 for --help/--version.
-    ecaudit::allocator::keep_freed_memory();
     let cli = Cli::parse();
     init_logging(cli.verbose);
     match ecaudit::app::run(cli) {

@@ -1488,3 +1488,54 @@ fn help_and_version() {
     assert!(v.starts_with("ecaudit "), "{v}");
     assert!(v.contains(env!("CARGO_PKG_VERSION")), "{v}");
 }
+
+/// A live collection that cannot keep its inventory on disk (an unwritable `TMPDIR` for `collect`
+/// to standard output, a `--history` path that is a file) says so, exit 2, before any AWS call:
+/// the endpoint is never dialled.
+#[test]
+fn nowhere_to_keep_the_inventory_is_reported_before_any_aws_call() {
+    let s = Scratch::new();
+    let missing = s.path("no-such-dir");
+    let not_a_dir = s.file("history", "a file, not a directory");
+    let endpoint = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    endpoint.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", endpoint.local_addr().unwrap());
+    let cases: [(&[&str], String); 2] = [
+        (
+            &["collect"],
+            format!(
+                "cannot keep the inventory being collected in {}",
+                missing.display()
+            ),
+        ),
+        (
+            &["scan", "--history", not_a_dir.to_str().unwrap()],
+            "cannot create the history directory".to_string(),
+        ),
+    ];
+    for (command, expected) in cases {
+        let out = ecaudit()
+            .current_dir(s.path(""))
+            .env("TMPDIR", &missing)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .args(command)
+            .args([
+                "--endpoint-url",
+                &url,
+                "--regions",
+                "us-east-1",
+                "--max-attempts",
+                "1",
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command:?}: {stderr}");
+        assert!(stderr.contains(&expected), "{command:?}: {stderr}");
+        assert!(
+            matches!(endpoint.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+            "{command:?}: the endpoint was called"
+        );
+    }
+}
