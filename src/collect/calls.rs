@@ -2,7 +2,7 @@
 //! attempt, so the scan reports its calls and retries, coverage entries carry call counts, and a
 //! test proves the calls made are exactly the IAM actions of `docs/iam-policy.json`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -30,8 +30,11 @@ fn iam_prefix(sdk_service: &str) -> String {
 
 #[derive(Debug, Default)]
 struct Tally {
-    /// (account, region, action) → operations started.
-    operations: BTreeMap<(String, String, Action), u64>,
+    /// (account, region) → action → operations started, until the unit's reads take them
+    /// ([`CallRecorder::take_calls`]): nothing per account is kept to the end of a scan.
+    open: HashMap<(String, String), BTreeMap<Action, u64>>,
+    /// Action → operations started, over every account and region.
+    totals: BTreeMap<Action, u64>,
     /// Attempts beyond the first of each operation.
     retries: u64,
 }
@@ -78,32 +81,27 @@ impl CallRecorder {
 
     /// Every distinct action called.
     pub fn actions(&self) -> std::collections::BTreeSet<Action> {
-        self.lock().operations.keys().map(|(_, _, a)| a.clone()).collect()
+        self.lock().totals.keys().cloned().collect()
     }
 
-    /// Operations per action in one account and region.
-    pub fn calls_in(&self, account: &str, region: &str) -> BTreeMap<Action, u64> {
+    /// Operations per action in one account and region since they were last taken; forgets
+    /// them.
+    pub fn take_calls(&self, account: &str, region: &str) -> BTreeMap<Action, u64> {
         self.lock()
-            .operations
-            .iter()
-            .filter(|((a, r, _), _)| a == account && r == region)
-            .map(|((_, _, action), n)| (action.clone(), *n))
-            .collect()
+            .open
+            .remove(&(account.to_string(), region.to_string()))
+            .unwrap_or_default()
     }
 
     /// Operations per action, over every account and region.
     pub fn calls_per_action(&self) -> BTreeMap<Action, u64> {
-        let mut out = BTreeMap::new();
-        for ((_, _, action), n) in &self.lock().operations {
-            *out.entry(action.clone()).or_insert(0) += n;
-        }
-        out
+        self.lock().totals.clone()
     }
 
     /// Operations per IAM service prefix.
     pub fn calls_per_service(&self) -> BTreeMap<String, u64> {
         let mut out = BTreeMap::new();
-        for ((_, _, action), n) in &self.lock().operations {
+        for (action, n) in &self.lock().totals {
             let service = action.split(':').next().unwrap_or_default().to_string();
             *out.entry(service).or_insert(0) += n;
         }
@@ -111,7 +109,7 @@ impl CallRecorder {
     }
 
     pub fn total_calls(&self) -> u64 {
-        self.lock().operations.values().sum()
+        self.lock().totals.values().sum()
     }
 
     pub fn retries(&self) -> u64 {
@@ -148,9 +146,12 @@ impl Intercept for UnitInterceptor {
             // The operation's metadata is in the config bag once the request is built.
             let action = format!("{}:{}", iam_prefix(meta.service()), meta.name());
             *tally
-                .operations
-                .entry((self.account.clone(), self.region.clone(), action))
+                .open
+                .entry((self.account.clone(), self.region.clone()))
+                .or_default()
+                .entry(action.clone())
                 .or_insert(0) += 1;
+            *tally.totals.entry(action).or_insert(0) += 1;
         }
         Ok(())
     }
