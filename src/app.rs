@@ -423,17 +423,13 @@ impl Recorder {
 /// scan. Neither inventory is held whole: the earlier one is mapped and parsed a deployment at a
 /// time, this run's read back from its spool.
 fn compare_with_history(dir: &Path, inventory: &ThisRun, result: &mut ScanResult) -> Result<Recorder, Error> {
-    use crate::drift::{DriftError, DriftReport, Input, Side};
+    use crate::drift::{DriftError, DriftReport, Side};
     let history = crate::history::History::open(dir)?;
     let previous = history.runs()?.pop();
     let stamp = history.stamp(chrono::Utc::now());
     if let Some(prev) = previous {
         let compare = || -> Result<DriftReport, DriftError> {
-            let Input::Scan(old_scan) = Input::read(&prev.scan)? else {
-                return Err(DriftError::Unknown {
-                    file: prev.scan.display().to_string(),
-                });
-            };
+            let old_states = crate::drift::ScanDocument::read(&prev.scan)?.into_finding_states();
             let file = prev.inventory.display().to_string();
             let text = map_text(&prev.inventory)?;
             let old = Document::parse_file(&text, &file)?;
@@ -462,10 +458,7 @@ fn compare_with_history(dir: &Path, inventory: &ThisRun, result: &mut ScanResult
                     inventory.len(),
                 ),
                 drift,
-                crate::drift::transitions(
-                    &old_scan.finding_states(old_scan.min_severity()),
-                    &crate::drift::finding_states(result),
-                ),
+                crate::drift::transitions(&old_states, &crate::drift::finding_states(result)),
             ))
         };
         match compare() {

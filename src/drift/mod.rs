@@ -787,6 +787,30 @@ impl InventoryDrift {
 }
 
 impl ScanDocument {
+    /// Reads a scan result from its file as it is parsed, without holding its text: the result
+    /// of a large fleet's scan is tens of MiB of JSON, of which a comparison keeps a fraction.
+    pub fn read(path: &std::path::Path) -> Result<ScanDocument, DriftError> {
+        let file = path.display().to_string();
+        let reader = std::fs::File::open(path).map_err(|source| crate::inventory::InventoryError::Io {
+            path: file.clone(),
+            source,
+        })?;
+        serde_json::from_reader(std::io::BufReader::new(reader)).map_err(|e| {
+            if e.is_io() {
+                return DriftError::Inventory(crate::inventory::InventoryError::Io {
+                    path: file.clone(),
+                    source: e.into(),
+                });
+            }
+            DriftError::Invalid {
+                file: file.clone(),
+                line: e.line(),
+                column: e.column(),
+                message: crate::position::strip_position(&e.to_string()),
+            }
+        })
+    }
+
     /// The `--severity` filter of the result (`info`: every finding is listed).
     pub fn min_severity(&self) -> crate::findings::Severity {
         self.scan
@@ -805,6 +829,23 @@ impl ScanDocument {
                 severity: f.severity,
                 resource_id: f.resource_id.clone(),
                 resource_arn: f.resource_arn.clone(),
+                status: f.status,
+            })
+            .collect()
+    }
+
+    /// [`ScanDocument::finding_states`] at the result's own `--severity`, moving the strings
+    /// instead of copying them.
+    pub fn into_finding_states(self) -> Vec<FindingState> {
+        let min = self.min_severity();
+        self.findings
+            .into_iter()
+            .filter(|f| f.severity >= min)
+            .map(|f| FindingState {
+                rule_id: f.rule_id,
+                severity: f.severity,
+                resource_id: f.resource_id,
+                resource_arn: f.resource_arn,
                 status: f.status,
             })
             .collect()
