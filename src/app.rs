@@ -332,17 +332,12 @@ impl ThisRun {
 
     /// The inventory document and a newline.
     fn write(&self, pretty: bool, w: &mut dyn Write) -> io::Result<()> {
-        match (self, pretty) {
-            (ThisRun::Loaded(inventory), false) => serde_json::to_writer(&mut *w, inventory)?,
-            (ThisRun::Loaded(inventory), true) => serde_json::to_writer_pretty(&mut *w, inventory)?,
-            (ThisRun::Spooled { header, spooled }, false) => {
-                serde_json::to_writer(&mut *w, &spooled.with_header(header))?
-            }
-            (ThisRun::Spooled { header, spooled }, true) => {
-                serde_json::to_writer_pretty(&mut *w, &spooled.with_header(header))?
+        match self {
+            ThisRun::Loaded(inventory) => report::write_json(inventory, pretty, w),
+            ThisRun::Spooled { header, spooled } => {
+                report::write_json(&spooled.with_header(header), pretty, w)
             }
         }
-        writeln!(w)
     }
 }
 
