@@ -689,12 +689,7 @@ impl Input {
     pub fn read(path: &std::path::Path) -> Result<Input, DriftError> {
         let file = path.display().to_string();
         let text = crate::inventory::read_text(path)?;
-        let invalid = |e: serde_json::Error| DriftError::Invalid {
-            file: file.clone(),
-            line: e.line(),
-            column: e.column(),
-            message: crate::position::strip_position(&e.to_string()),
-        };
+        let invalid = |e: serde_json::Error| invalid_json(&file, &e);
         match document_kind(&text).map_err(invalid)? {
             Some(DocumentKind::Inventory) => {
                 Ok(Input::Inventory(crate::inventory::parse_inventory(&text, &file)?))
@@ -702,6 +697,16 @@ impl Input {
             Some(DocumentKind::ScanResult) => Ok(Input::Scan(serde_json::from_str(&text).map_err(invalid)?)),
             None => Err(DriftError::Unknown { file }),
         }
+    }
+}
+
+/// A JSON syntax or shape error in `file`, at its line and column.
+fn invalid_json(file: &str, e: &serde_json::Error) -> DriftError {
+    DriftError::Invalid {
+        file: file.to_string(),
+        line: e.line(),
+        column: e.column(),
+        message: crate::position::strip_position(&e.to_string()),
     }
 }
 
@@ -802,12 +807,7 @@ impl ScanDocument {
                     source: e.into(),
                 });
             }
-            DriftError::Invalid {
-                file: file.clone(),
-                line: e.line(),
-                column: e.column(),
-                message: crate::position::strip_position(&e.to_string()),
-            }
+            invalid_json(&file, &e)
         })
     }
 
