@@ -423,8 +423,8 @@ fn compare_with_history(dir: &Path, inventory: &ThisRun, result: &mut ScanResult
     let previous = history.runs()?.pop();
     let stamp = history.stamp(chrono::Utc::now());
     if let Some(prev) = previous {
-        let compare = || -> Result<DriftReport, DriftError> {
-            let old_states = crate::drift::ScanDocument::read(&prev.scan)?.into_finding_states();
+        let mut compare = || -> Result<DriftReport, DriftError> {
+            let old_states = crate::drift::ScanDocument::read_finding_states(&prev.scan)?;
             let file = prev.inventory.display().to_string();
             let text = map_text(&prev.inventory)?;
             let old = Document::parse_file(&text, &file)?;
@@ -453,14 +453,11 @@ fn compare_with_history(dir: &Path, inventory: &ThisRun, result: &mut ScanResult
                     inventory.len(),
                 ),
                 drift,
-                crate::drift::transitions(&old_states, &crate::drift::finding_states(result)),
+                crate::drift::mark(&old_states, result),
             ))
         };
         match compare() {
-            Ok(report) => {
-                report.findings.mark(result);
-                result.drift = Some(report);
-            }
+            Ok(report) => result.drift = Some(report),
             Err(e) => eprintln!("ecaudit: warning: the previous run cannot be compared: {e}"),
         }
     }

@@ -336,6 +336,36 @@ mod cli {
 
 /// The golden drift report: the demo fleet against a night in which orders-cache lost its
 /// retention, gained a public range and lost an alarm, and reporting-legacy was deleted.
+/// The previous night's result is read into finding states as it is parsed: findings below the
+/// result's `--severity` are left out, a deployment's strings are shared by its findings, and a
+/// bad file is named with its line.
+#[test]
+fn a_previous_result_is_read_into_shared_finding_states() {
+    let finding = |rule: &str, severity: &str, arn: &str| {
+        json!({"rule_id": rule, "severity": severity, "status": "fail", "resource_kind": "replication_group",
+               "resource_id": "rg", "resource_arn": arn, "account_id": "111111111111", "region": "us-east-1",
+               "message": "ignored"})
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scan.json");
+    let doc = json!({"scan": {"min_severity": "medium"}, "findings": [
+        finding("a", "high", "arn:1"), finding("b", "low", "arn:1"), finding("c", "critical", "arn:1")]});
+    std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let states = drift::ScanDocument::read_finding_states(&path).unwrap();
+    let rules: Vec<&str> = states.iter().map(|s| &*s.rule_id).collect();
+    assert_eq!(rules, ["a", "c"]);
+    assert!(std::sync::Arc::ptr_eq(
+        &states[0].resource_arn,
+        &states[1].resource_arn
+    ));
+
+    std::fs::write(&path, "{\n  \"findings\": [\n    {\"rule_id\": 1}\n  ]\n}\n").unwrap();
+    let e = drift::ScanDocument::read_finding_states(&path)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with(&format!("{}:3:", path.display())), "{e}");
+}
+
 fn golden_report() -> drift::DriftReport {
     let fleet: Value = demo_fleet();
     let mut next = fleet.clone();

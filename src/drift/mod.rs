@@ -3,7 +3,12 @@
 //! removed, alarms added, removed or disabled. Noise is left out: timestamps that move on their
 //! own, statuses in transition, alarm states, and the order of lists AWS does not order.
 
+mod findings;
 pub mod terraform;
+
+pub use findings::{
+    FindingRef, FindingState, Interner, Transition, Transitions, compare, finding_states, mark, transitions,
+};
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -422,165 +427,6 @@ fn walk(path: &str, field: Option<&str>, old: &Value, new: &Value, out: &mut Vec
     }
 }
 
-/// One finding as a drift report names it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct FindingRef {
-    pub rule_id: String,
-    pub severity: crate::findings::Severity,
-    pub resource_id: String,
-    pub resource_arn: String,
-    /// Status in the older result (`null`: no such finding then).
-    pub old_status: Option<crate::findings::Status>,
-    /// Status in the newer result (`null`: no such finding now).
-    pub new_status: Option<crate::findings::Status>,
-}
-
-/// A finding's state in one result, for comparing results.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FindingState {
-    pub rule_id: String,
-    pub severity: crate::findings::Severity,
-    pub resource_id: String,
-    pub resource_arn: String,
-    pub status: crate::findings::Status,
-}
-
-/// How one finding moved since the previous run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Transition {
-    NewlyFailing,
-    StillFailing,
-    NewlySuppressed,
-    Resolved,
-}
-
-impl Transition {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transition::NewlyFailing => "newly_failing",
-            Transition::StillFailing => "still_failing",
-            Transition::NewlySuppressed => "newly_suppressed",
-            Transition::Resolved => "resolved",
-        }
-    }
-}
-
-/// How findings moved between two results.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Transitions {
-    /// Failing now, not before (passing, not applicable, undecided, suppressed, or absent).
-    pub newly_failing: Vec<FindingRef>,
-    /// Failing before, passing or gone now (not merely suppressed).
-    pub resolved: Vec<FindingRef>,
-    /// Failing in both.
-    pub still_failing: Vec<FindingRef>,
-    /// Suppressed now, not before.
-    pub newly_suppressed: Vec<FindingRef>,
-}
-
-impl Transitions {
-    /// Whether anything moved (findings failing in both are not drift).
-    pub fn is_empty(&self) -> bool {
-        self.newly_failing.is_empty() && self.resolved.is_empty() && self.newly_suppressed.is_empty()
-    }
-}
-
-fn failing(s: Option<crate::findings::Status>) -> bool {
-    use crate::findings::Status;
-    matches!(s, Some(Status::Fail | Status::Baselined))
-}
-
-/// Compares findings by rule and resource.
-pub fn transitions(old: &[FindingState], new: &[FindingState]) -> Transitions {
-    use crate::findings::Status;
-    let key = |f: &FindingState| (f.rule_id.clone(), f.resource_arn.clone());
-    let old_by: BTreeMap<_, &FindingState> = old.iter().map(|f| (key(f), f)).collect();
-    let new_by: BTreeMap<_, &FindingState> = new.iter().map(|f| (key(f), f)).collect();
-    let keys: BTreeSet<_> = old_by.keys().chain(new_by.keys()).cloned().collect();
-    let mut t = Transitions::default();
-    for k in keys {
-        let (before, after) = (old_by.get(&k), new_by.get(&k));
-        let any = after.or(before).expect("a key from one side");
-        let r = FindingRef {
-            rule_id: any.rule_id.clone(),
-            severity: any.severity,
-            resource_id: any.resource_id.clone(),
-            resource_arn: any.resource_arn.clone(),
-            old_status: before.map(|f| f.status),
-            new_status: after.map(|f| f.status),
-        };
-        let (was, is) = (r.old_status, r.new_status);
-        if failing(is) && failing(was) {
-            t.still_failing.push(r);
-        } else if failing(is) {
-            t.newly_failing.push(r);
-        } else if is == Some(Status::Suppressed) && was != Some(Status::Suppressed) {
-            t.newly_suppressed.push(r);
-        } else if failing(was) && is != Some(Status::Suppressed) && is != Some(Status::Error) {
-            t.resolved.push(r);
-        }
-    }
-    let order = |v: &mut Vec<FindingRef>| {
-        v.sort_by(|a, b| {
-            (std::cmp::Reverse(a.severity), &a.rule_id, &a.resource_arn).cmp(&(
-                std::cmp::Reverse(b.severity),
-                &b.rule_id,
-                &b.resource_arn,
-            ))
-        })
-    };
-    order(&mut t.newly_failing);
-    order(&mut t.resolved);
-    order(&mut t.still_failing);
-    order(&mut t.newly_suppressed);
-    t
-}
-
-impl Transitions {
-    /// Records on each finding of `result` how it moved (`None`: it passes in both runs, or
-    /// did not change in a way that matters).
-    pub fn mark(&self, result: &mut crate::evaluate::ScanResult) {
-        let mut by: BTreeMap<(&str, &str), Transition> = BTreeMap::new();
-        for (list, t) in [
-            (&self.newly_failing, Transition::NewlyFailing),
-            (&self.still_failing, Transition::StillFailing),
-            (&self.newly_suppressed, Transition::NewlySuppressed),
-            (&self.resolved, Transition::Resolved),
-        ] {
-            for f in list {
-                by.insert((f.rule_id.as_str(), f.resource_arn.as_str()), t);
-            }
-        }
-        let rules = result.rules.rules();
-        let resources = &result.resources;
-        for f in &mut result.findings {
-            f.transition = by
-                .get(&(rules[f.rule].id.as_str(), resources[f.deployment].arn.as_str()))
-                .copied();
-        }
-    }
-}
-
-/// The findings of an evaluated scan, as [`FindingState`]s.
-pub fn finding_states(result: &crate::evaluate::ScanResult) -> Vec<FindingState> {
-    result
-        .findings
-        .iter()
-        .map(|f| {
-            let rule = result.rule(f);
-            let d = result.resource(f);
-            FindingState {
-                rule_id: rule.id.clone(),
-                severity: rule.severity,
-                resource_id: d.id.clone(),
-                resource_arn: d.arn.clone(),
-                status: f.status,
-            }
-        })
-        .collect()
-}
-
 /// What `ecaudit diff` reports.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DriftReport {
@@ -792,23 +638,40 @@ impl InventoryDrift {
 }
 
 impl ScanDocument {
-    /// Reads a scan result from its file as it is parsed, without holding its text: the result
-    /// of a large fleet's scan is tens of MiB of JSON, of which a comparison keeps a fraction.
-    pub fn read(path: &std::path::Path) -> Result<ScanDocument, DriftError> {
+    /// The finding states of the scan result in `path` at its own `--severity`, read as the
+    /// file is parsed: neither its text (tens of MiB for a large fleet) nor its findings are
+    /// held, only each finding's state, with the strings deployments share held once.
+    pub fn read_finding_states(path: &std::path::Path) -> Result<Vec<FindingState>, DriftError> {
+        /// The parts of a scan result its finding states need.
+        #[derive(serde::Deserialize)]
+        struct States {
+            #[serde(default)]
+            scan: Option<ScanInfo>,
+            #[serde(deserialize_with = "interned_states")]
+            findings: Vec<FindingState>,
+        }
         let file = path.display().to_string();
-        let reader = std::fs::File::open(path).map_err(|source| crate::inventory::InventoryError::Io {
-            path: file.clone(),
-            source,
-        })?;
-        serde_json::from_reader(std::io::BufReader::new(reader)).map_err(|e| {
+        let io = |source| {
+            DriftError::Inventory(crate::inventory::InventoryError::Io {
+                path: file.clone(),
+                source,
+            })
+        };
+        let reader = std::fs::File::open(path).map_err(io)?;
+        let doc: States = serde_json::from_reader(std::io::BufReader::new(reader)).map_err(|e| {
             if e.is_io() {
-                return DriftError::Inventory(crate::inventory::InventoryError::Io {
-                    path: file.clone(),
-                    source: e.into(),
-                });
+                io(e.into())
+            } else {
+                invalid_json(&file, &e)
             }
-            invalid_json(&file, &e)
-        })
+        })?;
+        let min = doc
+            .scan
+            .and_then(|s| s.min_severity)
+            .unwrap_or(crate::findings::Severity::Info);
+        let mut states = doc.findings;
+        states.retain(|f| f.severity >= min);
+        Ok(states)
     }
 
     /// The `--severity` filter of the result (`info`: every finding is listed).
@@ -821,33 +684,11 @@ impl ScanDocument {
 
     /// The findings at or above `min` (two results compare only on what both list).
     pub fn finding_states(&self, min: crate::findings::Severity) -> Vec<FindingState> {
+        let mut strings = Interner::default();
         self.findings
             .iter()
             .filter(|f| f.severity >= min)
-            .map(|f| FindingState {
-                rule_id: f.rule_id.clone(),
-                severity: f.severity,
-                resource_id: f.resource_id.clone(),
-                resource_arn: f.resource_arn.clone(),
-                status: f.status,
-            })
-            .collect()
-    }
-
-    /// [`ScanDocument::finding_states`] at the result's own `--severity`, moving the strings
-    /// instead of copying them.
-    pub fn into_finding_states(self) -> Vec<FindingState> {
-        let min = self.min_severity();
-        self.findings
-            .into_iter()
-            .filter(|f| f.severity >= min)
-            .map(|f| FindingState {
-                rule_id: f.rule_id,
-                severity: f.severity,
-                resource_id: f.resource_id,
-                resource_arn: f.resource_arn,
-                status: f.status,
-            })
+            .map(|f| f.state(&mut strings))
             .collect()
     }
 
@@ -858,4 +699,37 @@ impl ScanDocument {
             .collect::<BTreeSet<_>>()
             .len()
     }
+}
+
+impl ScanFinding {
+    fn state(&self, strings: &mut Interner) -> FindingState {
+        FindingState {
+            rule_id: strings.get(&self.rule_id),
+            severity: self.severity,
+            resource_id: strings.get(&self.resource_id),
+            resource_arn: strings.get(&self.resource_arn),
+            status: self.status,
+        }
+    }
+}
+
+/// Deserializes a scan result's `findings` one at a time into their states (each checked as a
+/// whole [`ScanFinding`]), so only one finding's strings are held apart from the shared ones.
+fn interned_states<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<FindingState>, D::Error> {
+    struct Findings;
+    impl<'de> serde::de::Visitor<'de> for Findings {
+        type Value = Vec<FindingState>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list of findings")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut strings = Interner::default();
+            let mut states = Vec::new();
+            while let Some(f) = seq.next_element::<ScanFinding>()? {
+                states.push(f.state(&mut strings));
+            }
+            Ok(states)
+        }
+    }
+    d.deserialize_seq(Findings)
 }
