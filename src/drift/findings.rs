@@ -26,6 +26,22 @@ pub struct FindingRef {
     pub new_status: Option<Status>,
 }
 
+impl FindingRef {
+    /// The finding of a (rule, resource) pair in the older and newer result, named as the newer
+    /// one names it when there is one.
+    fn between(before: Option<&FindingState>, after: Option<&FindingState>) -> FindingRef {
+        let any = after.or(before).expect("a finding on one side");
+        FindingRef {
+            rule_id: any.rule_id.clone(),
+            severity: any.severity,
+            resource_id: any.resource_id.clone(),
+            resource_arn: any.resource_arn.clone(),
+            old_status: before.map(|f| f.status),
+            new_status: after.map(|f| f.status),
+        }
+    }
+}
+
 /// A finding's state in one result, for comparing results.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FindingState {
@@ -163,15 +179,7 @@ pub fn compare(old: &[FindingState], new: &[FindingState]) -> (Transitions, Vec<
         let Some(moved) = Transition::between(before.map(|f| f.status), after.map(|f| f.status)) else {
             continue;
         };
-        let any = after.or(before).expect("a finding on one side");
-        t.list(moved).push(FindingRef {
-            rule_id: any.rule_id.clone(),
-            severity: any.severity,
-            resource_id: any.resource_id.clone(),
-            resource_arn: any.resource_arn.clone(),
-            old_status: before.map(|f| f.status),
-            new_status: after.map(|f| f.status),
-        });
+        t.list(moved).push(FindingRef::between(before, after));
         for &b in &new_at[j0..j] {
             marks[b as usize] = Some(moved);
         }
@@ -255,15 +263,7 @@ mod tests {
             let Some(m) = Transition::between(before.map(|f| f.status), after.map(|f| f.status)) else {
                 continue;
             };
-            let any = after.or(before).unwrap();
-            t.list(m).push(FindingRef {
-                rule_id: any.rule_id.clone(),
-                severity: any.severity,
-                resource_id: any.resource_id.clone(),
-                resource_arn: any.resource_arn.clone(),
-                old_status: before.map(|f| f.status),
-                new_status: after.map(|f| f.status),
-            });
+            t.list(m).push(FindingRef::between(before, after));
             moved.insert(k, m);
         }
         for list in [
@@ -299,20 +299,12 @@ mod tests {
             Severity::High,
             Severity::Critical,
         ];
-        const STATUSES: [Status; 6] = [
-            Status::Fail,
-            Status::Pass,
-            Status::NotApplicable,
-            Status::Error,
-            Status::Suppressed,
-            Status::Baselined,
-        ];
         FindingState {
             rule_id: format!("rule-{rule}").into(),
             severity: SEVERITIES[severity as usize % SEVERITIES.len()],
             resource_id: format!("id-{arn}").into(),
             resource_arn: format!("arn:{arn}").into(),
-            status: STATUSES[status as usize % STATUSES.len()],
+            status: Status::ALL[status as usize % Status::ALL.len()],
         }
     }
 
