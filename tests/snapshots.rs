@@ -59,6 +59,46 @@ fn compact_and_pretty_json_are_the_same_document() {
 }
 
 #[test]
+fn compact_json_rendered_in_many_windows_is_the_pretty_document() {
+    // The fleet 40 times over: ~12,000 findings, rendered a window (4,096 findings on a
+    // 2-core machine) at a time while the previous one is written.
+    let mut inv = load_inventory(&repo_path("examples/fleet.json")).unwrap();
+    let fleet = std::mem::take(&mut inv.deployments);
+    for n in 0..40 {
+        inv.deployments.extend(fleet.iter().cloned().map(|mut d| {
+            d.arn = format!("{}-{n}", d.arn);
+            d.id = format!("{}-{n}", d.id);
+            d
+        }));
+    }
+    let now = inv.collected_at.unwrap();
+    let result = evaluate(&inv, RuleSet::load(&[]).unwrap(), now);
+    assert!(
+        result.findings.len() > 3 * 4096,
+        "{} findings",
+        result.findings.len()
+    );
+    let summary = Summary::compute(&result, GateOptions::default());
+    let json = |pretty| {
+        let options = RenderOptions {
+            min_severity: Severity::Info,
+            color: false,
+            width: None,
+            pretty,
+        };
+        let mut out = Vec::new();
+        render(Format::Json, &result, &summary, &options, &mut out).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out).unwrap()
+    };
+    let compact = json(false);
+    assert_eq!(
+        compact["findings"].as_array().unwrap().len(),
+        result.findings.len()
+    );
+    assert_eq!(compact, json(true));
+}
+
+#[test]
 fn severity_filter_hides_findings_but_not_counts() {
     let all: serde_json::Value =
         serde_json::from_str(&rendered(Format::Json, false, Severity::Info)).unwrap();
