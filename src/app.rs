@@ -613,18 +613,25 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
                     }
                 })?;
                 let evaluated = parts.finish();
-                let result = ScanResult::of_parts(&header, rules, now, evaluated);
+                let spooled = spool.map(|s| s.finish());
+                // A run to record keeps its header (its coverage is recorded with the
+                // inventory); a plain scan's moves into the result.
+                let (header, kept) = match &spooled {
+                    Some(Ok(_)) => (header.clone(), Some(header)),
+                    _ => (header, None),
+                };
+                let result = ScanResult::of_parts(header, rules, now, evaluated);
                 // A spool that failed loses the comparison and the record, not the scan: the
                 // outputs are written, then the error is the command's.
-                let inventory = match spool.map(|s| s.finish()) {
-                    Some(Ok(spooled)) => Some(ThisRun::Spooled { spooled, header }),
-                    Some(Err(e)) => {
+                let inventory = match (spooled, kept) {
+                    (Some(Ok(spooled)), Some(header)) => Some(ThisRun::Spooled { spooled, header }),
+                    (Some(Err(e)), _) => {
                         let e = dir.error(e);
                         eprintln!("ecaudit: error: this run cannot be compared or recorded: {e}");
                         unrecorded = Some(e);
                         None
                     }
-                    None => None,
+                    _ => None,
                 };
                 (result, Some(stats), inventory)
             }

@@ -302,17 +302,26 @@ impl ScanResult {
         result
     }
 
-    /// A result from the inventory's header and what a [`PartEvaluator`] found.
+    /// A result from the inventory's header and what a [`PartEvaluator`] found. The header's
+    /// coverage moves into the result: copied, it was the largest thing a large scan held twice.
     pub fn of_parts(
-        header: &Inventory,
+        header: Inventory,
         rules: RuleSet,
         now: DateTime<Utc>,
         evaluated: Evaluated,
     ) -> ScanResult {
-        let mut result = ScanResult::assemble(header, rules, now, Vec::new());
-        result.resources = evaluated.resources;
-        result.findings = evaluated.findings;
-        result
+        ScanResult {
+            resources: evaluated.resources,
+            coverage: header.coverage,
+            collected_at: header.collected_at,
+            collector: header.collector,
+            shard: header.shard,
+            rules,
+            findings: evaluated.findings,
+            evaluated_at: now,
+            waivers: Waivers::default(),
+            drift: None,
+        }
     }
 
     /// Appends per-deployment outcomes, in deployment order.
@@ -518,7 +527,7 @@ mod tests {
             deployments: Vec::new(),
             ..inventory.clone()
         };
-        let result = ScanResult::of_parts(&header, rules, now, evaluated);
+        let result = ScanResult::of_parts(header, rules, now, evaluated);
 
         assert!(!whole.findings.is_empty());
         assert_eq!(result.resources, whole.resources);
