@@ -616,10 +616,7 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
                 let spooled = spool.map(|s| s.finish());
                 // A run to record keeps its header (its coverage is recorded with the
                 // inventory); a plain scan's moves into the result.
-                let (header, kept) = match &spooled {
-                    Some(Ok(_)) => (header.clone(), Some(header)),
-                    _ => (header, None),
-                };
+                let kept = matches!(spooled, Some(Ok(_))).then(|| header.clone());
                 let result = ScanResult::of_parts(header, rules, now, evaluated);
                 // A spool that failed loses the comparison and the record, not the scan: the
                 // outputs are written, then the error is the command's.

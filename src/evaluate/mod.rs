@@ -286,18 +286,18 @@ impl ScanResult {
         now: DateTime<Utc>,
         outcomes: Vec<(Resource, Vec<Finding>)>,
     ) -> ScanResult {
-        let mut result = ScanResult {
-            resources: Vec::new(),
+        let header = Inventory {
+            deployments: Vec::new(),
             coverage: header.coverage.clone(),
-            collected_at: header.collected_at,
             collector: header.collector.clone(),
             shard: header.shard.clone(),
-            rules,
-            findings: Vec::new(),
-            evaluated_at: now,
-            waivers: Waivers::default(),
-            drift: None,
+            ..*header
         };
+        let evaluated = Evaluated {
+            resources: Vec::new(),
+            findings: Vec::new(),
+        };
+        let mut result = ScanResult::of_parts(header, rules, now, evaluated);
         result.extend(outcomes);
         result
     }
