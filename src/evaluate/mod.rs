@@ -171,12 +171,10 @@ pub fn evaluate(inventory: &Inventory, rules: RuleSet, now: DateTime<Utc>) -> Sc
 /// evaluated when it comes, and only its deployments' identities and findings are kept.
 pub struct PartEvaluator<'r> {
     evaluator: Evaluator<'r>,
-    /// Everything found in parts `0..next`, in order.
-    found: Evaluated,
-    next: usize,
-    /// Parts that came before one they follow, until it comes: their identities and findings
-    /// (numbered within the part).
-    early: BTreeMap<usize, (Vec<Resource>, Vec<Finding>)>,
+    /// Each part's identities and findings (numbered within the part), by part number. Kept
+    /// apart until [`finish`](Self::finish) joins them at their exact size: one vector grown
+    /// as parts came held up to twice the findings, and three times while it was copied.
+    parts: BTreeMap<usize, (Vec<Resource>, Vec<Finding>)>,
 }
 
 /// What [`PartEvaluator`] found, in the inventory's order.
@@ -189,12 +187,7 @@ impl<'r> PartEvaluator<'r> {
     pub fn new(rules: &'r RuleSet, now: DateTime<Utc>) -> Self {
         PartEvaluator {
             evaluator: Evaluator::new(rules, now),
-            found: Evaluated {
-                resources: Vec::new(),
-                findings: Vec::new(),
-            },
-            next: 0,
-            early: BTreeMap::new(),
+            parts: BTreeMap::new(),
         }
     }
 
@@ -207,32 +200,32 @@ impl<'r> PartEvaluator<'r> {
             .with_min_len(32)
             .map(|(i, d)| evaluator.evaluate(i, d))
             .collect();
+        let mut findings = Vec::with_capacity(found.iter().map(Vec::len).sum());
+        findings.extend(found.into_iter().flatten());
         let resources = deployments.iter().map(Resource::from).collect();
-        self.early
-            .insert(index, (resources, found.into_iter().flatten().collect()));
-        while let Some(part) = self.early.remove(&self.next) {
-            self.append(part);
-            self.next += 1;
-        }
+        self.parts.insert(index, (resources, findings));
     }
 
-    /// Appends a part, numbering its findings by deployment across parts.
-    fn append(&mut self, (resources, findings): (Vec<Resource>, Vec<Finding>)) {
-        let base = self.found.resources.len();
-        self.found.findings.extend(findings.into_iter().map(|mut f| {
-            f.deployment += base;
-            f
-        }));
-        self.found.resources.extend(resources);
-    }
-
-    /// Everything found, in the order of the parts.
-    pub fn finish(mut self) -> Evaluated {
-        // Parts after a missing one (none, when every unit was read).
-        for part in std::mem::take(&mut self.early).into_values() {
-            self.append(part);
+    /// Everything found, in the order of the parts, numbered across them.
+    pub fn finish(self) -> Evaluated {
+        let (deployments, findings) = self
+            .parts
+            .values()
+            .fold((0, 0), |(d, f), part| (d + part.0.len(), f + part.1.len()));
+        let mut found = Evaluated {
+            resources: Vec::with_capacity(deployments),
+            findings: Vec::with_capacity(findings),
+        };
+        // Each part is freed as it is moved: the parts and the whole are held together once.
+        for (resources, findings) in self.parts.into_values() {
+            let base = found.resources.len();
+            found.findings.extend(findings.into_iter().map(|mut f| {
+                f.deployment += base;
+                f
+            }));
+            found.resources.extend(resources);
         }
-        self.found
+        found
     }
 }
 
@@ -530,6 +523,8 @@ mod tests {
         let result = ScanResult::of_parts(header, rules, now, evaluated);
 
         assert!(!whole.findings.is_empty());
+        // Joined at their exact size, not grown part by part.
+        assert_eq!(result.findings.capacity(), result.findings.len());
         assert_eq!(result.resources, whole.resources);
         assert_eq!(result.findings, whole.findings);
         assert_eq!(result.coverage, whole.coverage);
