@@ -247,10 +247,10 @@ fn merge_coverage(entries: impl IntoIterator<Item = CoverageEntry>) -> Vec<Cover
     let mut merged: BTreeMap<(String, String, String, String), CoverageEntry> = BTreeMap::new();
     for e in entries {
         let key = (
-            e.account_id.clone(),
-            e.region.clone(),
-            e.service.clone(),
-            e.api.clone(),
+            e.account_id.to_string(),
+            e.region.to_string(),
+            e.service.to_string(),
+            e.api.to_string(),
         );
         match merged.get(&key) {
             Some(kept) if kept.is_gap() || !e.is_gap() => {}

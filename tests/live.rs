@@ -700,7 +700,7 @@ async fn reads_every_page_with_the_fewest_calls() {
     let calls: std::collections::BTreeMap<String, u64> = inventory
         .coverage
         .iter()
-        .filter(|c| c.region == "us-east-1")
+        .filter(|c| &*c.region == "us-east-1")
         .map(|c| (format!("{}:{}", c.service, c.api), c.calls.unwrap()))
         .collect();
     let expected: std::collections::BTreeMap<String, u64> = [

@@ -14,6 +14,7 @@ pub mod targets;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
@@ -143,16 +144,16 @@ where
 
 /// What one unit read and failed to read, one coverage entry per API.
 pub(crate) struct Reads {
-    account: String,
-    region: String,
-    entries: BTreeMap<(String, String), CoverageEntry>,
+    account: Arc<str>,
+    region: Arc<str>,
+    entries: BTreeMap<(&'static str, &'static str), CoverageEntry>,
 }
 
 impl Reads {
     pub(crate) fn new(account: &str, region: &str) -> Self {
         Reads {
-            account: account.to_string(),
-            region: region.to_string(),
+            account: account.into(),
+            region: region.into(),
             entries: BTreeMap::new(),
         }
     }
@@ -160,18 +161,18 @@ impl Reads {
     /// Records the outcome of a read of `service:api`; a failure makes the API's entry failed.
     pub(crate) fn record<T>(
         &mut self,
-        service: &str,
-        api: &str,
+        service: &'static str,
+        api: &'static str,
         result: Result<T, CoverageError>,
     ) -> Option<T> {
         let entry = self
             .entries
-            .entry((service.to_string(), api.to_string()))
+            .entry((service, api))
             .or_insert_with(|| CoverageEntry {
                 account_id: self.account.clone(),
                 region: self.region.clone(),
-                service: service.to_string(),
-                api: api.to_string(),
+                service: service.into(),
+                api: api.into(),
                 status: CoverageStatus::Read,
                 error: None,
                 calls: None,
@@ -181,7 +182,7 @@ impl Reads {
             Err(e) => {
                 if entry.status == CoverageStatus::Read {
                     entry.status = CoverageStatus::Failed;
-                    entry.error = Some(e);
+                    entry.error = Some(Box::new(e));
                 }
                 None
             }
@@ -325,8 +326,14 @@ pub async fn collect_each(
             bar.set_message(format!("{found} deployment(s), {errors} error(s)"));
         }
         // Copied here, away from the unit's short-lived allocations: kept to the end, the
-        // originals pinned their pages (~6 MiB more peak memory for 160 accounts).
-        coverage.extend(unit_coverage.iter().cloned());
+        // originals pinned their pages (~6 MiB more peak memory for 160 accounts). The unit's
+        // account and region are allocated once, for all its entries.
+        let (account, region): (Arc<str>, Arc<str>) = (account.as_str().into(), region.as_str().into());
+        coverage.extend(unit_coverage.iter().map(|e| CoverageEntry {
+            account_id: account.clone(),
+            region: region.clone(),
+            ..e.clone()
+        }));
         each(index, deployments);
     }
     if let Some(bar) = progress {

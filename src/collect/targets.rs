@@ -160,14 +160,20 @@ impl ProvideCredentials for AssumedRole {
     }
 }
 
-fn entry(account: &str, region: &str, service: &str, api: &str, error: CoverageError) -> CoverageEntry {
+fn entry(
+    account: &str,
+    region: &str,
+    service: &'static str,
+    api: &'static str,
+    error: CoverageError,
+) -> CoverageEntry {
     CoverageEntry {
-        account_id: account.to_string(),
-        region: region.to_string(),
-        service: service.to_string(),
-        api: api.to_string(),
+        account_id: account.into(),
+        region: region.into(),
+        service: service.into(),
+        api: api.into(),
         status: crate::inventory::CoverageStatus::Failed,
-        error: Some(error),
+        error: Some(Box::new(error)),
         calls: None,
     }
 }
@@ -262,7 +268,7 @@ pub(crate) async fn resolve(options: &CollectOptions, recorder: &CallRecorder) -
     };
     // Calls made before the caller was known are the caller's account's.
     coverage.extend(reads.finish(recorder).into_iter().map(|mut e| {
-        e.account_id = caller.clone();
+        e.account_id = caller.as_str().into();
         e
     }));
     if accounts.iter().any(|a| *a != caller) && options.role_name.is_none() {

@@ -627,7 +627,7 @@ impl InventoryDrift {
             .iter()
             .chain(new)
             .filter(|c| c.is_gap())
-            .map(|c| (c.account_id.as_str(), c.region.as_str()))
+            .map(|c| (&*c.account_id, &*c.region))
             .collect();
         let read = |d: &Identity| !unread.contains(&(d.account_id.as_str(), d.region.as_str()));
         self.added.retain(read);

@@ -457,10 +457,7 @@ pub fn compare(file: &str, state: &Value, inventory: &Inventory) -> Result<State
         unverified: Vec::new(),
         drifted: false,
     };
-    let gaps: BTreeSet<(&str, &str)> = inventory
-        .gaps()
-        .map(|c| (c.account_id.as_str(), c.region.as_str()))
-        .collect();
+    let gaps: BTreeSet<(&str, &str)> = inventory.gaps().map(|c| (&*c.account_id, &*c.region)).collect();
     let mut managed: BTreeSet<&str> = BTreeSet::new();
     for r in &resources {
         let v = &r.values;

@@ -657,10 +657,10 @@ impl AuditReport {
         let mut regions: BTreeSet<String> = by_region.keys().cloned().collect();
         for c in &coverage {
             if c.account_id.len() == 12 && c.account_id.bytes().all(|b| b.is_ascii_digit()) {
-                accounts.insert(c.account_id.clone());
+                accounts.insert(c.account_id.to_string());
             }
-            if c.region != "global" {
-                regions.insert(c.region.clone());
+            if &*c.region != "global" {
+                regions.insert(c.region.to_string());
             }
         }
         let collection = summary.collection.as_ref();

@@ -432,7 +432,7 @@ pub fn apply_baseline(result: &mut ScanResult, baseline: &Baseline) -> BaselineS
     let mut read: HashSet<(&str, &str)> = HashSet::new();
     let mut gaps: HashSet<(&str, &str)> = HashSet::new();
     for c in &result.coverage {
-        let key = (c.account_id.as_str(), c.region.as_str());
+        let key = (&*c.account_id, &*c.region);
         if c.is_gap() {
             gaps.insert(key);
         } else {
