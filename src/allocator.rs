@@ -19,6 +19,25 @@ pub fn keep_freed_memory() {
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
 }
 
+/// Turns transparent huge pages off for the process, for live collection. mimalloc asks for
+/// them on its arenas (`MADV_HUGEPAGE`), and where the kernel grants them on request (THP
+/// `madvise`, a common default) a page touched once keeps 2 MiB resident until all of it is free
+/// again. Scans of 80 and 320 accounts that hold nothing peaked at 67 and 68 MiB with them and
+/// 44 and 48 MiB without (the live heap's peak was 15.4 and 15.5 MiB); collection allocates
+/// little at a time and gains nothing from them. Not for `scan --inventory`, which fills
+/// hundreds of MiB at once. `MIMALLOC_ALLOW_THP`, when set, wins.
+pub fn without_huge_pages() {
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_some() {
+        return;
+    }
+    // SAFETY: sets a flag of the calling process; no memory is passed. Failure (an old kernel)
+    // leaves huge pages as they were.
+    #[cfg(target_os = "linux")]
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,5 +56,16 @@ mod tests {
             unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) },
             -1
         );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn huge_pages_are_turned_off_for_the_process() {
+        if std::env::var_os("MIMALLOC_ALLOW_THP").is_some() {
+            return;
+        }
+        without_huge_pages();
+        // SAFETY: reads a flag of the calling process.
+        assert_eq!(unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) }, 1);
     }
 }

@@ -216,6 +216,7 @@ fn collect_live(
     each: impl FnMut(usize, Vec<Deployment>),
 ) -> Result<(Inventory, CollectStats), Error> {
     crate::collect::targets::validate(options)?;
+    crate::allocator::without_huge_pages();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
