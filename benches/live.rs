@@ -12,7 +12,8 @@
 //! calls made against the fewest the APIs allow; `latency` reports the wall time against the
 //! ideal, calls x 50 ms / concurrency; `memory` reports the peak resident memory (from
 //! `/usr/bin/time`) of a scan, a nightly scan (`--history`, compared with the previous night)
-//! and a `collect` as the number of accounts grows, each account with the same deployments.
+//! and a `collect` as the number of accounts grows, each account with the same deployments, and
+//! of a scan of as many accounts with no deployment (what an account costs beyond its findings).
 
 #[path = "../tests/common/moto.rs"]
 mod moto;
@@ -207,8 +208,15 @@ async fn memory(moto: &Moto) {
     std::fs::create_dir_all(&work).unwrap();
     println!("memory: accounts x 2 regions, {GROUPS} replication groups (4 nodes) per account; peak RSS");
     println!(
-        "  {:>8} {:>12} {:>10} {:>12} {:>12} {:>24} {:>12}",
-        "accounts", "deployments", "scan wall", "scan", "per account", "scan --history (2nd run)", "collect"
+        "  {:>8} {:>12} {:>10} {:>12} {:>12} {:>24} {:>12} {:>14}",
+        "accounts",
+        "deployments",
+        "scan wall",
+        "scan",
+        "per account",
+        "scan --history (2nd run)",
+        "collect",
+        "scan, empty"
     );
     let mut seeded = 0;
     let mut first: Option<(usize, f64)> = None;
@@ -270,13 +278,20 @@ async fn memory(moto: &Moto) {
             ])
             .args(&targets);
         let (_, collect_mib) = peak(collect, &time);
+        // As many accounts that hold nothing (moto answers for any account): coverage only.
+        let empty: Vec<String> = (0..size)
+            .map(|i| format!("{:012}", 400_000_000_000u64 + i as u64))
+            .collect();
+        let mut scan = scan_command(timed(), moto, &proxy);
+        scan.args(&targets[..4]).arg("--accounts").arg(empty.join(","));
+        let (_, empty_mib) = peak(scan, &time);
         let per_account = match first {
             Some((n, m)) => format!("{:.0} KiB", (mib - m) * 1024.0 / (size - n) as f64),
             None => "-".into(),
         };
         first.get_or_insert((size, mib));
         println!(
-            "  {size:>8} {:>12} {wall:>9.2}s {mib:>8.1} MiB {per_account:>12} {nightly_mib:>20.1} MiB {collect_mib:>8.1} MiB",
+            "  {size:>8} {:>12} {wall:>9.2}s {mib:>8.1} MiB {per_account:>12} {nightly_mib:>20.1} MiB {collect_mib:>8.1} MiB {empty_mib:>10.1} MiB",
             size * GROUPS
         );
     }
