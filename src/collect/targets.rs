@@ -266,9 +266,10 @@ pub(crate) async fn resolve(options: &CollectOptions, recorder: &CallRecorder) -
             ids
         }
     };
-    // Calls made before the caller was known are the caller's account's.
+    // Calls made before the caller was known are the caller's account's (one copy, shared).
+    let caller_account: std::sync::Arc<str> = caller.as_str().into();
     coverage.extend(reads.finish(recorder).into_iter().map(|mut e| {
-        e.account_id = caller.as_str().into();
+        e.account_id = caller_account.clone();
         e
     }));
     if accounts.iter().any(|a| *a != caller) && options.role_name.is_none() {
