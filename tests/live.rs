@@ -454,6 +454,13 @@ async fn scans_two_accounts_and_two_regions_through_assume_role() {
     assert_eq!(code, 0, "{stderr}");
     let doc = json_file(&out);
     assert_eq!(doc["summary"]["coverage_gaps"], 0, "{}", doc["coverage"]);
+    // The other account's role is assumed once: the check that it can be assumed hands its
+    // credentials to the clients.
+    assert_eq!(
+        doc["summary"]["collection"]["api_calls_by_action"]["sts:AssumeRole"], 1,
+        "{}",
+        doc["summary"]["collection"]
+    );
     let a = common::moto::ACCOUNT.to_string();
     let o = OTHER.to_string();
     let expected = vec![

@@ -51,6 +51,9 @@ pub(crate) struct UnitInterceptor {
     recorder: CallRecorder,
     account: String,
     region: String,
+    /// Whether the unit's calls are kept for [`CallRecorder::take_calls`]; when nothing takes
+    /// them, they are counted in the totals only, or each account would leave its tally behind.
+    per_unit: bool,
 }
 
 /// Attempt number of the current operation, kept in the config bag between hooks.
@@ -72,6 +75,16 @@ impl CallRecorder {
             recorder: self.clone(),
             account: account.to_string(),
             region: region.to_string(),
+            per_unit: true,
+        }
+    }
+
+    /// An interceptor whose calls count in the totals only (an account's AssumeRole, repeated
+    /// whenever its credentials are refreshed): no tally is kept for them.
+    pub(crate) fn totals_only(&self, account: &str, region: &str) -> UnitInterceptor {
+        UnitInterceptor {
+            per_unit: false,
+            ..self.for_unit(account, region)
         }
     }
 
@@ -145,12 +158,14 @@ impl Intercept for UnitInterceptor {
         } else if let Some(meta) = cfg.load::<Metadata>() {
             // The operation's metadata is in the config bag once the request is built.
             let action = format!("{}:{}", iam_prefix(meta.service()), meta.name());
-            *tally
-                .open
-                .entry((self.account.clone(), self.region.clone()))
-                .or_default()
-                .entry(action.clone())
-                .or_insert(0) += 1;
+            if self.per_unit {
+                *tally
+                    .open
+                    .entry((self.account.clone(), self.region.clone()))
+                    .or_default()
+                    .entry(action.clone())
+                    .or_insert(0) += 1;
+            }
             *tally.totals.entry(action).or_insert(0) += 1;
         }
         Ok(())

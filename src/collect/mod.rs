@@ -235,8 +235,8 @@ pub fn whole(mut header: Inventory, mut parts: Vec<(usize, Vec<crate::inventory:
 
 /// Collects every target unit, handing each unit's deployments to `each` as soon as the unit is
 /// read, so that nothing needs to hold the whole inventory. Units come in any order, each with
-/// its place `part` in the inventory: the deployments of parts 0, 1, 2, ... in that order are
-/// the inventory's, sorted. Returns the inventory without its deployments (every coverage
+/// its place `part` in the inventory: the deployments of the parts in increasing order (not
+/// consecutive numbers) are the inventory's, sorted. Returns the inventory without its deployments (every coverage
 /// entry, sorted) and the collection's figures. `collected_at` is the inventory's time: the
 /// collection's start, so every fact was read at or after it.
 pub async fn collect_each(
@@ -246,107 +246,142 @@ pub async fn collect_each(
     mut each: impl FnMut(usize, Vec<crate::inventory::Deployment>),
 ) -> Result<(Inventory, CollectStats), TargetError> {
     let started = Instant::now();
-    let mut plan = targets::resolve(options, recorder).await?;
-    // In the inventory's order, so a unit's place is its part.
-    plan.units
-        .sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
-    // An account or region named twice is read once.
-    plan.units
-        .dedup_by(|a, b| a.account_id == b.account_id && a.region == b.region);
-    // A shard reads its own units; target resolution (and its coverage) is the same in every shard.
-    let shard = options.shard.map(|shard| {
-        let planned_units = plan.units.len();
-        plan.units.retain(|u| shard.includes(&u.account_id, &u.region));
-        let mut units: Vec<String> = plan
-            .units
-            .iter()
-            .map(|u| format!("{}/{}", u.account_id, u.region))
-            .collect();
-        units.sort();
-        crate::shard::ShardInfo {
-            index: shard.index,
-            count: shard.count,
-            units,
-            planned_units,
-        }
-    });
-    let total = plan.units.len();
-    tracing::info!(
-        units = total,
-        accounts = plan.accounts,
-        regions = plan.regions,
-        "targets resolved"
-    );
-    let shard_units = shard.as_ref().map(|_| {
-        let accounts: std::collections::BTreeSet<&str> =
-            plan.units.iter().map(|u| u.account_id.as_str()).collect();
-        let regions: std::collections::BTreeSet<&str> =
-            plan.units.iter().map(|u| u.region.as_str()).collect();
-        (accounts.len(), regions.len())
-    });
-    let progress = options.progress.then(|| progress_bar(total));
+    let targets = targets::prepare(options, recorder).await?;
+    tracing::info!(accounts = targets.accounts.len(), "accounts found");
+    // The progress bar's length grows as accounts are resolved into units.
+    let progress = options.progress.then(|| progress_bar(0));
 
     // One window for every unit, so the statistics of all nodes cover the same span.
     let window = options.metrics.as_ref().map(|m| m.ending(Utc::now()));
-    // A task is spawned when another ends: only the units in flight hold memory.
+    // At most `concurrency` tasks at once, of two kinds: resolving an account into its units
+    // (AssumeRole, DescribeRegions), and reading a unit. An account is resolved only when no
+    // resolved unit waits, so only the accounts being read hold credentials and units, whatever
+    // the number of accounts.
     let concurrency = options.concurrency.max(1);
-    // Each unit (and its clients' configuration) is moved into its task and dropped with it.
-    let mut pending = std::mem::take(&mut plan.units).into_iter().enumerate();
+    let mut accounts = targets.accounts.iter().enumerate();
+    let mut waiting: std::collections::VecDeque<(usize, Unit)> = std::collections::VecDeque::new();
     let mut tasks = tokio::task::JoinSet::new();
-    let mut spawn = |tasks: &mut tokio::task::JoinSet<_>| {
-        if let Some((index, unit)) = pending.next() {
-            let recorder = recorder.clone();
-            let window = window.clone();
-            tasks.spawn(async move {
-                let read = collect_unit(&unit, &recorder, window.as_ref()).await;
-                (index, unit.account_id, unit.region, read)
-            });
+    let mut spawn = |tasks: &mut tokio::task::JoinSet<Done>,
+                     waiting: &mut std::collections::VecDeque<(usize, Unit)>| {
+        while tasks.len() < concurrency {
+            if let Some((part, unit)) = waiting.pop_front() {
+                let recorder = recorder.clone();
+                let window = window.clone();
+                tasks.spawn(async move {
+                    let read = collect_unit(&unit, &recorder, window.as_ref()).await;
+                    Done::Unit(part, unit.account_id, unit.region, read)
+                });
+            } else if let Some((index, account)) = accounts.next() {
+                let (context, account) = (targets.context.clone(), account.clone());
+                tasks.spawn(async move {
+                    match context {
+                        Some(context) => {
+                            let (units, coverage) = context.resolve(&account).await;
+                            Done::Account(index, units, coverage)
+                        }
+                        None => Done::Account(index, Vec::new(), Vec::new()),
+                    }
+                });
+            } else {
+                break;
+            }
         }
     };
-    for _ in 0..concurrency {
-        spawn(&mut tasks);
-    }
-    let mut coverage = plan.coverage;
+    spawn(&mut tasks, &mut waiting);
+
+    let mut coverage = targets.coverage;
     let (mut found, mut errors) = (0usize, 0usize);
+    // What target resolution found (every shard resolves every account), and this shard's part.
+    let (mut planned_units, mut planned_accounts) = (0usize, 0usize);
+    let mut planned_regions = std::collections::BTreeSet::new();
+    let (mut shard_units, mut shard_accounts) = (Vec::new(), 0usize);
+    let mut shard_regions = std::collections::BTreeSet::new();
     while let Some(joined) = tasks.join_next().await {
-        spawn(&mut tasks);
-        let (index, account, region, (deployments, unit_coverage)) = joined.expect("a unit task panicked");
-        let gaps = unit_coverage.iter().filter(|c| c.is_gap()).count();
-        tracing::info!(
-            account = %account,
-            region = %region,
-            deployments = deployments.len(),
-            gaps,
-            "unit read"
-        );
-        found += deployments.len();
-        errors += gaps;
-        if let Some(bar) = &progress {
-            bar.inc(1);
-            bar.set_message(format!("{found} deployment(s), {errors} error(s)"));
+        match joined.expect("a collection task panicked") {
+            Done::Account(index, units, account_coverage) => {
+                coverage.extend(account_coverage);
+                planned_units += units.len();
+                planned_accounts += usize::from(!units.is_empty());
+                planned_regions.extend(units.iter().map(|u| u.region.clone()));
+                let before = waiting.len();
+                // A unit's place in the inventory: its account's, then its region's.
+                waiting.extend(
+                    units
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(_, u)| options.shard.is_none_or(|s| s.includes(&u.account_id, &u.region)))
+                        .map(|(region, unit)| (part(index, region), unit)),
+                );
+                let mine = waiting.range(before..);
+                if options.shard.is_some() {
+                    shard_units.extend(
+                        mine.clone()
+                            .map(|(_, u)| format!("{}/{}", u.account_id, u.region)),
+                    );
+                    shard_accounts += usize::from(mine.len() > 0);
+                    shard_regions.extend(mine.clone().map(|(_, u)| u.region.clone()));
+                }
+                tracing::debug!(account = %targets.accounts[index], units = mine.len(), "account resolved");
+                if let Some(bar) = &progress {
+                    bar.inc_length(mine.len() as u64);
+                }
+            }
+            Done::Unit(part, account, region, (deployments, unit_coverage)) => {
+                let gaps = unit_coverage.iter().filter(|c| c.is_gap()).count();
+                tracing::info!(
+                    account = %account,
+                    region = %region,
+                    deployments = deployments.len(),
+                    gaps,
+                    "unit read"
+                );
+                found += deployments.len();
+                errors += gaps;
+                if let Some(bar) = &progress {
+                    bar.inc(1);
+                    bar.set_message(format!("{found} deployment(s), {errors} error(s)"));
+                }
+                // Copied here, away from the unit's short-lived allocations: kept to the end,
+                // the originals pinned their pages (~6 MiB more peak memory for 160 accounts).
+                // The unit's account and region are allocated once, for all its entries.
+                let (account, region): (Arc<str>, Arc<str>) =
+                    (account.as_str().into(), region.as_str().into());
+                coverage.extend(unit_coverage.iter().map(|e| CoverageEntry {
+                    account_id: account.clone(),
+                    region: region.clone(),
+                    ..e.clone()
+                }));
+                each(part, deployments);
+            }
         }
-        // Copied here, away from the unit's short-lived allocations: kept to the end, the
-        // originals pinned their pages (~6 MiB more peak memory for 160 accounts). The unit's
-        // account and region are allocated once, for all its entries.
-        let (account, region): (Arc<str>, Arc<str>) = (account.as_str().into(), region.as_str().into());
-        coverage.extend(unit_coverage.iter().map(|e| CoverageEntry {
-            account_id: account.clone(),
-            region: region.clone(),
-            ..e.clone()
-        }));
-        each(index, deployments);
+        spawn(&mut tasks, &mut waiting);
     }
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
+    tracing::info!(
+        units = planned_units,
+        accounts = planned_accounts,
+        regions = planned_regions.len(),
+        "targets resolved and read"
+    );
 
+    let shard = options.shard.map(|shard| {
+        shard_units.sort();
+        crate::shard::ShardInfo {
+            index: shard.index,
+            count: shard.count,
+            units: std::mem::take(&mut shard_units),
+            planned_units,
+        }
+    });
     let mut inventory = Inventory {
         schema_version: SCHEMA_VERSION,
         collected_at: Some(collected_at),
         collector: Some(Collector {
             name: "ecaudit".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            caller: plan.caller.clone(),
+            caller: targets.caller.clone(),
         }),
         deployments: Vec::new(),
         coverage,
@@ -354,26 +389,43 @@ pub async fn collect_each(
     };
     inventory.sort();
 
+    // A shard's figures are its own units'.
+    let (accounts, regions, units) = match &inventory.shard {
+        Some(shard) => (shard_accounts, shard_regions.len(), shard.units.len()),
+        None => (planned_accounts, planned_regions.len(), planned_units),
+    };
     let stats = CollectStats {
-        // A shard's figures are its own units'.
-        accounts: match &shard_units {
-            Some((accounts, _)) => *accounts,
-            None => plan.accounts,
-        },
-        regions: match &shard_units {
-            Some((_, regions)) => *regions,
-            None => plan.regions,
-        },
-        units: total,
+        accounts,
+        regions,
+        units,
         deployments: found,
         api_calls: recorder.calls_per_service(),
         api_calls_by_action: recorder.calls_per_action(),
         retries: recorder.retries(),
         coverage_gaps: inventory.gaps().count(),
         duration_seconds: started.elapsed().as_secs_f64(),
-        caller: plan.caller.clone(),
+        caller: targets.caller,
     };
     Ok((inventory, stats))
+}
+
+/// What a collection task did.
+enum Done {
+    /// Account number `.0` resolved into its units.
+    Account(usize, Vec<Unit>, Vec<CoverageEntry>),
+    /// Unit `part` read.
+    Unit(
+        usize,
+        String,
+        String,
+        (Vec<crate::inventory::Deployment>, Vec<CoverageEntry>),
+    ),
+}
+
+/// The place of an account's `region`-th unit in the inventory's order: parts sort as the
+/// inventory does, by account, then by region.
+fn part(account: usize, region: usize) -> usize {
+    (account << 16) | region.min(0xffff)
 }
 
 fn progress_bar(total: usize) -> indicatif::ProgressBar {

@@ -49,14 +49,20 @@ pub enum TargetError {
     BadRegion(String),
 }
 
-/// The resolved units and the coverage of resolving them.
-pub(crate) struct Plan {
-    pub units: Vec<Unit>,
+/// The accounts to read, known before any of them is resolved, and what resolving each needs.
+/// Accounts are resolved one at a time as collection reaches them
+/// ([`Targets::resolve_account`]), so their credentials and units are held only while they are
+/// read, not for the whole scan.
+pub(crate) struct Targets {
+    /// Sorted, each once: the inventory's order.
+    pub accounts: Vec<String>,
+    /// The coverage of finding the accounts (GetCallerIdentity, ListAccounts).
     pub coverage: Vec<CoverageEntry>,
-    pub accounts: usize,
-    pub regions: usize,
     /// Who ran the collection: the caller's ARN (STS GetCallerIdentity).
     pub caller: Option<String>,
+    /// What resolving an account needs; `None` when there is no account to resolve (the caller
+    /// is unknown). Shared by the tasks that resolve accounts.
+    pub context: Option<std::sync::Arc<AccountContext>>,
 }
 
 /// Checks targets given on the command line or in config, before any AWS call.
@@ -114,13 +120,21 @@ struct AssumedRole {
     recorder: super::calls::UnitInterceptor,
     role_arn: String,
     external_id: Option<String>,
+    /// The credentials of the AssumeRole that checked the role, handed to the first client that
+    /// asks: each account's role is assumed once, not once to check and again to read.
+    first: std::sync::Mutex<Option<Credentials>>,
 }
 
 impl AssumedRole {
     async fn credentials(&self) -> Result<Credentials, CredentialsError> {
-        self.assume()
-            .await
-            .map_err(|d| CredentialsError::provider_error(format!("{}: {}", d.code, d.message)))
+        let first = self.first.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match first {
+            Some(credentials) => Ok(credentials),
+            None => self
+                .assume()
+                .await
+                .map_err(|d| CredentialsError::provider_error(format!("{}: {}", d.code, d.message))),
+        }
     }
 
     /// AssumeRole, its failure described as a coverage error (`AccessDenied: ...`).
@@ -178,8 +192,12 @@ fn entry(
     }
 }
 
-/// Resolves accounts, regions and credentials into units.
-pub(crate) async fn resolve(options: &CollectOptions, recorder: &CallRecorder) -> Result<Plan, TargetError> {
+/// Finds the accounts to read (the caller's, the listed ones, or the organization's); each is
+/// resolved into units later, by [`AccountContext::resolve`].
+pub(crate) async fn prepare(
+    options: &CollectOptions,
+    recorder: &CallRecorder,
+) -> Result<Targets, TargetError> {
     validate(options)?;
     let base = base_config(options).await;
     let home = match (&options.regions, base.region()) {
@@ -209,12 +227,11 @@ pub(crate) async fn resolve(options: &CollectOptions, recorder: &CallRecorder) -
             e.account_id = "unknown".into();
             e
         }));
-        return Ok(Plan {
-            units: Vec::new(),
+        return Ok(Targets {
+            accounts: Vec::new(),
             coverage,
-            accounts: 0,
-            regions: 0,
             caller: None,
+            context: None,
         });
     };
     let caller = identity.account().unwrap_or_default().to_string();
@@ -225,7 +242,7 @@ pub(crate) async fn resolve(options: &CollectOptions, recorder: &CallRecorder) -
         .unwrap_or("aws")
         .to_string();
 
-    let accounts: Vec<String> = match &options.accounts {
+    let mut accounts: Vec<String> = match &options.accounts {
         AccountSpec::Caller => vec![caller.clone()],
         AccountSpec::List(ids) => ids.clone(),
         AccountSpec::Organization => {
@@ -276,58 +293,33 @@ pub(crate) async fn resolve(options: &CollectOptions, recorder: &CallRecorder) -
         return Err(TargetError::NoRoleName);
     }
 
-    // Accounts are resolved concurrently (AssumeRole and DescribeRegions are a round trip each;
-    // one after another they were 2 s of a 40-account scan at 50 ms a call), in account order.
-    let context = std::sync::Arc::new(AccountContext {
+    // An account named twice is read once, in the inventory's order.
+    accounts.sort();
+    accounts.dedup();
+    let context = AccountContext {
         sts: aws_sdk_sts::Client::from_conf(
             aws_sdk_sts::config::Builder::from(&home_config)
                 .interceptor(super::retry::WholeXml)
                 .retry_classifier(super::retry::UnreadableResponse)
                 .build(),
         ),
-        caller: caller.clone(),
+        caller,
         partition,
         home,
         home_config,
         recorder: recorder.clone(),
         options: options.clone(),
-    });
-    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, account) in accounts.iter().cloned().enumerate() {
-        let (context, semaphore) = (context.clone(), semaphore.clone());
-        tasks.spawn(async move {
-            let _permit = semaphore.acquire_owned().await.expect("semaphore open");
-            (index, context.resolve(&account).await)
-        });
-    }
-    let mut resolved = vec![None; accounts.len()];
-    while let Some(joined) = tasks.join_next().await {
-        let (index, account) = joined.expect("an account task panicked");
-        resolved[index] = Some(account);
-    }
-    let mut units = Vec::new();
-    let mut regions_seen = std::collections::BTreeSet::new();
-    for (account_units, account_coverage) in resolved.into_iter().flatten() {
-        regions_seen.extend(account_units.iter().map(|u: &Unit| u.region.clone()));
-        units.extend(account_units);
-        coverage.extend(account_coverage);
-    }
-    Ok(Plan {
-        accounts: units
-            .iter()
-            .map(|u| u.account_id.as_str())
-            .collect::<std::collections::BTreeSet<_>>()
-            .len(),
-        regions: regions_seen.len(),
-        units,
+    };
+    Ok(Targets {
+        accounts,
         coverage,
         caller: caller_arn,
+        context: Some(std::sync::Arc::new(context)),
     })
 }
 
 /// What resolving one account needs; shared by the concurrent account tasks.
-struct AccountContext {
+pub(crate) struct AccountContext {
     /// The client every account's AssumeRole goes through.
     sts: aws_sdk_sts::Client,
     caller: String,
@@ -339,9 +331,9 @@ struct AccountContext {
 }
 
 impl AccountContext {
-    /// The account's units (one per region), with the coverage of resolving them: a denied role or
-    /// an unlistable region set is a gap of this account only.
-    async fn resolve(&self, account: &str) -> (Vec<Unit>, Vec<CoverageEntry>) {
+    /// The account's units (one per region, sorted by region, each once), with the coverage of
+    /// resolving them: a denied role or an unlistable region set is a gap of this account only.
+    pub(crate) async fn resolve(&self, account: &str) -> (Vec<Unit>, Vec<CoverageEntry>) {
         let (options, recorder, home) = (&self.options, &self.recorder, &self.home);
         let mut coverage = Vec::new();
         // Credentials for the account: the caller's own, or the assumed role.
@@ -355,19 +347,27 @@ impl AccountContext {
             );
             let role = AssumedRole {
                 sts: self.sts.clone(),
-                recorder: recorder.for_unit(account, "global"),
+                // Nothing takes the account's calls of AssumeRole: a failure is one entry.
+                recorder: recorder.totals_only(account, "global"),
                 role_arn,
                 external_id: options.external_id.clone(),
+                first: std::sync::Mutex::new(None),
             };
             // Assume once now: a denied role is one coverage gap, not one per API and region.
-            if let Err(e) = role.assume().await {
-                coverage.push(entry(account, "global", "sts", "AssumeRole", e));
-                return (Vec::new(), coverage);
+            match role.assume().await {
+                Ok(credentials) => *role.first.lock().unwrap_or_else(|e| e.into_inner()) = Some(credentials),
+                Err(e) => {
+                    coverage.push(entry(account, "global", "sts", "AssumeRole", e));
+                    return (Vec::new(), coverage);
+                }
             }
             let provider = SharedCredentialsProvider::new(role);
+            // The account's own cache, freed with its units: the shared one would hold the
+            // credentials of 64 accounts, and evict those of an account still being read.
             self.home_config
                 .to_builder()
                 .credentials_provider(provider)
+                .identity_cache(aws_config::identity::IdentityCache::lazy().build())
                 .build()
         };
 
@@ -401,6 +401,9 @@ impl AccountContext {
                 listed.unwrap_or_default()
             }
         };
+        let mut regions = regions;
+        regions.sort();
+        regions.dedup();
         let units = regions
             .into_iter()
             .map(|region| Unit {
