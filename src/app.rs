@@ -216,7 +216,6 @@ fn collect_live(
     each: impl FnMut(usize, Vec<Deployment>),
 ) -> Result<(Inventory, CollectStats), Error> {
     crate::collect::targets::validate(options)?;
-    crate::allocator::without_huge_pages();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -586,6 +585,7 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
             }
             Some(path) => {
                 crate::allocator::keep_freed_memory();
+                crate::allocator::allow_huge_pages();
                 let text = map_text(path)?;
                 let doc = Document::parse_file(&text, &path.display().to_string())?;
                 let result = evaluate_document(&doc, rules, args.now)?;
