@@ -7,8 +7,8 @@
 //! cargo bench --bench live -- memory    # peak memory of scans of 10, 40, 160 and 640 accounts
 //! ```
 //!
-//! `cargo bench` builds the release `ecaudit` this runs (`memory` runs `$ECAUDIT_BENCH_BINARY`
-//! instead when set, to compare with another build). `rgs` reports the wall time and the API
+//! `cargo bench` builds the release `ecaudit` this runs (`$ECAUDIT_BENCH_BINARY` instead when
+//! set, to compare with another build). `rgs` reports the wall time and the API
 //! calls made against the fewest the APIs allow; `latency` reports the wall time against the
 //! ideal, calls x 50 ms / concurrency; `memory` reports the peak resident memory (from
 //! `/usr/bin/time`) of a scan, a nightly scan (`--history`, compared with the previous night)
@@ -44,7 +44,7 @@ fn scan(moto: &Moto, proxy: &FaultProxy, args: &[String]) -> (f64, proxy::Stats)
     for _ in 0..RUNS {
         proxy.set(current(proxy));
         let started = Instant::now();
-        let out = scan_command(Command::new(env!("CARGO_BIN_EXE_ecaudit")), moto, proxy)
+        let out = scan_command(Command::new(binary()), moto, proxy)
             .args(args)
             .output()
             .expect("run ecaudit");
@@ -53,6 +53,13 @@ fn scan(moto: &Moto, proxy: &FaultProxy, args: &[String]) -> (f64, proxy::Stats)
         stats = proxy.stats();
     }
     (median(times), stats)
+}
+
+/// The `ecaudit` to run: another build to compare with (`ECAUDIT_BENCH_BINARY`), or this one.
+fn binary() -> std::ffi::OsString {
+    std::env::var_os("ECAUDIT_BENCH_BINARY")
+        .filter(|b| !b.is_empty())
+        .unwrap_or(env!("CARGO_BIN_EXE_ecaudit").into())
 }
 
 /// `command` (ecaudit, or a wrapper running it) with `scan` against moto through `proxy`, the
@@ -202,8 +209,7 @@ async fn memory(moto: &Moto) {
         .map(|i| format!("{:012}", 300_000_000_000u64 + i as u64))
         .collect();
     let proxy = FaultProxy::start(moto.endpoint.as_str(), Faults::none());
-    // Another build to compare with (an earlier commit's `ecaudit`), or this one.
-    let binary = std::env::var_os("ECAUDIT_BENCH_BINARY").unwrap_or(env!("CARGO_BIN_EXE_ecaudit").into());
+    let binary = binary();
     let work = std::env::temp_dir().join(format!("ecaudit-memory-{}", std::process::id()));
     std::fs::create_dir_all(&work).unwrap();
     println!("memory: accounts x 2 regions, {GROUPS} replication groups (4 nodes) per account; peak RSS");
