@@ -299,7 +299,12 @@ pub async fn collect_each(
     while let Some(joined) = tasks.join_next().await {
         match joined.expect("a collection task panicked") {
             Done::Account(index, units, account_coverage) => {
-                coverage.extend(account_coverage);
+                // Copied out of the task's allocations, as a unit's entries are (below).
+                coverage.extend(account_coverage.iter().map(|e| CoverageEntry {
+                    account_id: e.account_id.as_ref().into(),
+                    region: e.region.as_ref().into(),
+                    ..e.clone()
+                }));
                 planned_units += units.len();
                 planned_accounts += usize::from(!units.is_empty());
                 planned_regions.extend(units.iter().map(|u| u.region.clone()));
