@@ -50,9 +50,8 @@ pub enum TargetError {
 }
 
 /// The accounts to read, known before any of them is resolved, and what resolving each needs.
-/// Accounts are resolved one at a time as collection reaches them
-/// ([`Targets::resolve_account`]), so their credentials and units are held only while they are
-/// read, not for the whole scan.
+/// Accounts are resolved as collection reaches them ([`AccountContext::resolve`]), so their
+/// credentials and units are held only while they are read, not for the whole scan.
 pub(crate) struct Targets {
     /// Sorted, each once: the inventory's order.
     pub accounts: Vec<String>,
