@@ -271,16 +271,12 @@ pub async fn collect_each(
                     let read = collect_unit(&unit, &recorder, window.as_ref()).await;
                     Done::Unit(part, unit.account_id, unit.region, read)
                 });
-            } else if let Some((index, account)) = accounts.next() {
-                let (context, account) = (targets.context.clone(), account.clone());
+            // Without a context there are no accounts (the caller is unknown).
+            } else if let (Some(context), Some((index, account))) = (&targets.context, accounts.next()) {
+                let (context, account) = (context.clone(), account.clone());
                 tasks.spawn(async move {
-                    match context {
-                        Some(context) => {
-                            let (units, coverage) = context.resolve(&account).await;
-                            Done::Account(index, units, coverage)
-                        }
-                        None => Done::Account(index, Vec::new(), Vec::new()),
-                    }
+                    let (units, coverage) = context.resolve(&account).await;
+                    Done::Account(index, units, coverage)
                 });
             } else {
                 break;
@@ -294,17 +290,11 @@ pub async fn collect_each(
     // What target resolution found (every shard resolves every account), and this shard's part.
     let (mut planned_units, mut planned_accounts) = (0usize, 0usize);
     let mut planned_regions = std::collections::BTreeSet::new();
-    let (mut shard_units, mut shard_accounts) = (Vec::new(), 0usize);
-    let mut shard_regions = std::collections::BTreeSet::new();
+    let mut shard_units = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         match joined.expect("a collection task panicked") {
             Done::Account(index, units, account_coverage) => {
-                // Copied out of the task's allocations, as a unit's entries are (below).
-                coverage.extend(account_coverage.iter().map(|e| CoverageEntry {
-                    account_id: e.account_id.as_ref().into(),
-                    region: e.region.as_ref().into(),
-                    ..e.clone()
-                }));
+                coverage.extend(copied_out(&account_coverage));
                 planned_units += units.len();
                 planned_accounts += usize::from(!units.is_empty());
                 planned_regions.extend(units.iter().map(|u| u.region.clone()));
@@ -323,8 +313,6 @@ pub async fn collect_each(
                         mine.clone()
                             .map(|(_, u)| format!("{}/{}", u.account_id, u.region)),
                     );
-                    shard_accounts += usize::from(mine.len() > 0);
-                    shard_regions.extend(mine.clone().map(|(_, u)| u.region.clone()));
                 }
                 tracing::debug!(account = %targets.accounts[index], units = mine.len(), "account resolved");
                 if let Some(bar) = &progress {
@@ -346,16 +334,7 @@ pub async fn collect_each(
                     bar.inc(1);
                     bar.set_message(format!("{found} deployment(s), {errors} error(s)"));
                 }
-                // Copied here, away from the unit's short-lived allocations: kept to the end,
-                // the originals pinned their pages (~6 MiB more peak memory for 160 accounts).
-                // The unit's account and region are allocated once, for all its entries.
-                let (account, region): (Arc<str>, Arc<str>) =
-                    (account.as_str().into(), region.as_str().into());
-                coverage.extend(unit_coverage.iter().map(|e| CoverageEntry {
-                    account_id: account.clone(),
-                    region: region.clone(),
-                    ..e.clone()
-                }));
+                coverage.extend(copied_out(&unit_coverage));
                 each(part, deployments);
             }
         }
@@ -376,7 +355,7 @@ pub async fn collect_each(
         crate::shard::ShardInfo {
             index: shard.index,
             count: shard.count,
-            units: std::mem::take(&mut shard_units),
+            units: shard_units,
             planned_units,
         }
     });
@@ -394,9 +373,13 @@ pub async fn collect_each(
     };
     inventory.sort();
 
-    // A shard's figures are its own units'.
+    // A shard's figures are its own units' (`account/region`).
     let (accounts, regions, units) = match &inventory.shard {
-        Some(shard) => (shard_accounts, shard_regions.len(), shard.units.len()),
+        Some(shard) => {
+            let (accounts, regions): (std::collections::BTreeSet<&str>, std::collections::BTreeSet<&str>) =
+                shard.units.iter().filter_map(|u| u.split_once('/')).unzip();
+            (accounts.len(), regions.len(), shard.units.len())
+        }
         None => (planned_accounts, planned_regions.len(), planned_units),
     };
     let stats = CollectStats {
@@ -412,6 +395,27 @@ pub async fn collect_each(
         caller: targets.caller,
     };
     Ok((inventory, stats))
+}
+
+/// Copies of `entries`, away from the short-lived allocations of the task that made them: kept
+/// to the end, the originals pinned their pages (~6 MiB more peak memory for 160 accounts). Each
+/// run of entries of one account and region shares one new copy of them.
+fn copied_out(entries: &[CoverageEntry]) -> impl Iterator<Item = CoverageEntry> + '_ {
+    let mut last: Option<(Arc<str>, Arc<str>)> = None;
+    entries.iter().map(move |e| {
+        let (account, region) = match &last {
+            Some((a, r)) if **a == *e.account_id && **r == *e.region => (a.clone(), r.clone()),
+            _ => {
+                let fresh: (Arc<str>, Arc<str>) = (e.account_id.as_ref().into(), e.region.as_ref().into());
+                last.insert(fresh).clone()
+            }
+        };
+        CoverageEntry {
+            account_id: account,
+            region,
+            ..e.clone()
+        }
+    })
 }
 
 /// What a collection task did.
@@ -515,4 +519,40 @@ async fn collect_unit(
     // The unit's part of the inventory's order (account and region are the unit's).
     deployments.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
     (deployments, reads.finish(recorder))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(account: &str, region: &str, api: &'static str) -> CoverageEntry {
+        CoverageEntry {
+            account_id: account.into(),
+            region: region.into(),
+            service: "elasticache".into(),
+            api: api.into(),
+            status: CoverageStatus::Read,
+            error: None,
+            calls: Some(1),
+        }
+    }
+
+    #[test]
+    fn copied_out_entries_are_equal_new_and_share_their_unit() {
+        let entries = vec![
+            read("111111111111", "global", "AssumeRole"),
+            read("111111111111", "us-east-1", "DescribeRegions"),
+            read("111111111111", "us-east-1", "DescribeSnapshots"),
+        ];
+        let copies: Vec<CoverageEntry> = copied_out(&entries).collect();
+        assert_eq!(copies, entries);
+        for (copy, original) in copies.iter().zip(&entries) {
+            assert!(!Arc::ptr_eq(&copy.account_id, &original.account_id));
+            assert!(!Arc::ptr_eq(&copy.region, &original.region));
+        }
+        // One copy per run of the same account and region.
+        assert!(!Arc::ptr_eq(&copies[0].region, &copies[1].region));
+        assert!(Arc::ptr_eq(&copies[1].account_id, &copies[2].account_id));
+        assert!(Arc::ptr_eq(&copies[1].region, &copies[2].region));
+    }
 }
