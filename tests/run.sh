@@ -15,10 +15,10 @@ if ! "$venv/bin/python" -c "import moto, cbor2, junitparser, selenium" 2> /dev/n
 fi
 export ECAUDIT_TEST_PYTHON="$PWD/$venv/bin/python"
 
-# Debian packages: the HTML report is checked in headless Chromium (tests/browser.rs) with
+# Debian packages: the HTML report is checked in headless Chromium (tests/it/browser.rs) with
 # Debian's chromium and chromium-driver (the same build, so no browser download); the doctor
-# runs against real redis-server processes (tests/probe.rs, tests/doctor.rs; 7.0, built with
-# TLS), which the tests start on loopback themselves.
+# runs against real redis-server processes (tests/it/probe.rs, tests/it/doctor.rs; 7.0, built
+# with TLS), which the tests start on loopback themselves.
 packages=()
 command -v chromium > /dev/null || packages+=(chromium)
 command -v chromedriver > /dev/null || packages+=(chromium-driver)

@@ -1,6 +1,6 @@
 """Loads an ecaudit HTML report in headless Chromium and prints what the page did, as JSON.
 
-Used by tests/browser.rs, which makes the assertions. Drives Debian's chromium through its
+Used by tests/it/browser.rs, which makes the assertions. Drives Debian's chromium through its
 chromedriver with Selenium (no browser download). Writes OUTDIR/report.png (a screenshot) and
 OUTDIR/report.pdf (the page printed to PDF).
 

@@ -1,0 +1,216 @@
+//! The HTML audit report in a real browser: Debian's headless Chromium, driven through its
+//! chromedriver by tests/browser/check_report.py (Selenium, from tests/moto/requirements.txt).
+//! The page must load with no console errors and no requests, run none of the markup that AWS
+//! values carry, draw its charts and tables, sort and filter the findings, and print to PDF.
+
+use crate::common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::cli::Scratch;
+use common::moto::python;
+use serde_json::Value;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// Loads `report` in Chromium; what the page did, as tests/browser/check_report.py saw it.
+fn load(report: &Path, outdir: &Path, filter: &str, pdf: bool) -> Value {
+    for (path, package) in [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")] {
+        assert!(
+            Path::new(path).exists(),
+            "{path} is missing: the browser test needs Debian's `{package}` package. Run the test \
+             command, tests/run.sh, which installs it (or: apt-get install chromium chromium-driver)."
+        );
+    }
+    let script = common::repo_path("tests/browser/check_report.py");
+    let out = Command::new(python())
+        .arg(script)
+        .arg(report)
+        .arg(outdir)
+        .arg(filter)
+        .args((!pdf).then_some("--no-pdf"))
+        .env("ECAUDIT_CHROMIUM", CHROMIUM)
+        .env("ECAUDIT_CHROMEDRIVER", CHROMEDRIVER)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "check_report.py failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn numbers(v: &Value) -> Vec<i64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_i64().unwrap())
+        .collect()
+}
+
+#[test]
+fn the_report_renders_in_chromium_and_prints_to_pdf() {
+    let s = Scratch::new();
+    let inventory = s.json("fleet.json", &common::report_fleet());
+    let suppressions = s.file("suppressions.yaml", common::REPORT_SUPPRESSIONS);
+    s.scan(
+        &inventory,
+        &[
+            "--suppressions",
+            suppressions.to_str().unwrap(),
+            "--now",
+            "2026-11-25T06:00:00Z",
+            "--format",
+            "json",
+            "--output",
+            "result.json",
+            "--output-format",
+            "html=report.html",
+            "--exit-zero",
+        ],
+    )
+    .expect(0);
+    let result: Value =
+        serde_json::from_str(&std::fs::read_to_string(s.path("result.json")).unwrap()).unwrap();
+    let findings = result["findings"].as_array().unwrap();
+    let listed: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["status"] != "pass" && f["status"] != "not_applicable")
+        .collect();
+    let seen = load(&s.path("report.html"), s.dir.path(), "catalog-redis", true);
+
+    // No console errors or warnings, nothing fetched, no dialog: the `<script>alert(1)</script>`
+    // tag value did not run, and neither did the `<img onerror>` deployment id.
+    assert_eq!(seen["console"], serde_json::json!([]), "console messages");
+    assert_eq!(
+        seen["resources"],
+        serde_json::json!([]),
+        "the page requested resources"
+    );
+    assert_eq!(seen["alert"], Value::Null, "an alert opened");
+    assert_eq!(seen["scripts"], 1, "only the report's own script");
+    assert_eq!(seen["images"], 0);
+    let text = seen["text"].as_str().unwrap();
+    assert!(
+        text.contains("<script>alert(1)</script>"),
+        "the tag value is shown as text"
+    );
+    assert!(
+        text.contains("<img src=x onerror=alert(2)>"),
+        "the deployment id is shown as text"
+    );
+
+    // Charts are drawn, tables and sections present, coverage gaps first.
+    let bars = seen["bar_charts"].as_i64().unwrap();
+    assert!(bars > 20, "{bars} bar charts");
+    assert_eq!(seen["bar_charts_drawn"], bars, "every chart has a size");
+    assert!(seen["pass_rate_chart"].as_f64().unwrap() > 50.0);
+    for table in [
+        "by-severity",
+        "by-rule",
+        "by-account",
+        "by-region",
+        "deployments-table",
+        "findings-table",
+        "suppressions-table",
+        "coverage-table",
+    ] {
+        assert!(
+            seen["tables"].as_array().unwrap().iter().any(|t| t == table),
+            "table {table} missing: {}",
+            seen["tables"]
+        );
+    }
+    assert_eq!(
+        seen["sections"],
+        serde_json::json!([
+            "summary",
+            "compliance",
+            "deployments",
+            "findings",
+            "rules",
+            "waivers",
+            "coverage",
+            "drift"
+        ])
+    );
+    assert_eq!(seen["coverage_alert_before_summary"], true);
+
+    // The script shows the controls, sorts and filters; without it every row is listed.
+    assert_eq!(seen["controls_shown"], true);
+    assert_eq!(seen["rows"], listed.len() as i64);
+    let ascending = numbers(&seen["severity_ascending"]);
+    assert!(ascending.is_sorted(), "{ascending:?}");
+    let mut descending = numbers(&seen["severity_descending"]);
+    descending.reverse();
+    assert!(descending.is_sorted(), "{descending:?}");
+    assert_eq!(ascending.len(), listed.len());
+    let critical = listed.iter().filter(|f| f["severity"] == "critical").count();
+    assert_eq!(seen["rows_critical"], critical as i64);
+    assert_eq!(
+        seen["count_text"],
+        format!("{critical} of {} shown", listed.len())
+    );
+    let suppressed = listed.iter().filter(|f| f["status"] == "suppressed").count();
+    assert!(suppressed >= 2);
+    assert_eq!(seen["rows_suppressed"], suppressed as i64);
+    let catalog = listed
+        .iter()
+        .filter(|f| f["resource_id"] == "catalog-redis")
+        .count();
+    assert_eq!(seen["rows_matching"], catalog as i64);
+    for row in seen["rows_matching_text"].as_array().unwrap() {
+        assert!(row.as_str().unwrap().contains("catalog-redis"), "{row}");
+    }
+
+    // A screenshot (PNG) and the page printed to PDF, one section per page at least.
+    let png = std::fs::read(s.path("report.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    assert!(width >= 1000, "screenshot width {width}");
+    let pdf = std::fs::read(s.path("report.pdf")).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let pages = pdf_pages(&pdf);
+    assert!(
+        pages >= 9,
+        "{pages} PDF page(s): the cover and each of the 8 sections start a page"
+    );
+    if let Ok(dir) = std::env::var("ECAUDIT_ARTIFACTS") {
+        std::fs::copy(s.path("report.png"), Path::new(&dir).join("report.png")).unwrap();
+        std::fs::copy(s.path("report.pdf"), Path::new(&dir).join("report.pdf")).unwrap();
+    }
+}
+
+#[test]
+fn a_thousand_deployment_report_opens_cleanly() {
+    let s = Scratch::new();
+    let inventory = s.json("fleet.json", &common::fleet_of(1000));
+    s.scan(
+        &inventory,
+        &["--format", "html", "--output", "report.html", "--exit-zero"],
+    )
+    .expect(0);
+    let size = std::fs::metadata(s.path("report.html")).unwrap().len();
+    // Printing 1,000 deployments to PDF takes Chromium tens of seconds: the PDF is tested above.
+    let seen = load(&s.path("report.html"), s.dir.path(), "catalog-redis", false);
+    // Measured, not gated on: the figure is printed for the README.
+    eprintln!(
+        "1,000 deployments: {size} bytes, loaded in {} s",
+        seen["load_seconds"]
+    );
+    assert_eq!(seen["console"], serde_json::json!([]));
+    assert_eq!(seen["ready_state"], "complete");
+    assert!(seen["rows"].as_i64().unwrap() > 1000);
+    assert!(seen["rows_matching"].as_i64().unwrap() > 0);
+}
+
+/// Pages of a PDF: its `/Type /Page` objects (not `/Pages`).
+fn pdf_pages(pdf: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(pdf);
+    text.match_indices("/Type /Page")
+        .filter(|(i, _)| !text[i + 11..].starts_with('s'))
+        .count()
+}

@@ -1,0 +1,25 @@
+//! The integration tests, one test binary: each module below was a test crate of its own, and
+//! each linked the whole AWS SDK. `cargo test --test it MODULE::` runs one of them.
+
+mod common;
+
+mod atomic;
+mod browser;
+mod cli;
+mod docs;
+mod doctor;
+mod drift;
+mod faults;
+mod fleet;
+mod formats;
+mod gate;
+mod live;
+mod metrics;
+mod probe;
+mod report;
+mod robustness;
+mod rule_pack;
+mod schema;
+mod secrets;
+mod shard;
+mod terraform;
