@@ -9,7 +9,7 @@ pub mod seed;
 
 use std::path::PathBuf;
 
-use ecaudit::evaluate::{Evaluator, evaluate};
+use ecaudit::evaluate::evaluate;
 use ecaudit::findings::Status;
 use ecaudit::inventory::{Inventory, parse_inventory};
 use ecaudit::rules::RuleSet;
@@ -105,26 +105,6 @@ pub fn evaluate_with(doc: &Value, rules: RuleSet) -> Vec<Outcome> {
             status: f.status,
             message: f.message.to_string(),
             evidence: f.evidence.clone(),
-        })
-        .collect()
-}
-
-/// The same, with memoisation off: every rule evaluated on every deployment.
-pub fn evaluate_all_unmemoised(doc: &Value) -> Vec<Outcome> {
-    let inv = parse(doc);
-    let rules = RuleSet::load(&[]).unwrap();
-    let evaluator = Evaluator::new(&rules, NOW.parse().unwrap()).without_memo();
-    inv.deployments
-        .iter()
-        .enumerate()
-        .flat_map(|(i, d)| {
-            evaluator.evaluate(i, d).into_iter().map(|f| Outcome {
-                rule: rules.rules()[f.rule].id.clone(),
-                resource: d.id.clone(),
-                status: f.status,
-                message: f.message.to_string(),
-                evidence: f.evidence.clone(),
-            })
         })
         .collect()
 }
