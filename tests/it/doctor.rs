@@ -9,10 +9,9 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use chrono::{Duration, Utc};
-use common::moto::Moto;
+use common::aws::Aws;
 use common::redis::*;
 use common::seed::{self, Group};
-use common::*;
 use serde_json::Value;
 
 const SECRET: &str = "s3cret-auth-token-of-the-doctor-tests";
@@ -21,8 +20,8 @@ const SECRET: &str = "s3cret-auth-token-of-the-doctor-tests";
 /// (no TLS, no AUTH), `auth-plain` (AUTH token, no TLS) and `secured` (TLS required, AUTH), with
 /// the three utilisation alarms on every node (on `plain`'s only with `alarms_on_plain`).
 /// Returns the endpoint name of `secured` and the member clusters of `plain`.
-async fn seed_groups(moto: &Moto, alarms_on_plain: bool) -> (String, Vec<String>) {
-    let cfg = moto.config("us-east-1").await;
+async fn seed_groups(aws: &Aws, alarms_on_plain: bool) -> (String, Vec<String>) {
+    let cfg = aws.config("us-east-1").await;
     let net = seed::network(&cfg, "subnets", "10.1.0.0/16", false).await;
     let sg = seed::security_group(
         &cfg,
@@ -128,29 +127,18 @@ impl Run {
     }
 }
 
-fn doctor(moto: &Moto, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let out = ecaudit()
-        .envs(moto.env())
-        .envs(env.iter().copied())
-        .args([
-            "doctor",
-            "--endpoint-url",
-            &moto.endpoint,
-            "--region",
-            "us-east-1",
-            "--timeout",
-            "2",
-        ])
-        .args(["--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let doc = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+/// `ecaudit doctor ARGS` of us-east-1 with `env` added, as JSON.
+fn doctor(aws: &Aws, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let run = common::cli::Run::of(
+        aws.live_command("doctor")
+            .envs(env.iter().copied())
+            .args(["--region", "us-east-1", "--timeout", "2", "--format", "json"])
+            .args(args),
+    );
+    let (stdout, stderr) = (run.stdout(), run.stderr());
     Run {
-        code: out.status.code().unwrap_or(-1),
-        doc,
+        code: run.code(),
+        doc: serde_json::from_str(&stdout).unwrap_or(Value::Null),
         stdout,
         stderr,
     }
@@ -167,8 +155,8 @@ fn redis_cli(server: &RedisServer, args: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plain_server_passes_and_a_foreign_source_fails() {
-    let moto = Moto::start();
-    seed_groups(&moto, true).await;
+    let aws = Aws::start();
+    seed_groups(&aws, true).await;
     let server = RedisServer::plain(&["--maxmemory", "64mb"]);
     redis_cli(&server, &["SET", "a", "1"]);
     redis_cli(&server, &["SET", "b", "2", "EX", "600"]);
@@ -176,7 +164,7 @@ async fn a_plain_server_passes_and_a_foreign_source_fails() {
     let connect = server.addr();
 
     // Through a tunnel this host's address means nothing to the security groups: it asks.
-    let run = doctor(&moto, &["plain", "--connect", &connect], &[]);
+    let run = doctor(&aws, &["plain", "--connect", &connect], &[]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     run.expect(&[("security-group-admits-source", "skip")]);
     assert!(
@@ -185,7 +173,7 @@ async fn a_plain_server_passes_and_a_foreign_source_fails() {
     );
 
     let run = doctor(
-        &moto,
+        &aws,
         &["plain", "--connect", &connect, "--from", "10.1.1.25/32"],
         &[],
     );
@@ -218,7 +206,7 @@ async fn a_plain_server_passes_and_a_foreign_source_fails() {
     // By ARN, from an address the security group does not admit.
     let arn = run.doc["subject"]["arn"].as_str().unwrap().to_string();
     let run = doctor(
-        &moto,
+        &aws,
         &[&arn, "--connect", &connect, "--from", "203.0.113.7/32"],
         &[],
     );
@@ -233,21 +221,19 @@ async fn a_plain_server_passes_and_a_foreign_source_fails() {
     );
 
     // The checklist as text.
-    let out = ecaudit()
-        .envs(moto.env())
-        .args([
-            "doctor",
+    let run = aws.live(
+        "doctor",
+        &[
             "plain",
-            "--endpoint-url",
-            &moto.endpoint,
             "--region",
             "us-east-1",
-        ])
-        .args(["--connect", &connect, "--from", "203.0.113.7/32"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1));
+            "--connect",
+            &connect,
+            "--from",
+            "203.0.113.7/32",
+        ],
+    );
+    let text = run.expect(1).stdout();
     assert!(
         text.contains("✘ security groups admit 203.0.113.7/32 on tcp/6379"),
         "{text}"
@@ -257,7 +243,7 @@ async fn a_plain_server_passes_and_a_foreign_source_fails() {
     assert!(text.contains("→ admit the source"), "{text}");
 
     // An unknown deployment is a usage error, before any connection.
-    let run = doctor(&moto, &["no-such-cache", "--connect", &connect], &[]);
+    let run = doctor(&aws, &["no-such-cache", "--connect", &connect], &[]);
     assert_eq!(run.code, 2);
     assert!(
         run.stderr.contains("no deployment `no-such-cache`"),
@@ -268,13 +254,13 @@ async fn a_plain_server_passes_and_a_foreign_source_fails() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn requirepass_is_noauth_without_the_token_and_pong_with_it() {
-    let moto = Moto::start();
-    seed_groups(&moto, true).await;
+    let aws = Aws::start();
+    seed_groups(&aws, true).await;
     let server = RedisServer::plain(&["--requirepass", SECRET]);
     let connect = server.addr();
 
     // No token: the server refuses with NOAUTH (as ElastiCache says it should); INFO is not read.
-    let run = doctor(&moto, &["auth-plain", "--connect", &connect], &[]);
+    let run = doctor(&aws, &["auth-plain", "--connect", &connect], &[]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     run.expect(&[
         ("auth-required-by-server", "pass"),
@@ -291,7 +277,7 @@ async fn requirepass_is_noauth_without_the_token_and_pong_with_it() {
         "--auth-token-env",
         "CACHE_TOKEN",
     ];
-    let run = doctor(&moto, &with_token, &[("CACHE_TOKEN", SECRET)]);
+    let run = doctor(&aws, &with_token, &[("CACHE_TOKEN", SECRET)]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     run.expect(&[
         ("auth-ping", "pass"),
@@ -303,7 +289,7 @@ async fn requirepass_is_noauth_without_the_token_and_pong_with_it() {
 
     // A wrong token: WRONGPASS, and it is not printed either.
     let wrong = "not-the-token-0123456789";
-    let run = doctor(&moto, &with_token, &[("CACHE_TOKEN", wrong)]);
+    let run = doctor(&aws, &with_token, &[("CACHE_TOKEN", wrong)]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     run.expect(&[("auth-ping", "fail")]);
     assert!(
@@ -314,13 +300,13 @@ async fn requirepass_is_noauth_without_the_token_and_pong_with_it() {
     assert!(!run.stdout.contains(wrong) && !run.stderr.contains(wrong));
 
     // The variable unset.
-    let run = doctor(&moto, &with_token, &[]);
+    let run = doctor(&aws, &with_token, &[]);
     assert_eq!(run.code, 1);
     assert!(run.evidence("auth-ping").contains("$CACHE_TOKEN is not set"));
 
     // The token itself where the variable's name belongs: refused, and not echoed.
     let run = doctor(
-        &moto,
+        &aws,
         &["auth-plain", "--connect", &connect, "--auth-token-env", SECRET],
         &[],
     );
@@ -332,15 +318,15 @@ async fn requirepass_is_noauth_without_the_token_and_pong_with_it() {
     );
 
     // A deployment without AUTH whose address answers NOAUTH: not this deployment's server.
-    let run = doctor(&moto, &["plain", "--connect", &connect], &[]);
+    let run = doctor(&aws, &["plain", "--connect", &connect], &[]);
     assert_eq!(run.code, 1);
     run.expect(&[("auth-required-by-server", "fail")]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tls_is_verified_against_the_endpoint_name_through_a_loopback_address() {
-    let moto = Moto::start();
-    let (endpoint, _) = seed_groups(&moto, true).await;
+    let aws = Aws::start();
+    let (endpoint, _) = seed_groups(&aws, true).await;
     let pki = make_pki(&endpoint, "ecaudit test CA");
     let server = RedisServer::tls(&pki, &["--requirepass", SECRET]);
     let connect = server.addr();
@@ -355,7 +341,7 @@ async fn tls_is_verified_against_the_endpoint_name_through_a_loopback_address() 
         "--auth-token-env",
         "CACHE_TOKEN",
     ];
-    let run = doctor(&moto, &args, &[("CACHE_TOKEN", SECRET)]);
+    let run = doctor(&aws, &args, &[("CACHE_TOKEN", SECRET)]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     run.expect(&[
         ("tcp-connect", "pass"),
@@ -370,7 +356,7 @@ async fn tls_is_verified_against_the_endpoint_name_through_a_loopback_address() 
     assert!(!run.stdout.contains(SECRET));
 
     // Without the CA the certificate is not trusted.
-    let run = doctor(&moto, &["secured", "--connect", &connect], &[]);
+    let run = doctor(&aws, &["secured", "--connect", &connect], &[]);
     assert_eq!(run.code, 1);
     run.expect(&[("tls-handshake", "fail"), ("auth-required-by-server", "skip")]);
     assert!(
@@ -383,7 +369,7 @@ async fn tls_is_verified_against_the_endpoint_name_through_a_loopback_address() 
     // A plaintext server where ElastiCache says TLS is required: no handshake.
     let plain = RedisServer::plain(&[]);
     let run = doctor(
-        &moto,
+        &aws,
         &["secured", "--connect", &plain.addr(), "--tls-ca", &ca],
         &[],
     );
@@ -393,8 +379,8 @@ async fn tls_is_verified_against_the_endpoint_name_through_a_loopback_address() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn memory_pressure_and_evictions_are_warnings_from_info() {
-    let moto = Moto::start();
-    seed_groups(&moto, true).await;
+    let aws = Aws::start();
+    seed_groups(&aws, true).await;
     let server = RedisServer::plain(&[
         "--maxmemory",
         "2mb",
@@ -410,7 +396,7 @@ async fn memory_pressure_and_evictions_are_warnings_from_info() {
         redis_cli(&server, &["SET", &format!("fresh-{i}"), &"x".repeat(1000)]);
     }
     redis_cli(&server, &["DEBUG", "POPULATE", "5000", "more", "200"]);
-    let run = doctor(&moto, &["plain", "--connect", &server.addr()], &[]);
+    let run = doctor(&aws, &["plain", "--connect", &server.addr()], &[]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     run.expect(&[
         ("info-memory", "fail"),
@@ -426,9 +412,9 @@ async fn memory_pressure_and_evictions_are_warnings_from_info() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_last_hour_of_cloudwatch_and_the_alarms_of_each_node() {
-    let moto = Moto::start();
-    let (_, nodes) = seed_groups(&moto, false).await;
-    let cfg = moto.config("us-east-1").await;
+    let aws = Aws::start();
+    let (_, nodes) = seed_groups(&aws, false).await;
+    let cfg = aws.config("us-east-1").await;
     // Node 0 ran hot in the last hour and is fully watched; node 1 is calm and has no alarm.
     let at = [
         Utc::now() - Duration::minutes(40),
@@ -445,7 +431,7 @@ async fn the_last_hour_of_cloudwatch_and_the_alarms_of_each_node() {
     seed::full_alarms(&cfg, &nodes[..1]).await;
 
     // No --connect: moto's endpoint names do not resolve, so only the AWS-side checks decide.
-    let run = doctor(&moto, &["plain"], &[]);
+    let run = doctor(&aws, &["plain"], &[]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     let marks = run.marks();
     assert_eq!(
@@ -487,7 +473,7 @@ async fn the_last_hour_of_cloudwatch_and_the_alarms_of_each_node() {
 
     // Calm and watched: ✔, with the alarms named.
     seed::full_alarms(&cfg, &nodes[1..]).await;
-    let run = doctor(&moto, &["plain"], &[]);
+    let run = doctor(&aws, &["plain"], &[]);
     assert_eq!(
         run.marks()[&format!("cloudwatch-node {}", nodes[1])],
         "pass",

@@ -4,11 +4,9 @@
 
 use crate::common;
 
-use std::path::Path;
-
-use common::moto::{ACCOUNT, Moto};
-use common::proxy::{Fault, FaultProxy, Faults, Persistent, TRANSIENT};
-use common::seed;
+use common::aws::Aws;
+use common::moto::ACCOUNT;
+use common::proxy::{Fault, Faults, Persistent, TRANSIENT};
 use common::*;
 use serde_json::Value;
 
@@ -16,24 +14,26 @@ const OTHER: &str = "222222222222";
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 const NOW: &str = "2026-11-25T06:00:00Z";
 
-/// Two accounts × three regions, a replication group in each unit, alarms, Memcached.
-async fn seed_fleet(moto: &Moto) {
-    seed::unit_fleet(moto, &[ACCOUNT, OTHER], &REGIONS, true).await;
+/// moto behind the fault proxy (injecting nothing yet), seeded with two accounts × three
+/// regions: a replication group in each unit, alarms, Memcached.
+async fn seeded() -> Aws {
+    let aws = Aws::behind_proxy(Faults::none());
+    seed::unit_fleet(aws.moto(), &[ACCOUNT, OTHER], &REGIONS, true).await;
+    aws
 }
 
-/// `ecaudit scan` of the fleet through `proxy`: exit code, stderr and the JSON result.
-fn scan(moto: &Moto, proxy: &FaultProxy, dir: &Path, name: &str) -> (i32, String, Value) {
-    let out = dir.join(name);
-    let output = ecaudit()
-        .envs(moto.env())
-        .args([
-            "scan",
-            "--endpoint-url",
-            &proxy.endpoint,
+/// `ecaudit scan` of the fleet through the proxy into `name`: exit code, stderr and the JSON
+/// result (null when none was written).
+fn scan(aws: &Aws, name: &str) -> (i32, String, Value) {
+    let regions = REGIONS.join(",");
+    let accounts = format!("{ACCOUNT},{OTHER}");
+    let run = aws.live(
+        "scan",
+        &[
             "--regions",
-            &REGIONS.join(","),
+            &regions,
             "--accounts",
-            &format!("{ACCOUNT},{OTHER}"),
+            &accounts,
             "--role-name",
             "ecaudit-audit",
             "--max-attempts",
@@ -47,55 +47,37 @@ fn scan(moto: &Moto, proxy: &FaultProxy, dir: &Path, name: &str) -> (i32, String
             "--format",
             "json",
             "--output",
-        ])
-        .arg(&out)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let doc = serde_json::from_str(&std::fs::read_to_string(&out).unwrap_or_default()).unwrap_or(Value::Null);
-    (output.status.code().unwrap_or(-1), stderr, doc)
+            name,
+        ],
+    );
+    let doc = match aws.path(name).exists() {
+        true => aws.json(name),
+        false => Value::Null,
+    };
+    (run.code(), run.stderr(), doc)
 }
 
-fn findings(doc: &Value) -> Vec<Value> {
-    let mut f = doc["findings"].as_array().unwrap().clone();
-    f.sort_by_key(|f| f["fingerprint"].as_str().unwrap().to_string());
-    f
-}
-
-fn coverage(doc: &Value) -> Vec<Value> {
-    let mut c = doc["coverage"].as_array().unwrap().clone();
-    for e in &mut c {
-        e.as_object_mut().unwrap().remove("calls");
-    }
-    c
-}
-
-fn gaps(doc: &Value) -> Vec<(String, String, String, String)> {
-    doc["coverage"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["status"] == "failed")
-        .map(|c| {
-            let s = |k: &str| c[k].as_str().unwrap().to_string();
-            (s("account_id"), s("region"), s("service"), s("api"))
-        })
-        .collect()
+/// The failed coverage entries without their error codes.
+fn gap_units(doc: &Value) -> Vec<(String, String, String)> {
+    gaps(doc).into_iter().map(|(a, r, api, _)| (a, r, api)).collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn transient_faults_are_retried_to_the_same_result() {
-    let moto = Moto::start();
-    seed_fleet(&moto).await;
-    let dir = tempfile::tempdir().unwrap();
-    let proxy = FaultProxy::start(&moto.endpoint, Faults::none());
+    let aws = seeded().await;
+    let proxy = aws.proxy();
 
-    let (clean_code, err, clean) = scan(&moto, &proxy, dir.path(), "clean.json");
-    assert!(gaps(&clean).is_empty(), "{err}");
+    let (clean_code, err, clean) = scan(&aws, "clean.json");
+    assert!(gap_units(&clean).is_empty(), "{err}");
+    // moto describes the seeded Memcached clusters without AutoMinorVersionUpgrade and
+    // TransitEncryptionEnabled: three rules cannot decide on each, so the scan is incomplete.
+    assert_eq!(clean_code, 3, "{err}");
+    assert_eq!(clean["summary"]["findings"]["error"], 6);
     let calls = proxy.stats().requests;
     assert_eq!(proxy.stats().faulted(), 0);
     assert_eq!(clean["summary"]["collection"]["retries"], 0);
-    assert!(clean["summary"]["deployments"].as_u64().unwrap() >= 8);
+    // A replication group in each of the 6 units, a Memcached cluster in each account.
+    assert_eq!(clean["summary"]["deployments"], 8);
 
     // One call in five faulted, each at most twice in a row; four attempts get every call through.
     proxy.set(Faults {
@@ -103,22 +85,16 @@ async fn transient_faults_are_retried_to_the_same_result() {
         slow: std::time::Duration::from_secs(11),
         ..Faults::random(0.2)
     });
-    let (code, err, faulty) = scan(&moto, &proxy, dir.path(), "faulty.json");
+    let (code, err, faulty) = scan(&aws, "faulty.json");
     let stats = proxy.stats();
-    assert_eq!(code, clean_code, "{err}\n{stats:?}");
-    let failed: Vec<&Value> = faulty["coverage"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["status"] == "failed")
-        .collect();
-    assert!(failed.is_empty(), "{failed:#?}\n{stats:?}");
+    assert_eq!(code, 3, "{err}\n{stats:?}");
+    assert_eq!(gaps(&faulty), [], "{stats:?}");
     assert_eq!(
-        findings(&faulty),
-        findings(&clean),
+        sorted_findings(&faulty),
+        sorted_findings(&clean),
         "the inventory differs under faults"
     );
-    assert_eq!(coverage(&faulty), coverage(&clean));
+    assert_eq!(coverage_without_calls(&faulty), coverage_without_calls(&clean));
     assert_eq!(faulty["summary"]["deployments"], clean["summary"]["deployments"]);
     assert_eq!(faulty["summary"]["gate"], clean["summary"]["gate"]);
 
@@ -142,12 +118,10 @@ async fn transient_faults_are_retried_to_the_same_result() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_call_that_always_fails_is_a_gap_of_its_unit_only() {
-    let moto = Moto::start();
-    seed_fleet(&moto).await;
-    let dir = tempfile::tempdir().unwrap();
-    let proxy = FaultProxy::start(&moto.endpoint, Faults::none());
-    let (_, err, clean) = scan(&moto, &proxy, dir.path(), "clean.json");
-    assert!(gaps(&clean).is_empty(), "{err}");
+    let aws = seeded().await;
+    let proxy = aws.proxy();
+    let (_, err, clean) = scan(&aws, "clean.json");
+    assert!(gap_units(&clean).is_empty(), "{err}");
 
     // DescribeCacheClusters in the caller's account, eu-west-1: 503 on every attempt.
     proxy.set(Faults {
@@ -160,15 +134,14 @@ async fn a_call_that_always_fails_is_a_gap_of_its_unit_only() {
         }],
         ..Faults::none()
     });
-    let (code, err, doc) = scan(&moto, &proxy, dir.path(), "gap.json");
+    let (code, err, doc) = scan(&aws, "gap.json");
     assert_eq!(code, 3, "{err}");
     assert_eq!(
-        gaps(&doc),
-        vec![(
+        gap_units(&doc),
+        [(
             ACCOUNT.into(),
             "eu-west-1".into(),
-            "elasticache".into(),
-            "DescribeCacheClusters".into()
+            "elasticache:DescribeCacheClusters".into()
         )]
     );
     // Every attempt was made (--max-attempts 4), then the unit gave up on that API.
@@ -182,9 +155,14 @@ async fn a_call_that_always_fails_is_a_gap_of_its_unit_only() {
     // Every other unit is read completely and gives the findings it gave without the fault; in
     // the unit with the gap nothing fails that did not fail before (facts it lacks are unknown).
     let in_gap = |f: &Value| f["account_id"] == ACCOUNT && f["region"] == "eu-west-1";
-    let others = |d: &Value| findings(d).into_iter().filter(|f| !in_gap(f)).collect::<Vec<_>>();
+    let others = |d: &Value| {
+        sorted_findings(d)
+            .into_iter()
+            .filter(|f| !in_gap(f))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(others(&doc), others(&clean));
-    let before: std::collections::BTreeMap<String, Value> = findings(&clean)
+    let before: std::collections::BTreeMap<String, Value> = sorted_findings(&clean)
         .into_iter()
         .map(|f| {
             (
@@ -193,7 +171,7 @@ async fn a_call_that_always_fails_is_a_gap_of_its_unit_only() {
             )
         })
         .collect();
-    for f in findings(&doc).iter().filter(|f| in_gap(f)) {
+    for f in sorted_findings(&doc).iter().filter(|f| in_gap(f)) {
         if f["status"] == "fail" {
             assert_eq!(
                 before[f["fingerprint"].as_str().unwrap()],
@@ -207,11 +185,9 @@ async fn a_call_that_always_fails_is_a_gap_of_its_unit_only() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_denied_assume_role_is_a_gap_of_that_account_only() {
-    let moto = Moto::start();
-    seed_fleet(&moto).await;
-    let dir = tempfile::tempdir().unwrap();
-    let proxy = FaultProxy::start(&moto.endpoint, Faults::none());
-    let (_, _, clean) = scan(&moto, &proxy, dir.path(), "clean.json");
+    let aws = seeded().await;
+    let proxy = aws.proxy();
+    let (_, _, clean) = scan(&aws, "clean.json");
 
     proxy.set(Faults {
         persistent: vec![Persistent {
@@ -223,29 +199,24 @@ async fn a_denied_assume_role_is_a_gap_of_that_account_only() {
         }],
         ..Faults::none()
     });
-    let (code, err, doc) = scan(&moto, &proxy, dir.path(), "denied.json");
+    let (code, err, doc) = scan(&aws, "denied.json");
     assert_eq!(code, 3, "{err}");
-    let gaps = gaps(&doc);
-    assert!(!gaps.is_empty());
-    assert!(
-        gaps.iter()
-            .all(|(account, _, service, api)| account == OTHER && service == "sts" && api == "AssumeRole"),
-        "{gaps:?}"
+    assert_eq!(
+        gaps(&doc),
+        [(
+            OTHER.into(),
+            "global".into(),
+            "sts:AssumeRole".into(),
+            "AccessDenied".into()
+        )]
     );
-    let error = &doc["coverage"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["status"] == "failed")
-        .unwrap()["error"];
-    assert_eq!(error["code"], "AccessDenied", "{error}");
     // The caller's account is read as before; nothing is reported of the other account.
     let mine = |d: &Value| {
-        findings(d)
+        sorted_findings(d)
             .into_iter()
             .filter(|f| f["account_id"] == ACCOUNT)
             .collect::<Vec<_>>()
     };
     assert_eq!(mine(&doc), mine(&clean));
-    assert!(findings(&doc).iter().all(|f| f["account_id"] == ACCOUNT));
+    assert!(sorted_findings(&doc).iter().all(|f| f["account_id"] == ACCOUNT));
 }

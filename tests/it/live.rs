@@ -3,73 +3,40 @@
 use crate::common;
 
 use chrono::{Duration, Utc};
-use common::moto::Moto;
+use common::aws::Aws;
+use common::cli::Run;
+use common::moto::ACCOUNT;
 use common::seed::{self, Group};
 use common::*;
 use ecaudit::inventory::{DeploymentKind, Inventory, LookupState};
 use serde_json::Value;
 
-fn run(moto: &Moto, args: &[&str]) -> (i32, String, String) {
-    let out = ecaudit().envs(moto.env()).args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// `ecaudit scan` of us-east-1 against moto, with `extra` arguments.
-fn scan_us_east_1(moto: &Moto, extra: &[&str]) -> (i32, String, String) {
-    let mut args = vec![
-        "scan",
-        "--endpoint-url",
-        &moto.endpoint,
-        "--regions",
-        "us-east-1",
-        "--max-attempts",
-        "2",
-    ];
+/// `ecaudit scan` of us-east-1, with `extra` arguments.
+fn scan_us_east_1(aws: &Aws, extra: &[&str]) -> Run {
+    let mut args = vec!["--regions", "us-east-1", "--max-attempts", "2"];
     args.extend_from_slice(extra);
-    run(moto, &args)
+    aws.live("scan", &args)
 }
 
-/// `ecaudit collect` against moto into `path`, with `extra` arguments: exit code and stderr.
-fn collect_into(moto: &Moto, path: &std::path::Path, extra: &[&str]) -> (i32, String) {
-    let mut args = vec![
-        "collect",
-        "--endpoint-url",
-        &moto.endpoint,
-        "--max-attempts",
-        "2",
-        "--output",
-        path.to_str().unwrap(),
-    ];
+/// `ecaudit collect` into `rel` (in the scratch directory), with `extra` arguments.
+fn collect_into(aws: &Aws, rel: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["--max-attempts", "2", "--output", rel];
     args.extend_from_slice(extra);
-    let (code, _, stderr) = run(moto, &args);
-    (code, stderr)
+    aws.live("collect", &args)
 }
 
-fn collect(moto: &Moto, extra: &[&str]) -> (i32, Inventory, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("inventory.json");
-    let (code, stderr) = collect_into(moto, &path, extra);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("no inventory written: {stderr}"));
-    (code, serde_json::from_str(&text).unwrap(), stderr)
-}
-
-fn finding<'a>(doc: &'a Value, rule: &str, resource: &str) -> &'a Value {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule_id"] == rule && f["resource_id"] == resource)
-        .unwrap_or_else(|| panic!("no finding of {rule} on {resource}"))
+/// `ecaudit collect` with `extra` arguments, and the inventory it wrote.
+fn collect(aws: &Aws, extra: &[&str]) -> (Run, Inventory) {
+    let run = collect_into(aws, "inventory.json", extra);
+    let text = std::fs::read_to_string(aws.path("inventory.json"))
+        .unwrap_or_else(|_| panic!("no inventory written: {}", run.stderr()));
+    (run, serde_json::from_str(&text).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn collects_and_evaluates_a_seeded_region() {
-    let moto = Moto::start();
-    let cfg = moto.config("us-east-1").await;
+    let aws = Aws::start();
+    let cfg = aws.config("us-east-1").await;
     let net = seed::network(&cfg, "app-subnets", "10.20.0.0/16", true).await;
     let closed = seed::security_group(
         &cfg,
@@ -107,17 +74,14 @@ async fn collects_and_evaluates_a_seeded_region() {
     let bad_nodes = seed::replication_group(&cfg, &bad).await;
     seed::alarm(&cfg, &bad_nodes[0], "CPUUtilization", 97.0, false).await;
 
-    let (code, inventory, stderr) = collect(&moto, &["--regions", "us-east-1"]);
-    assert_eq!(code, 0, "{stderr}");
-    assert!(
-        stderr.contains("2 deployment(s) in 1 account(s), 1 region(s)"),
-        "{stderr}"
-    );
+    let (run, inventory) = collect(&aws, &["--regions", "us-east-1"]);
+    run.expect(0)
+        .stderr_has("2 deployment(s) in 1 account(s), 1 region(s)");
     assert!(inventory.gaps().next().is_none(), "{:#?}", inventory.coverage);
 
     let orders = inventory.deployments.iter().find(|d| d.id == "orders").unwrap();
     assert_eq!(orders.kind, DeploymentKind::ReplicationGroup);
-    assert_eq!(orders.account_id, common::moto::ACCOUNT);
+    assert_eq!(orders.account_id, ACCOUNT);
     assert_eq!(
         orders.engine_version.as_deref(),
         Some("7.1"),
@@ -154,28 +118,40 @@ async fn collects_and_evaluates_a_seeded_region() {
     assert_eq!(sessions.snapshot_retention_days, Some(0));
 
     // The live scan reports exactly what the rules decide on these facts.
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("scan.json");
-    let (code, _, stderr) = scan_us_east_1(&moto, &["--format", "json", "--output", out.to_str().unwrap()]);
-    assert_eq!(code, 1, "a critical and high failures → exit 1: {stderr}");
-    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    for rule in [
-        "no-public-ingress",
-        "ingress-within-vpc",
-        "snapshot-retention",
-        "at-rest-encryption",
-        "auth-required",
-        "multi-az",
-        "automatic-failover",
-        "alarm-coverage",
-        "alarm-thresholds",
-    ] {
-        assert_eq!(
-            finding(&doc, rule, "sessions")["status"],
-            "fail",
-            "{rule} on sessions"
-        );
-    }
+    scan_us_east_1(&aws, &["--format", "json", "--output", "scan.json"]).expect(1);
+    let doc = aws.json("scan.json");
+    let failing = |doc: &Value, resource: &str| -> Vec<String> {
+        let mut rules: Vec<String> = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["resource_id"] == resource && f["status"] == "fail")
+            .map(|f| f["rule_id"].as_str().unwrap().to_string())
+            .collect();
+        rules.sort();
+        rules
+    };
+    // Everything the seed left out of `sessions` fails, and nothing else.
+    assert_eq!(
+        failing(&doc, "sessions"),
+        [
+            "alarm-coverage",                 // one alarm, on one node
+            "alarm-thresholds",               // CPU above 97 %, notifying nobody
+            "at-rest-encryption",             // off
+            "at-rest-encryption-cmk",         // off, so no key
+            "auth-required",                  // no AUTH token
+            "automatic-failover",             // off
+            "event-notifications",            // no topic
+            "in-transit-encryption",          // off
+            "in-transit-encryption-required", // off
+            "ingress-within-vpc",             // 0.0.0.0/0
+            "multi-az",                       // off
+            "no-public-ingress",              // 0.0.0.0/0 on 6379
+            "snapshot-retention",             // 0 days
+        ]
+    );
+    // `orders` is the reference deployment but for a customer-managed KMS key (low).
+    assert_eq!(failing(&doc, "orders"), ["at-rest-encryption-cmk"]);
     for rule in [
         "no-public-ingress",
         "ingress-within-vpc",
@@ -213,67 +189,52 @@ async fn collects_and_evaluates_a_seeded_region() {
     );
 
     // Suppressions and several outputs work on a live scan as on a saved inventory.
-    let suppressions = dir.path().join("suppressions.yaml");
     std::fs::write(
-        &suppressions,
+        aws.path("suppressions.yaml"),
         "suppressions:\n  - rule: \"*\"\n    resource: sessions\n    reason: being rebuilt\n",
     )
     .unwrap();
-    let sarif = dir.path().join("scan.sarif");
-    let waived = dir.path().join("waived.json");
-    let html = dir.path().join("report.html");
-    let (code, _, stderr) = scan_us_east_1(
-        &moto,
+    let run = scan_us_east_1(
+        &aws,
         &[
             "--suppressions",
-            suppressions.to_str().unwrap(),
+            "suppressions.yaml",
             "--format",
             "json",
             "--output",
-            waived.to_str().unwrap(),
+            "waived.json",
             "--output-format",
-            &format!("sarif={}", sarif.display()),
+            "sarif=scan.sarif",
             "--output-format",
-            &format!("html={}", html.display()),
+            "html=report.html",
         ],
     );
-    let failing_elsewhere = doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["status"] == "fail" && f["resource_id"] != "sessions")
-        .filter(|f| matches!(f["severity"].as_str(), Some("high" | "critical")))
-        .count();
-    assert_eq!(code, if failing_elsewhere > 0 { 1 } else { 0 }, "{stderr}");
-    let waived: Value = serde_json::from_str(&std::fs::read_to_string(&waived).unwrap()).unwrap();
-    let sessions_failing = doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["status"] == "fail" && f["resource_id"] == "sessions")
-        .count();
-    assert_eq!(waived["summary"]["findings"]["suppressed"], sessions_failing);
+    // What still fails is `orders`' low finding, below the gate.
+    run.expect(0);
+    let waived = aws.json("waived.json");
+    assert_eq!(waived["summary"]["findings"]["suppressed"], 13);
+    assert_eq!(waived["summary"]["findings"]["fail"], 1);
     assert_eq!(
         finding(&waived, "no-public-ingress", "sessions")["status"],
         "suppressed"
     );
-    let sarif: Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    let sarif = aws.json("scan.sarif");
     let with_suppressions = sarif["runs"][0]["results"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|r| r["suppressions"][0]["justification"] == "being rebuilt")
         .count();
-    assert_eq!(with_suppressions, sessions_failing);
+    assert_eq!(with_suppressions, 13);
 
     // The audit report says who ran the live collection (STS GetCallerIdentity) and how long
     // it took.
     let caller = waived["summary"]["collection"]["caller"].as_str().unwrap();
     assert!(
-        caller.starts_with("arn:aws:") && caller.contains(common::moto::ACCOUNT),
+        caller.starts_with("arn:aws:") && caller.contains(ACCOUNT),
         "{caller}"
     );
-    let html = std::fs::read_to_string(&html).unwrap();
+    let html = std::fs::read_to_string(aws.path("report.html")).unwrap();
     let escaped = caller.replace('/', "&#x2f;");
     assert!(
         html.contains(&format!("<dt>Run by</dt><dd><code>{escaped}</code></dd>")),
@@ -286,10 +247,6 @@ async fn collects_and_evaluates_a_seeded_region() {
 }
 
 const OTHER: &str = "222222222222";
-
-fn json_file(path: &std::path::Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 fn deployment_ids(doc: &Value) -> Vec<(String, String, String, String)> {
     let mut ids: Vec<_> = doc["findings"]
@@ -314,10 +271,10 @@ fn deployment_ids(doc: &Value) -> Vec<(String, String, String, String)> {
 /// regions, with every kind of deployment.
 #[tokio::test(flavor = "multi_thread")]
 async fn scans_two_accounts_and_two_regions_through_assume_role() {
-    let moto = Moto::start();
+    let aws = Aws::start();
 
     // Caller's account, us-east-1: a Redis group whose second node has no alarms.
-    let east = moto.config("us-east-1").await;
+    let east = aws.config("us-east-1").await;
     let net = seed::network(&east, "east-subnets", "10.1.0.0/16", false).await;
     let sg = seed::security_group(
         &east,
@@ -330,7 +287,7 @@ async fn scans_two_accounts_and_two_regions_through_assume_role() {
     seed::full_alarms(&east, &nodes[..1]).await;
 
     // Caller's account, eu-west-1: Memcached with two nodes.
-    let west = moto.config("eu-west-1").await;
+    let west = aws.config("eu-west-1").await;
     let wnet = seed::network(&west, "west-subnets", "10.2.0.0/16", false).await;
     let wsg = seed::security_group(
         &west,
@@ -355,7 +312,7 @@ async fn scans_two_accounts_and_two_regions_through_assume_role() {
         .unwrap();
 
     // Second account, us-east-1: a single-node Redis cluster and a serverless Valkey cache.
-    let other_east = moto.config_in_account(OTHER, "us-east-1").await;
+    let other_east = aws.config_in_account(OTHER, "us-east-1").await;
     let onet = seed::network(&other_east, "other-subnets", "10.3.0.0/16", false).await;
     let osg = seed::security_group(
         &other_east,
@@ -388,7 +345,7 @@ async fn scans_two_accounts_and_two_regions_through_assume_role() {
         .unwrap();
 
     // Second account, eu-west-1: cluster mode enabled Valkey with a custom parameter group.
-    let other_west = moto.config_in_account(OTHER, "eu-west-1").await;
+    let other_west = aws.config_in_account(OTHER, "eu-west-1").await;
     let ownet = seed::network(&other_west, "ow-subnets", "10.4.0.0/16", false).await;
     let owsg = seed::security_group(
         &other_west,
@@ -427,32 +384,27 @@ async fn scans_two_accounts_and_two_regions_through_assume_role() {
     let sharded_nodes = seed::replication_group(&other_west, &sharded).await;
     assert_eq!(sharded_nodes.len(), 4);
 
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("scan.json");
-    let (code, _, stderr) = run(
-        &moto,
+    let run = aws.live(
+        "scan",
         &[
-            "scan",
-            "--endpoint-url",
-            &moto.endpoint,
             "--regions",
             "us-east-1,eu-west-1",
             "--accounts",
-            &format!("{},{OTHER}", common::moto::ACCOUNT),
+            &format!("{},{OTHER}", ACCOUNT),
             "--role-name",
             "ecaudit-audit",
             "--format",
             "json",
             "--output",
-            out.to_str().unwrap(),
+            "scan.json",
             "--allow-partial",
             "--exit-zero",
             "--max-attempts",
             "2",
         ],
     );
-    assert_eq!(code, 0, "{stderr}");
-    let doc = json_file(&out);
+    run.expect(0);
+    let doc = aws.json("scan.json");
     assert_eq!(doc["summary"]["coverage_gaps"], 0, "{}", doc["coverage"]);
     // The other account's role is assumed once: the check that it can be assumed hands its
     // credentials to the clients.
@@ -461,7 +413,7 @@ async fn scans_two_accounts_and_two_regions_through_assume_role() {
         "{}",
         doc["summary"]["collection"]
     );
-    let a = common::moto::ACCOUNT.to_string();
+    let a = ACCOUNT.to_string();
     let o = OTHER.to_string();
     let expected = vec![
         (
@@ -534,8 +486,8 @@ async fn scans_two_accounts_and_two_regions_through_assume_role() {
 /// and the calls made are exactly the actions of docs/iam-policy.json.
 #[tokio::test(flavor = "multi_thread")]
 async fn organization_scan_calls_exactly_the_documented_iam_actions() {
-    let moto = Moto::start();
-    let east = moto.config("us-east-1").await;
+    let aws = Aws::start();
+    let east = aws.config("us-east-1").await;
     let org = aws_sdk_organizations::Client::new(&east);
     org.create_organization()
         .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
@@ -576,7 +528,7 @@ async fn organization_scan_calls_exactly_the_documented_iam_actions() {
     };
     let nodes = seed::replication_group(&east, &group).await;
     seed::full_alarms(&east, &nodes).await;
-    let member_west = moto.config_in_account(&member, "eu-west-1").await;
+    let member_west = aws.config_in_account(&member, "eu-west-1").await;
     let mnet = seed::network(&member_west, "subnets", "10.8.0.0/16", false).await;
     let msg = seed::security_group(&member_west, &mnet.vpc_id, "cache", vec![]).await;
     seed::replication_group(
@@ -585,14 +537,9 @@ async fn organization_scan_calls_exactly_the_documented_iam_actions() {
     )
     .await;
 
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("scan.json");
-    let (code, _, stderr) = run(
-        &moto,
+    let run = aws.live(
+        "scan",
         &[
-            "scan",
-            "--endpoint-url",
-            &moto.endpoint,
             "--organization",
             "--role-name",
             "ecaudit-audit",
@@ -601,7 +548,7 @@ async fn organization_scan_calls_exactly_the_documented_iam_actions() {
             "--format",
             "json",
             "--output",
-            out.to_str().unwrap(),
+            "scan.json",
             "--exit-zero",
             "--max-attempts",
             "2",
@@ -610,13 +557,13 @@ async fn organization_scan_calls_exactly_the_documented_iam_actions() {
             "--metrics",
         ],
     );
-    assert_eq!(code, 0, "{stderr}");
-    let doc = json_file(&out);
+    run.expect(0);
+    let doc = aws.json("scan.json");
     assert_eq!(doc["summary"]["coverage_gaps"], 0, "{}", doc["coverage"]);
     let ids = deployment_ids(&doc);
     assert!(
         ids.contains(&(
-            common::moto::ACCOUNT.into(),
+            ACCOUNT.into(),
             "us-east-1".into(),
             "replication_group".into(),
             "orders".into()
@@ -643,7 +590,7 @@ async fn organization_scan_calls_exactly_the_documented_iam_actions() {
         .keys()
         .cloned()
         .collect();
-    let policy = json_file(&repo_path("docs/iam-policy.json"));
+    let policy = read_json(&repo_path("docs/iam-policy.json"));
     let allowed: std::collections::BTreeSet<String> = policy["Statement"]
         .as_array()
         .unwrap()
@@ -670,8 +617,8 @@ async fn organization_scan_calls_exactly_the_documented_iam_actions() {
 /// read, and the calls made are the fewest the APIs allow.
 #[tokio::test(flavor = "multi_thread")]
 async fn reads_every_page_with_the_fewest_calls() {
-    let moto = Moto::start();
-    let cfg = moto.config("us-east-1").await;
+    let aws = Aws::start();
+    let cfg = aws.config("us-east-1").await;
     let net = seed::network(&cfg, "subnets", "10.7.0.0/16", false).await;
     let sg = seed::security_group(
         &cfg,
@@ -691,8 +638,8 @@ async fn reads_every_page_with_the_fewest_calls() {
         }
     }
 
-    let (code, inventory, stderr) = collect(&moto, &["--regions", "us-east-1"]);
-    assert_eq!(code, 0, "{stderr}");
+    let (run, inventory) = collect(&aws, &["--regions", "us-east-1"]);
+    run.expect(0);
     assert_eq!(inventory.deployments.len(), 130);
     assert_eq!(inventory.deployments.iter().flat_map(|d| d.nodes()).count(), 260);
     assert_eq!(
@@ -735,14 +682,14 @@ async fn reads_every_page_with_the_fewest_calls() {
 #[tokio::test(flavor = "multi_thread")]
 async fn failures_are_coverage_gaps_of_their_units_only() {
     let third = "333333333333";
-    let moto = Moto::start_with(&[
+    let aws = Aws::start_with(&[
         ("ECAUDIT_MOTO_DISABLED_REGIONS", "eu-south-2"),
         (
             "ECAUDIT_MOTO_DENY",
             &format!("ec2:DescribeSecurityGroups@{OTHER},sts:AssumeRole@{third}"),
         ),
     ]);
-    let east = moto.config("us-east-1").await;
+    let east = aws.config("us-east-1").await;
     let net = seed::network(&east, "subnets", "10.6.0.0/16", false).await;
     let sg = seed::security_group(
         &east,
@@ -752,7 +699,7 @@ async fn failures_are_coverage_gaps_of_their_units_only() {
     )
     .await;
     seed::replication_group(&east, &Group::compliant("healthy", &sg, &net.subnet_group)).await;
-    let other = moto.config_in_account(OTHER, "us-east-1").await;
+    let other = aws.config_in_account(OTHER, "us-east-1").await;
     let onet = seed::network(&other, "subnets", "10.5.0.0/16", false).await;
     let osg = seed::security_group(
         &other,
@@ -763,46 +710,24 @@ async fn failures_are_coverage_gaps_of_their_units_only() {
     .await;
     seed::replication_group(&other, &Group::compliant("blind", &osg, &onet.subnet_group)).await;
 
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("scan.json");
+    let accounts = format!("{ACCOUNT},{OTHER},{third}");
     let args = [
-        "scan",
-        "--endpoint-url",
-        &moto.endpoint,
         "--regions",
         "us-east-1,eu-south-2",
         "--accounts",
-        &format!("{},{OTHER},{third}", common::moto::ACCOUNT),
+        &accounts,
         "--role-name",
         "audit",
         "--format",
         "json",
         "--output",
-        out.to_str().unwrap(),
+        "scan.json",
         "--max-attempts",
         "1",
     ];
-    let (code, _, stderr) = run(&moto, &args);
-    assert_eq!(code, 3, "incomplete → exit 3: {stderr}");
-    let doc = json_file(&out);
-    let gaps: Vec<(String, String, String, String)> = doc["coverage"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["status"] == "failed")
-        .map(|c| {
-            (
-                c["account_id"].as_str().unwrap().into(),
-                c["region"].as_str().unwrap().into(),
-                format!(
-                    "{}:{}",
-                    c["service"].as_str().unwrap(),
-                    c["api"].as_str().unwrap()
-                ),
-                c["error"]["code"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
+    aws.live("scan", &args).expect(3); // incomplete
+    let doc = aws.json("scan.json");
+    let gaps = gaps(&doc);
     assert!(
         gaps.contains(&(
             third.into(),
@@ -821,7 +746,7 @@ async fn failures_are_coverage_gaps_of_their_units_only() {
         )),
         "{gaps:#?}"
     );
-    for account in [common::moto::ACCOUNT, OTHER] {
+    for account in [ACCOUNT, OTHER] {
         assert!(
             gaps.iter().any(|g| g.0 == account
                 && g.1 == "eu-south-2"
@@ -835,9 +760,7 @@ async fn failures_are_coverage_gaps_of_their_units_only() {
         "one gap for the third account: {gaps:#?}"
     );
     assert!(
-        !gaps
-            .iter()
-            .any(|g| g.0 == common::moto::ACCOUNT && g.1 == "us-east-1"),
+        !gaps.iter().any(|g| g.0 == ACCOUNT && g.1 == "us-east-1"),
         "{gaps:#?}"
     );
 
@@ -853,8 +776,7 @@ async fn failures_are_coverage_gaps_of_their_units_only() {
     // --allow-partial: the findings decide (blind's open ingress is undecided; healthy passes).
     let mut partial = args.to_vec();
     partial.push("--allow-partial");
-    let (code, _, stderr) = run(&moto, &partial);
-    assert_eq!(code, 0, "{stderr}");
+    aws.live("scan", &partial).expect(0);
 }
 
 /// Facts that need a second look: a security group deleted after the cache referenced it, a VPC
@@ -862,8 +784,8 @@ async fn failures_are_coverage_gaps_of_their_units_only() {
 /// a collected inventory scanned offline gives the findings of the live scan.
 #[tokio::test(flavor = "multi_thread")]
 async fn collected_inventory_carries_the_joined_facts_and_rescans_identically() {
-    let moto = Moto::start();
-    let east = moto.config("us-east-1").await;
+    let aws = Aws::start();
+    let east = aws.config("us-east-1").await;
     let net = seed::network(&east, "subnets", "10.11.0.0/16", true).await;
     let sg = seed::security_group(
         &east,
@@ -931,8 +853,8 @@ async fn collected_inventory_carries_the_joined_facts_and_rescans_identically() 
         .await
         .unwrap();
 
-    let (code, inventory, stderr) = collect(&moto, &[]);
-    assert_eq!(code, 0, "{stderr}");
+    let (run, inventory) = collect(&aws, &[]);
+    run.expect(0);
     let primary = inventory.deployments.iter().find(|d| d.id == "primary").unwrap();
     let doomed_entry = primary.security_groups.iter().find(|g| g.id == doomed).unwrap();
     assert_eq!(doomed_entry.state, LookupState::NotFound);
@@ -965,43 +887,32 @@ async fn collected_inventory_carries_the_joined_facts_and_rescans_identically() 
     assert!(sls.latest_automatic_snapshot.is_some());
 
     // The same facts evaluated offline and live give the same findings.
-    let dir = tempfile::tempdir().unwrap();
-    let inv = dir.path().join("inventory.json");
-    std::fs::write(&inv, serde_json::to_string(&inventory).unwrap()).unwrap();
-    let offline = dir.path().join("offline.json");
-    let (code, _, stderr) = run(
-        &moto,
-        &[
-            "scan",
-            "--inventory",
-            inv.to_str().unwrap(),
-            "--format",
-            "json",
-            "-o",
-            offline.to_str().unwrap(),
-            "--exit-zero",
-        ],
-    );
-    assert_eq!(code, 0, "{stderr}");
-    let live = dir.path().join("live.json");
+    aws.run(&[
+        "scan",
+        "--inventory",
+        "inventory.json",
+        "--format",
+        "json",
+        "-o",
+        "offline.json",
+        "--exit-zero",
+    ])
+    .expect(0);
     let now = inventory.collected_at.unwrap().to_rfc3339();
-    let (code, _, stderr) = run(
-        &moto,
+    aws.live(
+        "scan",
         &[
-            "scan",
-            "--endpoint-url",
-            &moto.endpoint,
             "--format",
             "json",
             "-o",
-            live.to_str().unwrap(),
+            "live.json",
             "--exit-zero",
             "--now",
             &now,
         ],
-    );
-    assert_eq!(code, 0, "{stderr}");
-    let (offline, live) = (json_file(&offline), json_file(&live));
+    )
+    .expect(0);
+    let (offline, live) = (aws.json("offline.json"), aws.json("live.json"));
     assert_eq!(offline["findings"], live["findings"]);
     assert_eq!(
         finding(&offline, "no-public-ingress", "primary")["status"],
@@ -1015,16 +926,15 @@ async fn collected_inventory_carries_the_joined_facts_and_rescans_identically() 
     );
 }
 
-/// `ecaudit collect` of us-east-1 into `path`, which must succeed.
-fn collect_to(moto: &Moto, path: &std::path::Path) {
-    let (code, stderr) = collect_into(moto, path, &["--regions", "us-east-1"]);
-    assert_eq!(code, 0, "{stderr}");
+/// `ecaudit collect` of us-east-1 into `rel`, which must succeed.
+fn collect_to(aws: &Aws, rel: &str) {
+    collect_into(aws, rel, &["--regions", "us-east-1"]).expect(0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn drift_between_two_live_collections_is_exactly_what_changed() {
-    let moto = Moto::start();
-    let cfg = moto.config("us-east-1").await;
+    let aws = Aws::start();
+    let cfg = aws.config("us-east-1").await;
     let net = seed::network(&cfg, "drift-subnets", "10.40.0.0/16", false).await;
     let sg = seed::security_group(
         &cfg,
@@ -1037,40 +947,38 @@ async fn drift_between_two_live_collections_is_exactly_what_changed() {
     seed::full_alarms(&cfg, &alpha_nodes).await;
     let beta_nodes = seed::replication_group(&cfg, &Group::compliant("beta", &sg, &net.subnet_group)).await;
     seed::full_alarms(&cfg, &beta_nodes).await;
-    let dir = tempfile::tempdir().unwrap();
-    let monday = dir.path().join("monday.json");
-    collect_to(&moto, &monday);
+    collect_to(&aws, "monday.json");
     // The nightly scan, live: it keeps only findings in memory and spools each night's inventory
     // to disk, compares it with the previous night's and records it.
-    let history = dir.path().join("history");
     let nightly = |night: &str| -> Value {
-        let out = dir.path().join(format!("{night}.scan.json"));
-        let (code, _, stderr) = scan_us_east_1(
-            &moto,
+        let out = format!("{night}.scan.json");
+        scan_us_east_1(
+            &aws,
             &[
                 "--history",
-                history.to_str().unwrap(),
+                "history",
                 "--format",
                 "json",
                 "--output",
-                out.to_str().unwrap(),
+                &out,
                 "--exit-zero",
             ],
-        );
-        assert_eq!(code, 0, "{stderr}");
-        assert!(stderr.contains("recorded run"), "{stderr}");
-        json_file(&out)
+        )
+        .expect(0)
+        .stderr_has("recorded run");
+        aws.json(&out)
     };
     let first = nightly("monday");
     assert!(first["drift"].is_null(), "nothing to compare with yet");
-    let recorded: Vec<std::path::PathBuf> = std::fs::read_dir(&history)
+    let recorded: Vec<std::path::PathBuf> = std::fs::read_dir(aws.path("history"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.to_string_lossy().ends_with(".inventory.json"))
         .collect();
     assert_eq!(recorded.len(), 1, "{recorded:?}");
     let recorded: Inventory = serde_json::from_str(&std::fs::read_to_string(&recorded[0]).unwrap()).unwrap();
-    let collected: Inventory = serde_json::from_str(&std::fs::read_to_string(&monday).unwrap()).unwrap();
+    let collected: Inventory =
+        serde_json::from_str(&std::fs::read_to_string(aws.path("monday.json")).unwrap()).unwrap();
     assert_eq!(
         recorded.deployments, collected.deployments,
         "the recorded inventory is the collected one"
@@ -1113,24 +1021,13 @@ async fn drift_between_two_live_collections_is_exactly_what_changed() {
         .await
         .unwrap();
     seed::replication_group(&cfg, &Group::compliant("gamma", &sg, &net.subnet_group)).await;
-    let tuesday = dir.path().join("tuesday.json");
-    collect_to(&moto, &tuesday);
+    collect_to(&aws, "tuesday.json");
     // History stamps are to the second.
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let second = nightly("tuesday");
 
-    let (code, stdout, stderr) = run(
-        &moto,
-        &[
-            "diff",
-            monday.to_str().unwrap(),
-            tuesday.to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-    );
-    assert_eq!(code, 1, "drift → exit 1: {stderr}");
-    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let diff = aws.run(&["diff", "monday.json", "tuesday.json", "--format", "json"]);
+    let report = diff.expect(1).json(); // drift → exit 1
     let ids = |v: &Value| -> Vec<String> {
         v.as_array()
             .unwrap()

@@ -5,11 +5,10 @@
 
 use crate::common;
 
-use std::path::Path;
-
 use chrono::{Duration, Utc};
-use common::moto::Moto;
-use common::proxy::{Fault, FaultProxy, Faults, Persistent};
+use common::aws::Aws;
+use common::cli::Run;
+use common::proxy::{Fault, Faults, Persistent};
 use common::seed::{self, Group};
 use common::*;
 use serde_json::Value;
@@ -24,8 +23,8 @@ const UTILISATION_RULES: [&str; 4] = [
 /// 20 replication groups of 3 nodes (60 nodes) with 3 datapoints of each of the 5 metrics in
 /// the last hour: node 7's engine CPU is hot, node 11's memory peaks, node 13 evicts. Returns
 /// the node ids in creation order.
-async fn seed_fleet(moto: &Moto) -> Vec<String> {
-    let cfg = moto.config("us-east-1").await;
+async fn seed_fleet(aws: &Aws) -> Vec<String> {
+    let cfg = aws.config("us-east-1").await;
     let net = seed::network(&cfg, "subnets", "10.1.0.0/16", false).await;
     let sg = seed::security_group(
         &cfg,
@@ -78,30 +77,11 @@ async fn seed_fleet(moto: &Moto) -> Vec<String> {
     nodes
 }
 
-fn run(moto: &Moto, proxy: &FaultProxy, dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = ecaudit()
-        .envs(moto.env())
-        .current_dir(dir)
-        .args(args)
-        .args([
-            "--endpoint-url",
-            &proxy.endpoint,
-            "--regions",
-            "us-east-1",
-            "--max-attempts",
-            "2",
-            "--quiet",
-        ])
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn read(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+/// `ecaudit SUBCOMMAND ARGS` of us-east-1 through the proxy.
+fn live(aws: &Aws, subcommand: &str, args: &[&str]) -> Run {
+    let mut all = vec!["--regions", "us-east-1", "--max-attempts", "2", "--quiet"];
+    all.extend_from_slice(args);
+    aws.live(subcommand, &all)
 }
 
 fn node<'a>(inventory: &'a Value, id: &str) -> &'a Value {
@@ -135,25 +115,22 @@ fn utilisation_findings(doc: &Value) -> Vec<(String, String, String, Vec<String>
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sixty_nodes_five_metrics_one_get_metric_data_call() {
-    let moto = Moto::start();
-    let nodes = seed_fleet(&moto).await;
-    let dir = tempfile::tempdir().unwrap();
-    let proxy = FaultProxy::start(&moto.endpoint, Faults::none());
+    let aws = Aws::behind_proxy(Faults::none());
+    let proxy = aws.proxy();
+    let nodes = seed_fleet(&aws).await;
 
-    let (code, err) = run(
-        &moto,
-        &proxy,
-        dir.path(),
+    live(
+        &aws,
+        "collect",
         &[
-            "collect",
             "--metrics",
             "--metrics-window",
             "2h",
             "--output",
             "inventory.json",
         ],
-    );
-    assert_eq!(code, 0, "{err}");
+    )
+    .expect(0);
     // The batching, from what crossed the wire: 300 queries, one call.
     assert_eq!(
         proxy.stats().actions.get("GetMetricData"),
@@ -161,7 +138,7 @@ async fn sixty_nodes_five_metrics_one_get_metric_data_call() {
         "{:?}",
         proxy.stats().actions
     );
-    let inventory = read(&dir.path().join("inventory.json"));
+    let inventory = aws.json("inventory.json");
 
     // The statistics are those of the seeded datapoints.
     let window = &inventory["deployments"][0]["utilisation_window"];
@@ -193,28 +170,23 @@ async fn sixty_nodes_five_metrics_one_get_metric_data_call() {
 
     // The rules decide on them: exactly the three seeded problems fail, each naming its node.
     let before = proxy.stats().actions.get("GetMetricData").copied();
-    let (code, err) = run(
-        &moto,
-        &proxy,
-        dir.path(),
-        &[
-            "scan",
-            "--inventory",
-            "inventory.json",
-            "--format",
-            "json",
-            "--output",
-            "scan.json",
-            "--exit-zero",
-        ],
-    );
-    assert_eq!(code, 0, "{err}");
+    aws.run(&[
+        "scan",
+        "--inventory",
+        "inventory.json",
+        "--format",
+        "json",
+        "--output",
+        "scan.json",
+        "--exit-zero",
+    ])
+    .expect(0);
     assert_eq!(
         proxy.stats().actions.get("GetMetricData").copied(),
         before,
         "an inventory scan calls nothing"
     );
-    let found = utilisation_findings(&read(&dir.path().join("scan.json")));
+    let found = utilisation_findings(&aws.json("scan.json"));
     assert_eq!(found.len(), 4 * 20);
     let failing: Vec<_> = found.iter().filter(|f| f.2 == "fail").collect();
     let group_of = |i: usize| format!("cache-{:02}", i / 3);
@@ -251,47 +223,37 @@ async fn sixty_nodes_five_metrics_one_get_metric_data_call() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_metrics_nothing_is_read_and_the_rules_do_not_apply() {
-    let moto = Moto::start();
-    seed_fleet(&moto).await;
-    let dir = tempfile::tempdir().unwrap();
-    let proxy = FaultProxy::start(&moto.endpoint, Faults::none());
-    let (code, err) = run(
-        &moto,
-        &proxy,
-        dir.path(),
-        &["scan", "--format", "json", "--output", "scan.json", "--exit-zero"],
-    );
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(proxy.stats().actions.get("GetMetricData"), None);
-    let found = utilisation_findings(&read(&dir.path().join("scan.json")));
+    let aws = Aws::behind_proxy(Faults::none());
+    seed_fleet(&aws).await;
+    live(
+        &aws,
+        "scan",
+        &["--format", "json", "--output", "scan.json", "--exit-zero"],
+    )
+    .expect(0);
+    assert_eq!(aws.proxy().stats().actions.get("GetMetricData"), None);
+    let found = utilisation_findings(&aws.json("scan.json"));
     assert_eq!(found.len(), 4 * 20);
     assert!(found.iter().all(|f| f.2 == "not_applicable"), "{found:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_get_metric_data_is_a_gap_and_leaves_the_rules_undecided() {
-    let moto = Moto::start();
-    seed_fleet(&moto).await;
-    let dir = tempfile::tempdir().unwrap();
-    let proxy = FaultProxy::start(
-        &moto.endpoint,
-        Faults {
-            persistent: vec![Persistent {
-                action: "GetMetricData".into(),
-                region: None,
-                body_contains: None,
-                access_key: None,
-                fault: Fault::ServerError,
-            }],
-            ..Faults::none()
-        },
-    );
-    let (code, err) = run(
-        &moto,
-        &proxy,
-        dir.path(),
+    let aws = Aws::behind_proxy(Faults {
+        persistent: vec![Persistent {
+            action: "GetMetricData".into(),
+            region: None,
+            body_contains: None,
+            access_key: None,
+            fault: Fault::ServerError,
+        }],
+        ..Faults::none()
+    });
+    seed_fleet(&aws).await;
+    live(
+        &aws,
+        "scan",
         &[
-            "scan",
             "--metrics",
             "--metrics-window",
             "2h",
@@ -300,17 +262,11 @@ async fn a_failing_get_metric_data_is_a_gap_and_leaves_the_rules_undecided() {
             "--output",
             "scan.json",
         ],
-    );
-    assert_eq!(code, 3, "{err}");
-    let doc = read(&dir.path().join("scan.json"));
-    let gaps: Vec<_> = doc["coverage"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["status"] == "failed")
-        .map(|c| c["api"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(gaps, ["GetMetricData"]);
+    )
+    .expect(3);
+    let doc = aws.json("scan.json");
+    let gaps: Vec<String> = gaps(&doc).into_iter().map(|g| g.2).collect();
+    assert_eq!(gaps, ["cloudwatch:GetMetricData"]);
     let found = utilisation_findings(&doc);
     assert_eq!(found.len(), 4 * 20);
     for f in &found {

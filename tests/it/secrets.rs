@@ -5,8 +5,10 @@
 
 use crate::common;
 
-use common::moto::{ACCOUNT, Moto};
-use common::proxy::{Fault, FaultProxy, Faults, Persistent};
+use common::aws::Aws;
+use common::cli::Run;
+use common::moto::ACCOUNT;
+use common::proxy::{Fault, Faults, Persistent};
 use common::seed::{self, Group};
 use common::*;
 
@@ -17,9 +19,20 @@ const SESSION_TOKEN: &str = "SESSIONtoken-must-not-leak-FwoGZXIvYXdzEJr/////////
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_token_or_key_appears_in_any_output_log_or_error() {
-    let moto = Moto::start();
+    // Through the proxy: it records the temporary credentials AssumeRole hands out, and makes one
+    // call fail for good so that an error message is in the outputs too.
+    let aws = Aws::behind_proxy(Faults {
+        persistent: vec![Persistent {
+            action: "DescribeSnapshots".into(),
+            region: None,
+            body_contains: None,
+            access_key: None,
+            fault: Fault::AccessDenied,
+        }],
+        ..Faults::none()
+    });
     for account in [ACCOUNT, OTHER] {
-        let cfg = moto.config_in_account(account, "us-east-1").await;
+        let cfg = aws.config_in_account(account, "us-east-1").await;
         let net = seed::network(&cfg, "subnets", "10.7.0.0/16", false).await;
         let sg = seed::security_group(
             &cfg,
@@ -46,23 +59,7 @@ async fn no_token_or_key_appears_in_any_output_log_or_error() {
             .await
             .unwrap();
     }
-    // Through the proxy: it records the temporary credentials AssumeRole hands out, and makes one
-    // call fail for good so that an error message is in the outputs too.
-    let proxy = FaultProxy::start(
-        &moto.endpoint,
-        Faults {
-            persistent: vec![Persistent {
-                action: "DescribeSnapshots".into(),
-                region: None,
-                body_contains: None,
-                access_key: None,
-                fault: Fault::AccessDenied,
-            }],
-            ..Faults::none()
-        },
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+    let d = aws.dir();
     let env = [
         ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEKEYID"),
         ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
@@ -80,44 +77,31 @@ async fn no_token_or_key_appears_in_any_output_log_or_error() {
         ("", Some("trace")),
     ];
     for (i, (flag, rust_log)) in verbosities.into_iter().enumerate() {
-        let mut args: Vec<String> = Vec::new();
+        let mut cmd = aws.live_command("scan");
+        cmd.envs(env).args([
+            "--regions",
+            "us-east-1",
+            "--accounts",
+            &format!("{ACCOUNT},{OTHER}"),
+            "--role-name",
+            "auditor",
+            "--max-attempts",
+            "1",
+            "--format",
+            "table",
+        ]);
         if !flag.is_empty() {
-            args.push(flag.into());
+            cmd.arg(flag);
         }
-        args.extend(
-            [
-                "scan",
-                "--endpoint-url",
-                &proxy.endpoint,
-                "--regions",
-                "us-east-1",
-                "--accounts",
-                &format!("{ACCOUNT},{OTHER}"),
-                "--role-name",
-                "auditor",
-                "--max-attempts",
-                "1",
-                "--format",
-                "table",
-            ]
-            .map(str::to_string),
-        );
         for f in formats {
-            args.push("--output-format".into());
-            args.push(format!("{f}={}", d.join(format!("{i}.{f}")).display()));
+            cmd.args(["--output-format", &format!("{f}={i}.{f}")]);
         }
-        let mut cmd = ecaudit();
-        cmd.envs(moto.env()).envs(env).args(&args);
         if let Some(level) = rust_log {
             cmd.env("RUST_LOG", level);
         }
-        let out = cmd.output().unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(3),
-            "the failing call makes the scan incomplete"
-        );
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let run = Run::of(&mut cmd);
+        run.expect(3); // the failing call makes the scan incomplete
+        let stderr = run.stderr();
         let label = format!(
             "{flag}{}",
             rust_log.map(|l| format!("RUST_LOG={l}")).unwrap_or_default()
@@ -132,10 +116,7 @@ async fn no_token_or_key_appears_in_any_output_log_or_error() {
             );
             assert!(stderr.lines().count() > 200, "a trace log is long");
         }
-        seen.push((
-            format!("stdout {label}"),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        ));
+        seen.push((format!("stdout {label}"), run.stdout()));
         seen.push((format!("stderr {label}"), stderr));
         for f in formats {
             let path = d.join(format!("{i}.{f}"));
@@ -147,27 +128,18 @@ async fn no_token_or_key_appears_in_any_output_log_or_error() {
     }
     // The inventory of `collect`, and an error before any call (a usage error echoes nothing
     // from the environment either).
-    let inv = d.join("inventory.json");
-    let out = ecaudit()
-        .envs(moto.env())
-        .envs(env)
-        .args([
-            "-vv",
-            "collect",
-            "--endpoint-url",
-            &proxy.endpoint,
-            "--regions",
-            "us-east-1",
-        ])
-        .arg("--output")
-        .arg(&inv)
-        .output()
-        .unwrap();
+    let run = Run::of(aws.live_command("collect").envs(env).args([
+        "-vv",
+        "--regions",
+        "us-east-1",
+        "--output",
+        "inventory.json",
+    ]));
+    seen.push(("collect stderr".into(), run.stderr()));
     seen.push((
-        "collect stderr".into(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        "inventory".into(),
+        std::fs::read_to_string(aws.path("inventory.json")).unwrap(),
     ));
-    seen.push(("inventory".into(), std::fs::read_to_string(&inv).unwrap()));
     let out = ecaudit()
         .envs(env)
         .args(["scan", "--shard", "9/2"])
@@ -183,7 +155,7 @@ async fn no_token_or_key_appears_in_any_output_log_or_error() {
         SECRET_KEY.to_string(),
         SESSION_TOKEN.to_string(),
     ];
-    let handed_out = proxy.stats().secrets;
+    let handed_out = aws.proxy().stats().secrets;
     assert!(
         handed_out.len() >= 2,
         "AssumeRole's temporary secret key and session token were recorded"

@@ -3,10 +3,9 @@
 
 use crate::common;
 
-use std::path::{Path, PathBuf};
-
-use common::moto::{ACCOUNT, Moto};
-use common::seed;
+use common::aws::Aws;
+use common::cli::Run;
+use common::moto::ACCOUNT;
 use common::*;
 use serde_json::Value;
 
@@ -14,130 +13,87 @@ const OTHER: &str = "222222222222";
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 const NOW: &str = "2026-11-25T06:00:00Z";
 
-fn run(moto: &Moto, dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = ecaudit()
-        .envs(moto.env())
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn read(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// The targets every run of this test reads: two accounts × three regions.
-fn targets(moto: &Moto) -> Vec<String> {
-    [
-        "--endpoint-url",
-        &moto.endpoint,
+/// `ecaudit SUBCOMMAND ARGS` over the targets every run of this test reads: two accounts ×
+/// three regions.
+fn live(aws: &Aws, subcommand: &str, args: &[&str]) -> Run {
+    let regions = REGIONS.join(",");
+    let accounts = format!("{ACCOUNT},{OTHER}");
+    let mut all = vec![
         "--regions",
-        &REGIONS.join(","),
+        &regions,
         "--accounts",
-        &format!("{ACCOUNT},{OTHER}"),
+        &accounts,
         "--role-name",
         "ecaudit-audit",
         "--max-attempts",
         "2",
         "--quiet",
-    ]
-    .map(str::to_string)
-    .to_vec()
-}
-
-fn with<'a>(base: &'a [String], extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args: Vec<&str> = extra.to_vec();
-    args.extend(base.iter().map(String::as_str));
-    args
-}
-
-/// Coverage without call counts (target resolution's calls may repeat in shards).
-fn coverage(doc: &Value) -> Vec<Value> {
-    let mut entries: Vec<Value> = doc["coverage"].as_array().unwrap().clone();
-    for e in &mut entries {
-        e.as_object_mut().unwrap().remove("calls");
-    }
-    entries
-}
-
-fn sorted_findings(doc: &Value) -> Vec<Value> {
-    let mut findings = doc["findings"].as_array().unwrap().clone();
-    findings.sort_by_key(|f| f["fingerprint"].as_str().unwrap().to_string());
-    findings
+    ];
+    all.extend_from_slice(args);
+    aws.live(subcommand, &all)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn merged_shards_equal_the_unsharded_scan() {
-    let moto = Moto::start();
-    // One replication group per (account, region) unit, half of them failing something.
-    seed::unit_fleet(&moto, &[ACCOUNT, OTHER], &REGIONS, false).await;
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let base = targets(&moto);
+    let aws = Aws::start();
+    // One replication group per (account, region) unit; those of (ACCOUNT, us-east-1),
+    // (ACCOUNT, ap-southeast-2) and (OTHER, eu-west-1) admit the internet.
+    seed::unit_fleet(aws.moto(), &[ACCOUNT, OTHER], &REGIONS, false).await;
+    let public_units = [
+        (ACCOUNT, "us-east-1"),
+        (ACCOUNT, "ap-southeast-2"),
+        (OTHER, "eu-west-1"),
+    ];
 
     // Inventories: three shards, merged, against one unsharded collection.
-    let (code, err) = run(&moto, d, &with(&base, &["collect", "--output", "full.json"]));
-    assert_eq!(code, 0, "{err}");
-    let mut shard_files: Vec<PathBuf> = Vec::new();
+    live(&aws, "collect", &["--output", "full.json"]).expect(0);
     let mut units = 0;
     for k in 1..=3 {
         let name = format!("shard-{k}.json");
-        let (code, err) = run(
-            &moto,
-            d,
-            &with(
-                &base,
-                &["collect", "--shard", &format!("{k}/3"), "--output", &name],
-            ),
-        );
-        assert_eq!(code, 0, "{err}");
-        let shard = read(&d.join(&name))["shard"].clone();
+        live(
+            &aws,
+            "collect",
+            &["--shard", &format!("{k}/3"), "--output", &name],
+        )
+        .expect(0);
+        let shard = aws.json(&name)["shard"].clone();
         assert_eq!(shard["index"], k);
         assert_eq!(shard["count"], 3);
         assert_eq!(shard["planned_units"], 6);
         units += shard["units"].as_array().unwrap().len();
-        shard_files.push(d.join(name));
     }
     assert_eq!(units, 6, "every unit in exactly one shard");
-    let mut args = vec!["merge".to_string()];
-    args.extend(shard_files.iter().map(|p| p.display().to_string()));
-    args.extend(["--output".to_string(), "merged.json".to_string()]);
-    let (code, err) = run(&moto, d, &args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_eq!(code, 0, "{err}");
-    assert!(
-        err.contains("merged 3 shard(s) into one inventory: 6 deployment(s)"),
-        "{err}"
-    );
-    let (full, merged) = (read(&d.join("full.json")), read(&d.join("merged.json")));
+    aws.run(&[
+        "merge",
+        "shard-1.json",
+        "shard-2.json",
+        "shard-3.json",
+        "--output",
+        "merged.json",
+    ])
+    .expect(0)
+    .stderr_has("merged 3 shard(s) into one inventory: 6 deployment(s)");
+    let (full, merged) = (aws.json("full.json"), aws.json("merged.json"));
     assert_eq!(merged["deployments"], full["deployments"]);
-    assert_eq!(coverage(&merged), coverage(&full));
+    assert_eq!(coverage_without_calls(&merged), coverage_without_calls(&full));
     assert!(merged.get("shard").is_none(), "a merged inventory is whole");
 
     // Scanning the merged inventory gives the unsharded scan's findings.
     let scan_inv = |inventory: &str, output: &str| {
-        let (code, err) = run(
-            &moto,
-            d,
-            &[
-                "scan",
-                "--inventory",
-                inventory,
-                "--now",
-                NOW,
-                "--format",
-                "json",
-                "--output",
-                output,
-                "--exit-zero",
-            ],
-        );
-        assert_eq!(code, 0, "{err}");
-        read(&d.join(output))
+        aws.run(&[
+            "scan",
+            "--inventory",
+            inventory,
+            "--now",
+            NOW,
+            "--format",
+            "json",
+            "--output",
+            output,
+            "--exit-zero",
+        ])
+        .expect(0);
+        aws.json(output)
     };
     let (a, b) = (
         scan_inv("full.json", "full-scan.json"),
@@ -146,52 +102,59 @@ async fn merged_shards_equal_the_unsharded_scan() {
     assert_eq!(sorted_findings(&a), sorted_findings(&b));
     assert_eq!(a["summary"], b["summary"]);
 
-    // Scan results: three live shard scans merged equal one live unsharded scan.
+    // Scan results: three live shard scans merged equal one live unsharded scan. A scan fails
+    // the gate exactly when it reads a public unit.
     let scan_live = |extra: &[&str], output: &str| {
-        let mut args = vec!["scan", "--now", NOW, "--format", "json", "--output", output];
+        let mut args = vec!["--now", NOW, "--format", "json", "--output", output];
         args.extend_from_slice(extra);
-        let (code, err) = run(&moto, d, &with(&base, &args));
-        assert!(code == 1 || code == 0, "{err}");
-        read(&d.join(output))
+        let run = live(&aws, "scan", &args);
+        (run.code(), aws.json(output))
     };
-    let whole = scan_live(&[], "whole.json");
-    let mut args = vec!["merge".to_string()];
+    let (code, whole) = scan_live(&[], "whole.json");
+    assert_eq!(code, 1);
     for k in 1..=3 {
         let name = format!("scan-{k}.json");
-        let shard = scan_live(&["--shard", &format!("{k}/3")], &name);
+        let (code, shard) = scan_live(&["--shard", &format!("{k}/3")], &name);
         assert_eq!(shard["scan"]["shard"]["index"], k);
-        args.push(name);
+        let units = &shard["scan"]["shard"]["units"];
+        let public = units
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| public_units.iter().any(|(a, r)| *u == format!("{a}/{r}")));
+        assert_eq!(code, i32::from(public), "shard {k} of units {units}");
     }
-    args.extend(["-o".to_string(), "merged-result.json".to_string()]);
-    let (code, err) = run(&moto, d, &args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert_eq!(code, 0, "{err}");
-    let merged = read(&d.join("merged-result.json"));
+    aws.run(&[
+        "merge",
+        "scan-1.json",
+        "scan-2.json",
+        "scan-3.json",
+        "-o",
+        "merged-result.json",
+    ])
+    .expect(0);
+    let merged = aws.json("merged-result.json");
     assert_eq!(sorted_findings(&merged), sorted_findings(&whole));
-    assert_eq!(coverage(&merged), coverage(&whole));
+    assert_eq!(coverage_without_calls(&merged), coverage_without_calls(&whole));
     let strip = |doc: &Value| {
         let mut s = doc["summary"].clone();
         s.as_object_mut().unwrap().remove("collection");
         s
     };
     assert_eq!(strip(&merged), strip(&whole));
-    assert!(merged["summary"]["gate"]["failing"].as_u64().unwrap() > 0);
+    // Each public unit fails no-public-ingress (critical) and ingress-within-vpc (high).
+    assert_eq!(merged["summary"]["gate"]["failing"], 6);
     assert_eq!(merged["summary"]["collection"]["deployments"], 6);
     assert!(merged["scan"].get("shard").is_none());
     // The merged result is a scan result like any other: the audit report renders it.
-    let (code, err) = run(
-        &moto,
-        d,
-        &["report", "merged-result.json", "--output", "report.html"],
-    );
-    assert_eq!(code, 0, "{err}");
+    aws.run(&["report", "merged-result.json", "--output", "report.html"])
+        .expect(0);
 
     // Refused: a shard missing, a shard twice, mixed documents, a document that is no shard.
     let refuse = |files: &[&str], needle: &str| {
         let mut args = vec!["merge"];
         args.extend_from_slice(files);
-        let (code, err) = run(&moto, d, &args);
-        assert_eq!(code, 2, "{files:?}: {err}");
-        assert!(err.contains(needle), "{files:?}: {err}");
+        aws.run(&args).expect(2).stderr_has(needle);
     };
     refuse(
         &["shard-1.json", "shard-2.json"],
@@ -207,23 +170,18 @@ async fn merged_shards_equal_the_unsharded_scan() {
     );
     refuse(&["full.json", "shard-1.json"], "full.json is not a shard");
     // A shard whose record claims another's units overlaps it.
-    let mut forged = read(&d.join("shard-1.json"));
-    let units_of = |k: usize| read(&d.join(format!("shard-{k}.json")))["shard"]["units"].clone();
+    let mut forged = aws.json("shard-1.json");
+    let units_of = |k: usize| aws.json(&format!("shard-{k}.json"))["shard"]["units"].clone();
     let (u1, u2) = (units_of(1), units_of(2));
     let taken = if u2.as_array().unwrap().is_empty() { u1 } else { u2 };
     forged["shard"]["units"] = taken;
-    std::fs::write(d.join("forged.json"), forged.to_string()).unwrap();
+    std::fs::write(aws.path("forged.json"), forged.to_string()).unwrap();
     refuse(
         &["forged.json", "shard-2.json", "shard-3.json"],
         "the shards overlap",
     );
     // Shards that split the scan differently.
-    let (code, err) = run(
-        &moto,
-        d,
-        &with(&base, &["collect", "--shard", "1/2", "--output", "half.json"]),
-    );
-    assert_eq!(code, 0, "{err}");
+    live(&aws, "collect", &["--shard", "1/2", "--output", "half.json"]).expect(0);
     refuse(
         &["shard-1.json", "half.json"],
         "every shard must split the scan the same way",

@@ -48,12 +48,7 @@ impl Scratch {
 
     /// Runs `ecaudit ARGS` in this directory.
     pub fn run<S: AsRef<std::ffi::OsStr>>(&self, args: impl IntoIterator<Item = S>) -> Run {
-        let output = ecaudit()
-            .current_dir(self.dir.path())
-            .args(args)
-            .output()
-            .unwrap();
-        Run(output)
+        Run::of(ecaudit().current_dir(self.dir.path()).args(args))
     }
 
     /// Runs `ecaudit scan --inventory INV ARGS`.
@@ -68,6 +63,11 @@ impl Scratch {
 pub struct Run(pub Output);
 
 impl Run {
+    /// Runs `cmd` to the end.
+    pub fn of(cmd: &mut assert_cmd::Command) -> Run {
+        Run(cmd.output().unwrap())
+    }
+
     pub fn code(&self) -> i32 {
         self.0.status.code().expect("exited normally")
     }

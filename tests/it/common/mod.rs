@@ -1,13 +1,14 @@
-//! Shared test harness: fixture deployments, JSON merge patches, single-deployment evaluation
-//! and the `ecaudit` binary.
+//! Shared test harness: fixture deployments, JSON merge patches, single-deployment evaluation,
+//! the `ecaudit` binary, reading its result documents, and live AWS (`aws`: moto server).
 
+pub mod aws;
 pub mod cli;
 pub mod moto;
 pub mod proxy;
 pub mod redis;
 pub mod seed;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use ecaudit::evaluate::evaluate;
 use ecaudit::findings::Status;
@@ -203,4 +204,60 @@ pub fn fleet_of(n: usize) -> Value {
         .collect();
     doc["deployments"] = json!(deployments);
     doc
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading what ecaudit wrote: a scan result or an inventory, as JSON
+// ---------------------------------------------------------------------------------------------
+
+pub fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// The finding of `rule` on the deployment `resource` in a JSON scan result.
+#[track_caller]
+pub fn finding<'a>(doc: &'a Value, rule: &str, resource: &str) -> &'a Value {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == rule && f["resource_id"] == resource)
+        .unwrap_or_else(|| panic!("no finding of {rule} on {resource}"))
+}
+
+/// The findings of a JSON scan result by fingerprint (their order depends on how the work was
+/// split: shards, retries).
+pub fn sorted_findings(doc: &Value) -> Vec<Value> {
+    let mut findings = doc["findings"].as_array().unwrap().clone();
+    findings.sort_by_key(|f| f["fingerprint"].as_str().unwrap().to_string());
+    findings
+}
+
+/// The coverage entries without their call counts (retries and target resolution change them).
+pub fn coverage_without_calls(doc: &Value) -> Vec<Value> {
+    let mut entries = doc["coverage"].as_array().unwrap().clone();
+    for e in &mut entries {
+        e.as_object_mut().unwrap().remove("calls");
+    }
+    entries
+}
+
+/// The failed coverage entries: `(account, region, "service:Api", error code)`.
+pub fn gaps(doc: &Value) -> Vec<(String, String, String, String)> {
+    doc["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "failed")
+        .map(|c| {
+            let s = |v: &Value| v.as_str().unwrap_or("(none)").to_string();
+            (
+                s(&c["account_id"]),
+                s(&c["region"]),
+                format!("{}:{}", s(&c["service"]), s(&c["api"])),
+                s(&c["error"]["code"]),
+            )
+        })
+        .collect()
 }

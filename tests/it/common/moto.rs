@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -18,26 +19,33 @@ pub struct Moto {
 }
 
 /// The Python that has moto and the other test packages of tests/moto/requirements.txt:
-/// `ECAUDIT_TEST_PYTHON` (set by `tests/run.sh`), else `.venv`.
+/// `ECAUDIT_TEST_PYTHON` (set by `tests/run.sh`), else `.venv`. Without them, a test that needs
+/// one fails here saying how to install them.
 pub fn python() -> String {
-    if let Ok(p) = std::env::var("ECAUDIT_TEST_PYTHON") {
-        return p;
-    }
-    let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python");
-    let ok = Command::new(venv)
-        .args(["-c", "import moto, cbor2, junitparser, selenium"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        panic!(
-            "moto server (or another package of tests/moto/requirements.txt) is not installed. Run the test command, tests/run.sh, which creates .venv with \
+    static PYTHON: OnceLock<Result<String, String>> = OnceLock::new();
+    let found = PYTHON.get_or_init(|| {
+        let python = std::env::var("ECAUDIT_TEST_PYTHON")
+            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python").to_string());
+        let ok = Command::new(&python)
+            .args(["-c", "import moto, cbor2, junitparser, selenium"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        match ok {
+            true => Ok(python),
+            false => Err(python),
+        }
+    });
+    match found {
+        Ok(python) => python.clone(),
+        Err(python) => panic!(
+            "moto server (or another package of tests/moto/requirements.txt) is not installed in \
+             {python}. Run the test command, tests/run.sh, which creates .venv with \
              tests/moto/requirements.txt (or: python3 -m venv .venv && .venv/bin/pip install -r \
              tests/moto/requirements.txt), or set ECAUDIT_TEST_PYTHON to a Python that has them."
-        );
+        ),
     }
-    venv.to_string()
 }
 
 fn free_port() -> u16 {
