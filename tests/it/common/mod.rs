@@ -64,6 +64,36 @@ pub fn demo_fleet() -> Value {
     serde_json::from_str(&std::fs::read_to_string(repo_path("examples/fleet.json")).unwrap()).unwrap()
 }
 
+/// The demo fleet cut down to three deployments for golden files, so that each protects a
+/// format's shape on a few findings of every status: `orders-cache` (the reference deployment,
+/// with its subnet group unreadable: one undecided finding, the rest pass), `queue-memcached-stg`
+/// (Memcached in 222222222222 / us-east-1: rules that do not apply, public ingress) and
+/// `reporting-legacy` (an old single node in 222222222222 / ap-southeast-2 failing ten rules);
+/// the coverage of their three account × region units.
+pub fn small_fleet() -> Value {
+    let mut doc = demo_fleet();
+    let keep = ["orders-cache", "queue-memcached-stg", "reporting-legacy"];
+    let deployments = doc["deployments"].as_array_mut().unwrap();
+    deployments.retain(|d| keep.contains(&d["id"].as_str().unwrap()));
+    assert_eq!(
+        deployments.len(),
+        keep.len(),
+        "the demo fleet lost one of {keep:?}"
+    );
+    for d in deployments.iter_mut().filter(|d| d["id"] == "orders-cache") {
+        d["subnet_group"] = Value::Null;
+    }
+    let units: Vec<(Value, Value)> = deployments
+        .iter()
+        .map(|d| (d["account_id"].clone(), d["region"].clone()))
+        .collect();
+    doc["coverage"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|c| units.contains(&(c["account_id"].clone(), c["region"].clone())));
+    doc
+}
+
 /// An inventory document holding `deployments`.
 pub fn inventory(deployments: Vec<Value>) -> Value {
     json!({"schema_version": 1, "collected_at": NOW, "deployments": deployments})
