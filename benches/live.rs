@@ -15,12 +15,14 @@
 //! and a `collect` as the number of accounts grows, each account with the same deployments, and
 //! of a scan of as many accounts with no deployment (what an account costs beyond its findings).
 
-#[path = "../tests/common/moto.rs"]
+#[path = "../tests/it/common/moto.rs"]
+#[allow(dead_code)]
 mod moto;
-#[path = "../tests/common/proxy.rs"]
+#[path = "../tests/it/common/proxy.rs"]
 #[allow(dead_code)]
 mod proxy;
-#[path = "../tests/common/seed.rs"]
+#[path = "../tests/it/common/seed.rs"]
+#[allow(dead_code)]
 mod seed;
 
 use std::process::Command;

@@ -14,9 +14,7 @@ use crate::collect::{AccountSpec, CallRecorder, CollectOptions, CollectStats, Re
 use crate::config::{Config, ConfigError, OutputSpec, apply_params};
 use crate::evaluate::{PartEvaluator, ScanResult, evaluate, evaluate_document};
 use crate::findings::Severity;
-use crate::inventory::{
-    Deployment, Document, Inventory, InventoryError, Spool, Spooled, map_text, read_text,
-};
+use crate::inventory::{Deployment, Document, Inventory, InventoryError, Spool, Spooled, read_text};
 use crate::output::write_to;
 use crate::report::audit::{AuditReport, SavedResult};
 use crate::report::templates::{ReportFormat, Template};
@@ -426,15 +424,11 @@ fn compare_with_history(dir: &Path, inventory: &ThisRun, result: &mut ScanResult
         let mut compare = || -> Result<DriftReport, DriftError> {
             let old_states = crate::drift::ScanDocument::read_finding_states(&prev.scan)?;
             let file = prev.inventory.display().to_string();
-            let text = map_text(&prev.inventory)?;
-            let old = Document::parse_file(&text, &file)?;
+            let text = read_text(&prev.inventory)?;
+            let old = Document::parse(&text, &file)?;
             let drift = crate::drift::diff_each(
                 old.len(),
-                |i| {
-                    let d = old.deployment(i);
-                    old.release(i..i + 1);
-                    d.map(std::borrow::Cow::Owned)
-                },
+                |i| old.deployment(i).map(std::borrow::Cow::Owned),
                 inventory.deployments(),
                 &old.header.coverage,
                 &inventory.header().coverage,
@@ -584,10 +578,8 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
                 (result, None, Some(ThisRun::Loaded(inventory)))
             }
             Some(path) => {
-                crate::allocator::keep_freed_memory();
-                crate::allocator::allow_huge_pages();
-                let text = map_text(path)?;
-                let doc = Document::parse_file(&text, &path.display().to_string())?;
+                let text = read_text(path)?;
+                let doc = Document::parse(&text, &path.display().to_string())?;
                 let result = evaluate_document(&doc, rules, args.now)?;
                 // The inventory text is the largest allocation; free it before rendering.
                 drop(doc);
@@ -704,11 +696,7 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
     if let Some(e) = unrecorded {
         return Err(e);
     }
-    let code = summary.gate.exit_code;
-    // Freeing millions of findings one by one takes longer than the process exit that frees
-    // them at once.
-    std::mem::forget(result);
-    Ok(code)
+    Ok(summary.gate.exit_code)
 }
 
 fn merge_command(args: &MergeArgs) -> Result<u8, Error> {

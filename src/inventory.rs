@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use load::{Document, InventoryError, Text, load_inventory, map_text, parse_inventory, read_text};
+pub use load::{Document, InventoryError, load_inventory, parse_inventory, read_text};
 pub use spool::{Spool, Spooled};
 
 /// The inventory schema version this build reads and writes.
@@ -688,11 +688,8 @@ impl Deployment {
 mod tests {
     use super::*;
 
-    /// A scan holds one entry per API per unit until its outputs are written: 168 bytes and four
-    /// strings each before they were compacted, 112 bytes and none now.
     #[test]
-    fn a_coverage_entry_stays_small_and_reads_back_as_written() {
-        assert!(std::mem::size_of::<CoverageEntry>() <= 112);
+    fn a_coverage_entry_reads_back_as_written() {
         let text = r#"{"account_id":"111122223333","region":"eu-west-1","service":"ec2","api":"DescribeVpcs","status":"failed","error":{"code":"AccessDenied","message":"no"},"calls":2}"#;
         let entry: CoverageEntry = serde_json::from_str(text).unwrap();
         assert_eq!(&*entry.region, "eu-west-1");

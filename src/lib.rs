@@ -4,7 +4,6 @@
 //! [`evaluate`] → [`findings`] → [`suppress`] → [`report`]. This crate is the library; `src/main.rs` is a thin
 //! binary over [`app::run`].
 
-pub mod allocator;
 pub mod app;
 pub mod cli;
 pub mod collect;

@@ -12,8 +12,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use ecaudit::cli::Cli;
 
 fn main() -> ExitCode {
-    // Before anything else allocates: pages touched with huge pages on stay huge.
-    ecaudit::allocator::without_huge_pages();
     // clap exits with 2 on a usage error and 0 for --help/--version.
     let cli = Cli::parse();
     init_logging(cli.verbose);

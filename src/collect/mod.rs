@@ -294,7 +294,7 @@ pub async fn collect_each(
     while let Some(joined) = tasks.join_next().await {
         match joined.expect("a collection task panicked") {
             Done::Account(index, units, account_coverage) => {
-                coverage.extend(copied_out(&account_coverage));
+                coverage.extend(account_coverage);
                 planned_units += units.len();
                 planned_accounts += usize::from(!units.is_empty());
                 planned_regions.extend(units.iter().map(|u| u.region.clone()));
@@ -334,7 +334,7 @@ pub async fn collect_each(
                     bar.inc(1);
                     bar.set_message(format!("{found} deployment(s), {errors} error(s)"));
                 }
-                coverage.extend(copied_out(&unit_coverage));
+                coverage.extend(unit_coverage);
                 each(part, deployments);
             }
         }
@@ -395,27 +395,6 @@ pub async fn collect_each(
         caller: targets.caller,
     };
     Ok((inventory, stats))
-}
-
-/// Copies of `entries`, away from the short-lived allocations of the task that made them: kept
-/// to the end, the originals pinned their pages (~6 MiB more peak memory for 160 accounts). Each
-/// run of entries of one account and region shares one new copy of them.
-fn copied_out(entries: &[CoverageEntry]) -> impl Iterator<Item = CoverageEntry> + '_ {
-    let mut last: Option<(Arc<str>, Arc<str>)> = None;
-    entries.iter().map(move |e| {
-        let (account, region) = match &last {
-            Some((a, r)) if **a == *e.account_id && **r == *e.region => (a.clone(), r.clone()),
-            _ => {
-                let fresh: (Arc<str>, Arc<str>) = (e.account_id.as_ref().into(), e.region.as_ref().into());
-                last.insert(fresh).clone()
-            }
-        };
-        CoverageEntry {
-            account_id: account,
-            region,
-            ..e.clone()
-        }
-    })
 }
 
 /// What a collection task did.
@@ -519,40 +498,4 @@ async fn collect_unit(
     // The unit's part of the inventory's order (account and region are the unit's).
     deployments.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
     (deployments, reads.finish(recorder))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn read(account: &str, region: &str, api: &'static str) -> CoverageEntry {
-        CoverageEntry {
-            account_id: account.into(),
-            region: region.into(),
-            service: "elasticache".into(),
-            api: api.into(),
-            status: CoverageStatus::Read,
-            error: None,
-            calls: Some(1),
-        }
-    }
-
-    #[test]
-    fn copied_out_entries_are_equal_new_and_share_their_unit() {
-        let entries = vec![
-            read("111111111111", "global", "AssumeRole"),
-            read("111111111111", "us-east-1", "DescribeRegions"),
-            read("111111111111", "us-east-1", "DescribeSnapshots"),
-        ];
-        let copies: Vec<CoverageEntry> = copied_out(&entries).collect();
-        assert_eq!(copies, entries);
-        for (copy, original) in copies.iter().zip(&entries) {
-            assert!(!Arc::ptr_eq(&copy.account_id, &original.account_id));
-            assert!(!Arc::ptr_eq(&copy.region, &original.region));
-        }
-        // One copy per run of the same account and region.
-        assert!(!Arc::ptr_eq(&copies[0].region, &copies[1].region));
-        assert!(Arc::ptr_eq(&copies[1].account_id, &copies[2].account_id));
-        assert!(Arc::ptr_eq(&copies[1].region, &copies[2].region));
-    }
 }

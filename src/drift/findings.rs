@@ -357,12 +357,4 @@ mod tests {
             ]
         );
     }
-
-    #[test]
-    fn a_resource_is_held_once_however_many_findings_name_it() {
-        let mut strings = Interner::default();
-        let (a, b) = (strings.get("arn:x"), strings.get(&String::from("arn:x")));
-        assert!(Arc::ptr_eq(&a, &b));
-        assert!(!Arc::ptr_eq(&a, &strings.get("arn:y")));
-    }
 }

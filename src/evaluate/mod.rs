@@ -1,11 +1,8 @@
 //! Evaluation: rules × deployments → findings. Pure (no I/O) and parallel over deployments; each
-//! deployment is bound to CEL once and every rule runs in that scope; outcomes are memoised on
-//! the facts each rule reads.
-
-mod memo;
+//! deployment is bound to CEL once and every rule runs in that scope.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use cel::common::types::CelTimestamp;
 use cel::{Context, Env, ExecutionError, Value};
@@ -16,17 +13,12 @@ use crate::findings::{Finding, Status};
 use crate::inventory::{
     Collector, CoverageEntry, Deployment, DeploymentKind, Document, Inventory, InventoryError,
 };
-use crate::rules::check::KeyPath;
 use crate::rules::functions::UNKNOWN_FN;
 use crate::rules::{Expr, Rule, RuleSet, Test, cel_env, view};
 use crate::suppress::Waivers;
-use memo::{RuleMemo, Table};
 
 /// A rule's decision: status, message, and the violations of a `violations` rule.
 type Decision = (Status, Arc<str>, Vec<String>);
-
-/// Per-thread memo tables, one per rule.
-type Memos = Vec<RuleMemo<Decision, Vec<String>>>;
 
 /// The identity of an evaluated deployment: what findings and reports name it by.
 #[derive(Clone, Debug, PartialEq)]
@@ -92,8 +84,6 @@ pub struct Evaluator<'r> {
     rules: &'r RuleSet,
     now: DateTime<Utc>,
     env: Arc<Env>,
-    memoize: bool,
-    memos: Vec<Mutex<Memos>>,
     deleting: Arc<str>,
 }
 
@@ -104,25 +94,12 @@ impl<'r> Evaluator<'r> {
             rules,
             now,
             env: cel_env(),
-            memoize: true,
-            memos: (0..rayon::current_num_threads().max(1))
-                .map(|_| Mutex::new(rules.rules.iter().map(|_| RuleMemo::new()).collect()))
-                .collect(),
             deleting: Arc::from("Not applicable: the deployment is being deleted"),
         }
     }
 
-    /// Turns memoisation off: every rule is evaluated on every deployment (for tests that check
-    /// memoised and evaluated outcomes agree).
-    pub fn without_memo(mut self) -> Self {
-        self.memoize = false;
-        self
-    }
-
     /// The findings of every enabled rule that applies to deployment `d` (number `index`).
     pub fn evaluate(&self, index: usize, d: &Deployment) -> Vec<Finding> {
-        let slot = rayon::current_thread_index().unwrap_or(0) % self.memos.len();
-        let mut memos = self.memos[slot].lock().unwrap_or_else(|e| e.into_inner());
         let mut ctx = Context::with_env(self.env.clone());
         ctx.add_variable_as_val("d", view::deployment(d));
         ctx.add_variable_as_val("now", Box::new(CelTimestamp::from(self.now.fixed_offset())));
@@ -137,7 +114,7 @@ impl<'r> Evaluator<'r> {
             } else {
                 // One scope per deployment; only `params` changes from rule to rule.
                 ctx.add_variable_as_val("params", view::params(&rule.params));
-                evaluate_rule(rule, d, &ctx, self.memoize.then(|| &mut memos[rule_index]))
+                evaluate_rule(rule, &ctx)
             };
             out.push(Finding {
                 rule: rule_index,
@@ -247,9 +224,8 @@ pub fn evaluate_document(
     let _ = result
         .findings
         .try_reserve_exact(doc.len().saturating_mul(rules.rules.len()));
-    // Batches keep the per-deployment intermediate small: memory holds the findings once, and
-    // the text of a batch is released once it is read.
-    const BATCH: usize = 8192;
+    // Batches keep the per-deployment intermediate small: memory holds the findings once.
+    const BATCH: usize = 1024;
     for start in (0..doc.len()).step_by(BATCH) {
         let batch = start..(start + BATCH).min(doc.len());
         let outcomes = batch
@@ -261,7 +237,6 @@ pub fn evaluate_document(
                 Ok((Resource::from(&d), evaluator.evaluate(i, &d)))
             })
             .collect::<Result<Vec<_>, InventoryError>>()?;
-        doc.release(batch);
         result.extend(outcomes);
     }
     drop(evaluator);
@@ -330,69 +305,26 @@ impl ScanResult {
 
 /// One rule in a scope where `d`, `now` and the rule's `params` are bound. Evidence is gathered
 /// for findings that failed.
-fn evaluate_rule(
-    rule: &Rule,
-    d: &Deployment,
-    scope: &Context,
-    mut memo: Option<&mut RuleMemo<Decision, Vec<String>>>,
-) -> Decision {
-    let cached = memo
-        .as_mut()
-        .map(|m| m.decision.lookup(rule.decision_inputs.as_deref(), d));
-    let (status, message, mut evidence) = match cached {
-        Some(Ok(decision)) => decision,
-        Some(Err(key)) => {
-            let decision = decide(rule, scope);
-            if let Some(m) = memo.as_mut() {
-                m.decision.store(key, &decision);
-            }
-            decision
-        }
-        None => decide(rule, scope),
-    };
+fn evaluate_rule(rule: &Rule, scope: &Context) -> Decision {
+    let (status, message, mut evidence) = decide(rule, scope);
     if let Some(expr) = rule.evidence.as_ref().filter(|_| status == Status::Fail) {
-        let inputs = rule.evidence_inputs.as_deref();
-        evidence.extend(lines(
-            expr,
-            inputs,
-            d,
-            scope,
-            memo.as_mut().map(|m| &mut m.evidence),
-        ));
+        evidence.extend(lines(expr, scope));
     }
     if let Some(expr) = rule
         .notes
         .as_ref()
         .filter(|_| matches!(status, Status::Pass | Status::Fail))
     {
-        let inputs = rule.notes_inputs.as_deref();
-        evidence.extend(lines(expr, inputs, d, scope, memo.as_mut().map(|m| &mut m.notes)));
+        evidence.extend(lines(expr, scope));
     }
     (status, message, evidence)
 }
 
-/// The lines an `evidence` or `notes` expression gives, memoised on what it reads.
-fn lines(
-    expr: &Expr,
-    inputs: Option<&[KeyPath]>,
-    d: &Deployment,
-    scope: &Context,
-    table: Option<&mut Table<Vec<String>>>,
-) -> Vec<String> {
-    let run = || match run_strings(expr, scope) {
+/// The lines an `evidence` or `notes` expression gives.
+fn lines(expr: &Expr, scope: &Context) -> Vec<String> {
+    match run_strings(expr, scope) {
         Ok(lines) => lines,
         Err(e) => vec![format!("(evidence unavailable: {})", describe(&e))],
-    };
-    let Some(table) = table else {
-        return run();
-    };
-    match table.lookup(inputs, d) {
-        Ok(lines) => lines,
-        Err(key) => {
-            let lines = run();
-            table.store(key, &lines);
-            lines
-        }
     }
 }
 
@@ -523,8 +455,6 @@ mod tests {
         let result = ScanResult::of_parts(header, rules, now, evaluated);
 
         assert!(!whole.findings.is_empty());
-        // Joined at their exact size, not grown part by part.
-        assert_eq!(result.findings.capacity(), result.findings.len());
         assert_eq!(result.resources, whole.resources);
         assert_eq!(result.findings, whole.findings);
         assert_eq!(result.coverage, whole.coverage);

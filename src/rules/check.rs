@@ -91,28 +91,6 @@ pub const CEL_FUNCTIONS: &[&str] = &[
 /// The variables every expression may read.
 pub const ROOT_VARIABLES: &[&str] = &["d", "params", "now"];
 
-/// A fact an expression reads: a chain of fields from `d`, and whether only its nullness matters
-/// (`d.vpc == null`) or its whole value.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct KeyPath {
-    pub fields: Vec<String>,
-    pub nullness_only: bool,
-}
-
-/// What an expression reads of the deployment: every path, or `None` when `d` escapes whole
-/// (passed to a function, compared, put in a list), so the result cannot be keyed by paths.
-pub(super) type Inputs = Option<Vec<KeyPath>>;
-
-/// How the parent of a node uses its value.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Use {
-    Value,
-    /// The operand of a field selection: the parent records the whole chain.
-    SelectOperand,
-    /// Compared with the `null` literal: only nullness matters.
-    NullCompare,
-}
-
 /// A problem at the expression node with id `expr_id`.
 pub(super) struct Problem {
     pub code: Code,
@@ -140,27 +118,17 @@ struct Checker<'a> {
     params: &'a BTreeMap<String, serde_json::Value>,
     scopes: Vec<(&'a str, Bound)>,
     problems: Vec<Problem>,
-    paths: Vec<KeyPath>,
-    escapes: bool,
 }
 
-/// Checks an expression; returns its problems and what it reads of `d`.
-pub(super) fn check(expr: &IdedExpr, params: &BTreeMap<String, serde_json::Value>) -> (Vec<Problem>, Inputs) {
+/// Checks an expression; returns its problems.
+pub(super) fn check(expr: &IdedExpr, params: &BTreeMap<String, serde_json::Value>) -> Vec<Problem> {
     let mut checker = Checker {
         params,
         scopes: Vec::new(),
         problems: Vec::new(),
-        paths: Vec::new(),
-        escapes: false,
     };
-    checker.walk(expr, Use::Value);
-    let inputs = (!checker.escapes).then(|| {
-        let mut paths = checker.paths;
-        paths.sort();
-        paths.dedup();
-        paths
-    });
-    (checker.problems, inputs)
+    checker.walk(expr);
+    checker.problems
 }
 
 /// The closest name, for "did you mean".
@@ -198,26 +166,7 @@ impl<'a> Checker<'a> {
         });
     }
 
-    /// The field chain of `d.a.b...` when `e` is one and `d` is the root variable.
-    fn d_path(&self, e: &IdedExpr) -> Option<Vec<String>> {
-        let mut fields = Vec::new();
-        let mut at = e;
-        loop {
-            match &at.expr {
-                Expr::Select(select) if !select.test => {
-                    fields.push(select.field.clone());
-                    at = &select.operand;
-                }
-                Expr::Ident(name) if name == "d" && !self.scopes.iter().any(|(n, _)| *n == "d") => {
-                    fields.reverse();
-                    return Some(fields);
-                }
-                _ => return None,
-            }
-        }
-    }
-
-    fn walk(&mut self, e: &'a IdedExpr, usage: Use) -> Bound {
+    fn walk(&mut self, e: &'a IdedExpr) -> Bound {
         let other = Bound::Shape(Shape::Other);
         match &e.expr {
             Expr::Ident(name) => {
@@ -225,12 +174,7 @@ impl<'a> Checker<'a> {
                     return *bound;
                 }
                 match name.as_str() {
-                    "d" => {
-                        if usage != Use::SelectOperand {
-                            self.escapes = true;
-                        }
-                        Bound::Shape(Shape::Obj("ecaudit.Deployment"))
-                    }
+                    "d" => Bound::Shape(Shape::Obj("ecaudit.Deployment")),
                     "params" => Bound::Params,
                     "now" => other,
                     n if n.starts_with('@') => other,
@@ -248,21 +192,7 @@ impl<'a> Checker<'a> {
                 }
             }
             Expr::Select(select) => {
-                if usage != Use::SelectOperand {
-                    // The longest chain from `d` is the input; `has(d.x.y)` reads `d.x`.
-                    let chain = if select.test {
-                        self.d_path(&select.operand)
-                    } else {
-                        self.d_path(e)
-                    };
-                    if let Some(fields) = chain {
-                        self.paths.push(KeyPath {
-                            fields,
-                            nullness_only: usage == Use::NullCompare && !select.test,
-                        });
-                    }
-                }
-                let base = self.walk(&select.operand, Use::SelectOperand);
+                let base = self.walk(&select.operand);
                 match base {
                     Bound::Params => {
                         if !self.params.contains_key(&select.field) {
@@ -329,18 +259,8 @@ impl<'a> Checker<'a> {
                         p.name_len = call.func_name.chars().count();
                     }
                 }
-                let is_null =
-                    |a: &IdedExpr| matches!(a.expr, Expr::Literal(cel::common::ast::LiteralValue::Null));
-                let null_compare = matches!(call.func_name.as_str(), "_==_" | "_!=_")
-                    && call.args.len() == 2
-                    && call.args.iter().any(is_null);
-                let arg_use = if null_compare {
-                    Use::NullCompare
-                } else {
-                    Use::Value
-                };
-                let target = call.target.as_deref().map(|t| self.walk(t, Use::Value));
-                let args: Vec<Bound> = call.args.iter().map(|a| self.walk(a, arg_use)).collect();
+                let target = call.target.as_deref().map(|t| self.walk(t));
+                let args: Vec<Bound> = call.args.iter().map(|a| self.walk(a)).collect();
                 // `list[i]` keeps the element's shape.
                 match (call.func_name.as_str(), target, args.first()) {
                     ("_[_]", None, Some(Bound::Shape(Shape::List(t)))) => Bound::Shape(Shape::Obj(t)),
@@ -348,8 +268,8 @@ impl<'a> Checker<'a> {
                 }
             }
             Expr::Comprehension(c) => {
-                let range = self.walk(&c.iter_range, Use::Value);
-                self.walk(&c.accu_init, Use::Value);
+                let range = self.walk(&c.iter_range);
+                self.walk(&c.accu_init);
                 let element = match range {
                     Bound::Shape(Shape::List(t)) => Bound::Shape(Shape::Obj(t)),
                     _ => other,
@@ -360,15 +280,15 @@ impl<'a> Checker<'a> {
                     self.scopes.push((v2.as_str(), other));
                 }
                 self.scopes.push((c.accu_var.as_str(), other));
-                self.walk(&c.loop_cond, Use::Value);
-                self.walk(&c.loop_step, Use::Value);
-                self.walk(&c.result, Use::Value);
+                self.walk(&c.loop_cond);
+                self.walk(&c.loop_step);
+                self.walk(&c.result);
                 self.scopes.truncate(depth);
                 other
             }
             Expr::List(list) => {
                 for item in &list.elements {
-                    self.walk(item, Use::Value);
+                    self.walk(item);
                 }
                 other
             }
@@ -376,11 +296,11 @@ impl<'a> Checker<'a> {
                 for entry in &map.entries {
                     match &entry.expr {
                         EntryExpr::StructField(field) => {
-                            self.walk(&field.value, Use::Value);
+                            self.walk(&field.value);
                         }
                         EntryExpr::MapEntry(entry) => {
-                            self.walk(&entry.key, Use::Value);
-                            self.walk(&entry.value, Use::Value);
+                            self.walk(&entry.key);
+                            self.walk(&entry.value);
                         }
                     }
                 }
@@ -389,7 +309,7 @@ impl<'a> Checker<'a> {
             Expr::Struct(s) => {
                 for entry in &s.entries {
                     if let EntryExpr::StructField(field) = &entry.expr {
-                        self.walk(&field.value, Use::Value);
+                        self.walk(&field.value);
                     }
                 }
                 other

@@ -53,8 +53,6 @@ pub fn cel_env() -> Arc<Env> {
 pub struct Expr {
     pub source: String,
     pub(crate) program: cel::Program,
-    /// What it reads of the deployment (`None`: the whole deployment).
-    pub(crate) inputs: check::Inputs,
 }
 
 impl std::fmt::Debug for Expr {
@@ -109,23 +107,6 @@ pub struct Rule {
     pub(crate) pass_message: Arc<str>,
     pub(crate) fail_message: Arc<str>,
     pub(crate) not_applicable_message: Arc<str>,
-    /// What `when` and the test read of the deployment; `None`: the whole deployment.
-    pub(crate) decision_inputs: check::Inputs,
-    /// What `when`, the test and `evidence` read together.
-    pub(crate) evidence_inputs: check::Inputs,
-    /// What `notes` reads.
-    pub(crate) notes_inputs: check::Inputs,
-}
-
-/// The union of what several expressions read (`None` if any reads the whole deployment).
-fn union_inputs<'a>(exprs: impl Iterator<Item = &'a Expr>) -> check::Inputs {
-    let mut all = Vec::new();
-    for e in exprs {
-        all.extend(e.inputs.clone()?);
-    }
-    all.sort();
-    all.dedup();
-    Some(all)
 }
 
 impl Rule {
@@ -410,7 +391,7 @@ fn compile(
             return None;
         }
     };
-    let (problems, inputs) = check::check(program.expression(), params);
+    let problems = check::check(program.expression(), params);
     if !problems.is_empty() {
         for p in problems {
             // CEL places a call at its parenthesis: step back over the function name.
@@ -426,7 +407,6 @@ fn compile(
     Some(Expr {
         source: text.to_string(),
         program,
-        inputs,
     })
 }
 
@@ -595,16 +575,7 @@ fn validate(
         .unwrap_or_else(|| format!("Not satisfied: {title}"));
     let when_source = when.as_ref().map(|w| w.source.clone()).unwrap_or_default();
     let test = test?;
-    let test_expr = match &test {
-        Test::Check(e) | Test::Violations(e) => e,
-    };
-    let decision_inputs = union_inputs(when.iter().chain([test_expr]));
-    let evidence_inputs = union_inputs(when.iter().chain([test_expr]).chain(evidence.iter()));
-    let notes_inputs = union_inputs(notes.iter());
     Some(Rule {
-        decision_inputs,
-        evidence_inputs,
-        notes_inputs,
         id,
         pass_message: Arc::from(title.as_str()),
         fail_message: Arc::from(fail_message.as_str()),

@@ -14,7 +14,6 @@ use cel::common::types::{
 use cel::common::value::{CowVal, Val};
 use chrono::{DateTime, Utc};
 
-use super::check::KeyPath;
 use crate::facts;
 use crate::inventory::{
     Alarm, AlarmMetric, AutomaticFailover, ClusterMode, Deployment, DeploymentKind,
@@ -23,53 +22,14 @@ use crate::inventory::{
     SubnetGroup, TransitEncryptionMode, UtilisationWindow, Vpc,
 };
 
-/// A fact as CEL sees it: a value borrowing from the fact, and a memo key for it (see
-/// [`write_key`]).
+/// A fact as CEL sees it: a value borrowing from the fact.
 pub(crate) trait ToCel {
     fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v>;
-
-    /// Appends a self-delimiting encoding of the value; equal encodings, equal values. `false`
-    /// for what is not worth keying (objects, whose identities make every key unique).
-    fn key(&self, _out: &mut Vec<u8>) -> bool {
-        false
-    }
-
-    fn is_null(&self) -> bool {
-        false
-    }
-}
-
-/// Key tags, one per kind of value.
-mod tag {
-    pub const NULL: u8 = 0;
-    pub const BOOL: u8 = 1;
-    pub const INT: u8 = 2;
-    pub const DOUBLE: u8 = 3;
-    pub const STRING: u8 = 4;
-    pub const TIME: u8 = 5;
-    pub const LIST: u8 = 6;
-    pub const MAP: u8 = 7;
-}
-
-fn key_str(s: &str, out: &mut Vec<u8>) -> bool {
-    out.push(tag::STRING);
-    out.extend_from_slice(&(s.len() as u64).to_le_bytes());
-    out.extend_from_slice(s.as_bytes());
-    true
-}
-
-fn key_int(i: i64, out: &mut Vec<u8>) -> bool {
-    out.push(tag::INT);
-    out.extend_from_slice(&i.to_le_bytes());
-    true
 }
 
 impl ToCel for String {
     fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
         Box::new(CelString::from(self.as_str()))
-    }
-    fn key(&self, out: &mut Vec<u8>) -> bool {
-        key_str(self, out)
     }
 }
 
@@ -77,27 +37,17 @@ impl ToCel for str {
     fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
         Box::new(CelString::from(self))
     }
-    fn key(&self, out: &mut Vec<u8>) -> bool {
-        key_str(self, out)
-    }
 }
 
 impl ToCel for &str {
     fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
         Box::new(CelString::from(*self))
     }
-    fn key(&self, out: &mut Vec<u8>) -> bool {
-        key_str(self, out)
-    }
 }
 
 impl ToCel for bool {
     fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
         Box::new(CelBool::from(*self))
-    }
-    fn key(&self, out: &mut Vec<u8>) -> bool {
-        out.extend_from_slice(&[tag::BOOL, u8::from(*self)]);
-        true
     }
 }
 
@@ -106,9 +56,6 @@ macro_rules! int_to_cel {
         impl ToCel for $t {
             fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
                 Box::new(CelInt::from(i64::try_from(*self).unwrap_or(i64::MAX)))
-            }
-            fn key(&self, out: &mut Vec<u8>) -> bool {
-                key_int(i64::try_from(*self).unwrap_or(i64::MAX), out)
             }
         }
     )*};
@@ -119,22 +66,11 @@ impl ToCel for f64 {
     fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
         Box::new(CelDouble::from(*self))
     }
-    fn key(&self, out: &mut Vec<u8>) -> bool {
-        out.push(tag::DOUBLE);
-        out.extend_from_slice(&self.to_bits().to_le_bytes());
-        true
-    }
 }
 
 impl ToCel for DateTime<Utc> {
     fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
         Box::new(CelTimestamp::from(self.fixed_offset()))
-    }
-    fn key(&self, out: &mut Vec<u8>) -> bool {
-        out.push(tag::TIME);
-        out.extend_from_slice(&self.timestamp().to_le_bytes());
-        out.extend_from_slice(&self.timestamp_subsec_nanos().to_le_bytes());
-        true
     }
 }
 
@@ -145,28 +81,11 @@ impl<T: ToCel> ToCel for Option<T> {
             None => Box::new(CelNull),
         }
     }
-    fn key(&self, out: &mut Vec<u8>) -> bool {
-        match self {
-            Some(v) => v.key(out),
-            None => {
-                out.push(tag::NULL);
-                true
-            }
-        }
-    }
-    fn is_null(&self) -> bool {
-        self.is_none()
-    }
 }
 
 impl<T: ToCel> ToCel for Vec<T> {
     fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
         Box::new(CelList::from(self.iter().map(|v| v.to_cel()).collect::<Vec<_>>()))
-    }
-    fn key(&self, out: &mut Vec<u8>) -> bool {
-        out.push(tag::LIST);
-        out.extend_from_slice(&(self.len() as u64).to_le_bytes());
-        self.iter().all(|v| v.key(out))
     }
 }
 
@@ -178,17 +97,9 @@ impl ToCel for BTreeMap<String, String> {
             .collect::<std::collections::HashMap<_, _>>();
         Box::new(CelMap::from(map))
     }
-    fn key(&self, out: &mut Vec<u8>) -> bool {
-        out.push(tag::MAP);
-        out.extend_from_slice(&(self.len() as u64).to_le_bytes());
-        self.iter().all(|(k, v)| key_str(k, out) && key_str(v, out))
-    }
 }
 
 impl ToCel for serde_json::Value {
-    fn key(&self, out: &mut Vec<u8>) -> bool {
-        key_str(&self.to_string(), out)
-    }
     fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
         use serde_json::Value as J;
         match self {
@@ -217,9 +128,6 @@ macro_rules! enum_to_cel {
         impl ToCel for $t {
             fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
                 Box::new(CelString::from(match self { $($variant => $s),* }))
-            }
-            fn key(&self, out: &mut Vec<u8>) -> bool {
-                key_str(match self { $($variant => $s),* }, out)
             }
         }
     )*};
@@ -588,7 +496,7 @@ impl<'v> Obj<'v> {
     fn field(&self, name: &str) -> Option<Box<dyn Val + 'v>> {
         match self.derived(name) {
             Some(Derived::Val(v)) => Some(v),
-            Some(Derived::Keyed(k)) => Some(k.into_cel()),
+            Some(Derived::Value(k)) => Some(k.into_cel()),
             None => self.stored(name).map(|f| f.to_cel()),
         }
     }
@@ -640,12 +548,12 @@ impl<'v> Obj<'v> {
 
     /// A fact derived from stored ones (`src/facts.rs`).
     fn derived(&self, name: &str) -> Option<Derived<'v>> {
-        use Derived::{Keyed, Val as V};
-        let strs = |v: Vec<&'v str>| Keyed(Fact::Strs(v));
+        use Derived::{Val as V, Value};
+        let strs = |v: Vec<&'v str>| Value(Fact::Strs(v));
         Some(match (*self, name) {
             (Obj::Deployment(d), _) => return deployment_derived(d, name),
             (Obj::NodeGroup(g), "availability_zones") => strs(facts::shard_availability_zones(g)),
-            (Obj::NodeGroup(g), "replica_count") => Keyed(Fact::Count(Some(facts::replica_count(g)))),
+            (Obj::NodeGroup(g), "replica_count") => Value(Fact::Count(Some(facts::replica_count(g)))),
             (Obj::NodeGroup(g), "members") => V(list(
                 g.members.iter().map(|n| Box::new(Obj::Node(n)) as Box<dyn Val>),
             )),
@@ -654,35 +562,35 @@ impl<'v> Obj<'v> {
                     .iter()
                     .map(|a| Box::new(Obj::Alarm(a, n)) as Box<dyn Val>),
             )),
-            (Obj::Node(n), "name") => Keyed(Fact::Owned(facts::node_name(n))),
+            (Obj::Node(n), "name") => Value(Fact::Owned(facts::node_name(n))),
             (Obj::Node(n), "watched_metrics") => strs(facts::node_watched_metrics(n)),
             (Obj::Node(n), "notifying_metrics") => strs(facts::node_notifying_metrics(n)),
             (Obj::Alarm(a, node), "watched_metrics") => strs(facts::watched_metrics(a, node)),
-            (Obj::Alarm(a, _), "notifies") => Keyed(Fact::Bool(facts::notifies(a))),
+            (Obj::Alarm(a, _), "notifies") => Value(Fact::Bool(facts::notifies(a))),
             (Obj::Alarm(a, _), "high_utilisation_metric") => {
-                Keyed(Fact::Str(facts::high_utilisation_metric(a)))
+                Value(Fact::Str(facts::high_utilisation_metric(a)))
             }
-            (Obj::PortIngress(_, g), "group_id") => Keyed(Fact::Str(Some(g.id.as_str()))),
-            (Obj::PortIngress(_, g), "group_name") => Keyed(Fact::Str(g.name.as_deref())),
+            (Obj::PortIngress(_, g), "group_id") => Value(Fact::Str(Some(g.id.as_str()))),
+            (Obj::PortIngress(_, g), "group_name") => Value(Fact::Str(g.name.as_deref())),
             (Obj::PortIngress(p, _), "ipv4_ranges") => {
                 strs(p.ipv4_ranges.iter().map(|r| r.cidr.as_str()).collect())
             }
             (Obj::PortIngress(p, _), "ipv6_ranges") => {
                 strs(p.ipv6_ranges.iter().map(|r| r.cidr.as_str()).collect())
             }
-            (Obj::PortIngress(p, _), "port_range") => Keyed(Fact::Owned(facts::port_range(p))),
+            (Obj::PortIngress(p, _), "port_range") => Value(Fact::Owned(facts::port_range(p))),
             _ => return None,
         })
     }
 }
 
-/// A derived fact: a keyable value, or a CEL value built directly (lists of objects).
+/// A derived fact: a plain value, or a CEL value built directly (lists of objects).
 enum Derived<'v> {
-    Keyed(Fact<'v>),
+    Value(Fact<'v>),
     Val(Box<dyn Val + 'v>),
 }
 
-/// The keyable shapes derived facts take.
+/// The shapes derived facts take.
 enum Fact<'v> {
     Strs(Vec<&'v str>),
     Str(Option<&'v str>),
@@ -704,27 +612,16 @@ impl<'v> Fact<'v> {
             Fact::Str(None) | Fact::Count(None) | Fact::Number(None) => Box::new(CelNull),
         }
     }
-
-    fn as_to_cel(&self) -> &dyn ToCel {
-        match self {
-            Fact::Strs(v) => v,
-            Fact::Str(s) => s,
-            Fact::Owned(s) => s,
-            Fact::Count(n) => n,
-            Fact::Number(x) => x,
-            Fact::Bool(b) => b,
-        }
-    }
 }
 
 fn deployment_derived<'v>(d: &'v Deployment, name: &str) -> Option<Derived<'v>> {
-    use Derived::{Keyed, Val as V};
-    let strs = |v: Vec<&'v str>| Keyed(Fact::Strs(v));
+    use Derived::{Val as V, Value};
+    let strs = |v: Vec<&'v str>| Value(Fact::Strs(v));
     Some(match name {
         "nodes" => V(list(d.nodes().map(|n| Box::new(Obj::Node(n)) as Box<dyn Val>))),
-        "node_count" => Keyed(Fact::Count(Some(d.nodes().count()))),
+        "node_count" => Value(Fact::Count(Some(d.nodes().count()))),
         "availability_zones" => strs(facts::availability_zones(d)),
-        "cache_port" => Keyed(Fact::Count(d.cache_port().map(usize::from))),
+        "cache_port" => Value(Fact::Count(d.cache_port().map(usize::from))),
         "cache_port_ingress" => V(list(
             facts::cache_port_ingress(d)
                 .into_iter()
@@ -736,12 +633,12 @@ fn deployment_derived<'v>(d: &'v Deployment, name: &str) -> Option<Derived<'v>> 
         "public_cache_port_sources" => strs(facts::public_cache_port_sources(d)),
         "missing_security_groups" => strs(facts::security_groups_in(d, LookupState::NotFound)),
         "unreadable_security_groups" => strs(facts::security_groups_in(d, LookupState::Unknown)),
-        "min_replicas_per_shard" => Keyed(Fact::Count(facts::min_replicas_per_shard(d))),
-        "min_azs_per_shard" => Keyed(Fact::Count(facts::min_azs_per_shard(d))),
+        "min_replicas_per_shard" => Value(Fact::Count(facts::min_replicas_per_shard(d))),
+        "min_azs_per_shard" => Value(Fact::Count(facts::min_azs_per_shard(d))),
         "notifying_metrics_on_every_node" => strs(facts::notifying_metrics_on_every_node(d)),
-        "max_cpu_alarm_threshold" => Keyed(Fact::Number(facts::max_alarm_threshold(d, facts::CPU_METRICS))),
+        "max_cpu_alarm_threshold" => Value(Fact::Number(facts::max_alarm_threshold(d, facts::CPU_METRICS))),
         "max_memory_alarm_threshold" => {
-            Keyed(Fact::Number(facts::max_alarm_threshold(d, facts::MEMORY_METRICS)))
+            Value(Fact::Number(facts::max_alarm_threshold(d, facts::MEMORY_METRICS)))
         }
         _ => return None,
     })
@@ -832,63 +729,6 @@ pub(crate) fn fields_of(type_name: &str) -> Option<&'static [(&'static str, Shap
         "ecaudit.MetricStats" => fields::METRIC_STATS,
         _ => return None,
     })
-}
-
-/// Appends a key for the value `path` has on `d` to `out`: equal keys mean equal values, so an
-/// expression that reads only these paths gives equal results. `false` when the value is not
-/// keyable (an object, or a list of objects: its identity would make every key unique anyway).
-pub(crate) fn write_key(d: &Deployment, path: &KeyPath, out: &mut Vec<u8>) -> bool {
-    let mut obj = Obj::Deployment(d);
-    let last = path.fields.len().saturating_sub(1);
-    for (i, name) in path.fields.iter().enumerate() {
-        let value: &dyn ToCel;
-        let owned;
-        match obj.derived(name) {
-            Some(Derived::Keyed(k)) => {
-                owned = k;
-                value = owned.as_to_cel();
-            }
-            Some(Derived::Val(_)) => return false,
-            None => match obj.stored(name) {
-                Some(v) => value = v,
-                // No such field: evaluation fails the same way every time.
-                None => {
-                    out.push(0xAC);
-                    return true;
-                }
-            },
-        }
-        if i == last {
-            if path.nullness_only {
-                out.push(u8::from(value.is_null()));
-                return true;
-            }
-            return value.key(out);
-        }
-        // The object-valued fields a path can continue through.
-        let next = match (obj, name.as_str()) {
-            (Obj::Deployment(d), "vpc") => d.vpc.as_ref().map(Obj::Vpc),
-            (Obj::Deployment(d), "subnet_group") => d.subnet_group.as_ref().map(Obj::SubnetGroup),
-            (Obj::Deployment(d), "parameter_group") => d.parameter_group.as_ref().map(Obj::ParameterGroup),
-            (Obj::Deployment(d), "notification_topic") => {
-                d.notification_topic.as_ref().map(Obj::NotificationTopic)
-            }
-            (Obj::Deployment(d), "global_datastore") => d.global_datastore.as_ref().map(Obj::GlobalDatastore),
-            (Obj::Deployment(d), "utilisation_window") => {
-                d.utilisation_window.as_ref().map(Obj::UtilisationWindow)
-            }
-            _ => return false,
-        };
-        match next {
-            Some(child) => obj = child,
-            None => {
-                // null: the rest of the path is not reached, or fails the same way every time.
-                out.extend_from_slice(&[0xAA, i as u8]);
-                return true;
-            }
-        }
-    }
-    false
 }
 
 /// Binds a deployment for evaluation.
