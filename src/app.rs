@@ -12,17 +12,19 @@ use crate::cli::{
 };
 use crate::collect::{AccountSpec, CallRecorder, CollectOptions, CollectStats, RegionSpec, TargetError};
 use crate::config::{Config, ConfigError, OutputSpec, apply_params};
-use crate::evaluate::{PartEvaluator, ScanResult, evaluate, evaluate_document};
-use crate::findings::Severity;
+use crate::evaluate::{PartEvaluator, evaluate, evaluate_document};
 use crate::inventory::{Deployment, Document, Inventory, InventoryError, Spool, Spooled, read_text};
 use crate::output::write_to;
-use crate::report::audit::{AuditReport, SavedResult};
+use crate::report::audit::AuditReport;
 use crate::report::templates::{ReportFormat, Template};
 use crate::report::{self, Format, RenderOptions};
+use crate::result::BaselineState;
+use crate::result::ScanResult;
+use crate::result::summary::{GateOptions, Summary};
+use crate::rules::Severity;
 use crate::rules::diag::RuleErrors;
 use crate::rules::{Rule, RuleSet, Test};
-use crate::summary::{GateOptions, Summary};
-use crate::suppress::{Baseline, BaselineState, Suppression, SuppressionError};
+use crate::suppress::{Baseline, Suppression, SuppressionError};
 
 /// Everything that makes a command fail before producing a result (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +60,7 @@ pub enum Error {
     #[error(transparent)]
     Template(#[from] crate::report::templates::TemplateError),
     #[error(transparent)]
-    Result(#[from] crate::report::audit::ResultError),
+    Result(#[from] crate::result::document::ResultError),
     #[error(transparent)]
     Merge(#[from] crate::merge::MergeError),
     #[error(transparent)]
@@ -281,9 +283,9 @@ fn collect_command(args: &CollectArgs) -> Result<u8, Error> {
     }
     let partial = args.allow_partial || config.allow_partial.unwrap_or(false);
     Ok(if stats.coverage_gaps > 0 && !partial {
-        crate::summary::exit::INCOMPLETE
+        crate::exit::INCOMPLETE
     } else {
-        crate::summary::exit::OK
+        crate::exit::OK
     })
 }
 
@@ -394,7 +396,7 @@ impl Recorder {
             pretty: false,
         };
         emit(Some(&run.scan), |w| {
-            report::json::render(result, summary, &options, w)
+            crate::result::document::write(result, summary, options.min_severity, false, w)
         })?;
         let pruned = self.history.prune(keep)?;
         eprintln!(
@@ -416,13 +418,14 @@ impl Recorder {
 /// scan. Neither inventory is held whole: the earlier one is mapped and parsed a deployment at a
 /// time, this run's read back from its spool.
 fn compare_with_history(dir: &Path, inventory: &ThisRun, result: &mut ScanResult) -> Result<Recorder, Error> {
-    use crate::drift::{DriftError, DriftReport, Side};
+    use crate::drift::DriftError;
+    use crate::result::{DriftReport, Side};
     let history = crate::history::History::open(dir)?;
     let previous = history.runs()?.pop();
     let stamp = history.stamp(chrono::Utc::now());
     if let Some(prev) = previous {
         let mut compare = || -> Result<DriftReport, DriftError> {
-            let old_states = crate::drift::ScanDocument::read_finding_states(&prev.scan)?;
+            let old_states = crate::drift::read_finding_states(&prev.scan)?;
             let file = prev.inventory.display().to_string();
             let text = read_text(&prev.inventory)?;
             let old = Document::parse(&text, &file)?;
@@ -435,7 +438,7 @@ fn compare_with_history(dir: &Path, inventory: &ThisRun, result: &mut ScanResult
             )?;
             let side = |file: String, header: &Inventory, deployments| Side {
                 file,
-                document: "inventory",
+                document: "inventory".into(),
                 collected_at: header.collected_at,
                 deployments,
             };
@@ -610,7 +613,7 @@ fn scan(args: &ScanArgs) -> Result<u8, Error> {
                 // A run to record keeps its header (its coverage is recorded with the
                 // inventory); a plain scan's moves into the result.
                 let kept = matches!(spooled, Some(Ok(_))).then(|| header.clone());
-                let result = ScanResult::of_parts(header, rules, now, evaluated);
+                let result = evaluated.into_result(header, rules, now);
                 // A spool that failed loses the comparison and the record, not the scan: the
                 // outputs are written, then the error is the command's.
                 let inventory = match (spooled, kept) {
@@ -721,7 +724,7 @@ fn merge_command(args: &MergeArgs) -> Result<u8, Error> {
 fn report_command(args: &ReportArgs) -> Result<u8, Error> {
     // The template is checked before the (possibly large) result is read.
     let template = Template::load(args.format, args.template.as_deref())?;
-    let doc = SavedResult::read(&args.result)?;
+    let doc: crate::result::document::Document = crate::result::document::read(&args.result)?;
     let mut page = Vec::new();
     template.render(&AuditReport::new(doc), &mut page)?;
     emit(args.output.as_deref(), |w| w.write_all(&page))?;
@@ -748,7 +751,8 @@ fn diff_findings(
 }
 
 fn diff_command(args: &DiffArgs) -> Result<u8, Error> {
-    use crate::drift::{DriftReport, Input, Side};
+    use crate::drift::Input;
+    use crate::result::{DriftReport, Side};
     // Rules, config and suppressions are checked before either document is read.
     let (config, rules) = load_rules(&args.rules)?;
     let suppressions = load_suppressions(&config, &args.suppressions, &rules)?;
@@ -756,14 +760,14 @@ fn diff_command(args: &DiffArgs) -> Result<u8, Error> {
     let new = Input::read(&args.new)?;
     let side = |path: &Path, input: &Input| Side {
         file: path.display().to_string(),
-        document: input.kind(),
+        document: input.kind().into(),
         collected_at: match input {
             Input::Inventory(i) => i.collected_at,
-            Input::Scan(s) => s.scan.as_ref().and_then(|s| s.collected_at),
+            Input::Scan(s) => s.scan.collected_at,
         },
         deployments: match input {
             Input::Inventory(i) => i.deployments.len(),
-            Input::Scan(s) => s.deployments(),
+            Input::Scan(s) => s.findings.resources.len(),
         },
     };
     let (old_side, new_side) = (side(&args.old, &old), side(&args.new, &new));
@@ -781,8 +785,8 @@ fn diff_command(args: &DiffArgs) -> Result<u8, Error> {
         (Input::Scan(a), Input::Scan(b)) => {
             DriftReport::new(old_side, new_side, crate::drift::scan_deployments(a, b), {
                 // Compare only what both results list.
-                let min = a.min_severity().max(b.min_severity());
-                crate::drift::transitions(&a.finding_states(min), &b.finding_states(min))
+                let min = a.scan.min_severity.max(b.scan.min_severity);
+                crate::drift::transitions(&a.findings.at_or_above(min), &b.findings.at_or_above(min))
             })
         }
         _ => {
@@ -808,9 +812,9 @@ fn diff_command(args: &DiffArgs) -> Result<u8, Error> {
         DiffFormat::Markdown => report::drift::markdown(&report, w),
     })?;
     Ok(if report.drifted {
-        crate::summary::exit::FINDINGS
+        crate::exit::FINDINGS
     } else {
-        crate::summary::exit::OK
+        crate::exit::OK
     })
 }
 
@@ -853,9 +857,9 @@ fn drift_command(args: &DriftArgs) -> Result<u8, Error> {
         DiffFormat::Markdown => report::drift::state_markdown(&drift, w),
     })?;
     Ok(if drift.drifted {
-        crate::summary::exit::FINDINGS
+        crate::exit::FINDINGS
     } else {
-        crate::summary::exit::OK
+        crate::exit::OK
     })
 }
 
@@ -900,7 +904,7 @@ fn rules_list(format: ListFormat, args: &RuleArgs) -> Result<u8, Error> {
         }
         ListFormat::Table => {
             let to_terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
-            let mut t = report::table::styled_table(false, (!to_terminal).then(plain_width));
+            let mut t = report::common::styled_table(false, (!to_terminal).then(plain_width));
             t.set_header(vec!["Rule", "Severity", "Applies to", "Title"]);
             for r in &all {
                 let id = if r.enabled {

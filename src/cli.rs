@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::OutputSpec;
-use crate::findings::Severity;
 use crate::report::Format;
 use crate::report::templates::ReportFormat;
+use crate::rules::Severity;
 
 /// Compliance and drift auditor for Amazon ElastiCache (Redis OSS, Valkey, Memcached).
 #[derive(Debug, Parser)]

@@ -9,9 +9,9 @@ use toml::Spanned;
 
 use clap::ValueEnum;
 
-use crate::findings::Severity;
 use crate::report::Format;
 use crate::rules::RuleSet;
+use crate::rules::Severity;
 use crate::rules::params::{check_override, parse_for};
 
 /// The file read when `--config` is not given, if it exists in the working directory.

@@ -1,7 +1,7 @@
 //! ecaudit: a compliance and drift auditor for Amazon ElastiCache.
 //!
 //! One pipeline, data flowing one way: targets → collect → [`inventory::Inventory`] →
-//! [`evaluate`] → [`findings`] → [`suppress`] → [`report`]. This crate is the library; `src/main.rs` is a thin
+//! [`evaluate`] → [`result`] → [`suppress`], [`drift`] → [`report`]. This crate is the library; `src/main.rs` is a thin
 //! binary over [`app::run`].
 
 pub mod app;
@@ -11,8 +11,8 @@ pub mod config;
 pub mod doctor;
 pub mod drift;
 pub mod evaluate;
+pub mod exit;
 pub mod facts;
-pub mod findings;
 pub mod history;
 pub mod inventory;
 pub mod merge;
@@ -20,7 +20,7 @@ pub mod net;
 pub mod output;
 pub mod position;
 pub mod report;
+pub mod result;
 pub mod rules;
 pub mod shard;
-pub mod summary;
 pub mod suppress;

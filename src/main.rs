@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("ecaudit: error: {e}");
-            ExitCode::from(ecaudit::summary::exit::USAGE)
+            ExitCode::from(ecaudit::exit::USAGE)
         }
     }
 }

@@ -5,22 +5,25 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use std::borrow::Cow;
+
 use serde_json::value::RawValue;
 
 use crate::collect::CollectStats;
-use crate::findings::{Severity, Status};
 use crate::inventory::{CoverageEntry, Inventory, InventoryError, parse_inventory, read_text};
-use crate::report::json::RESULT_SCHEMA_VERSION;
+use crate::result::document::{self, Document, FindingRecord, ResultError, SCHEMA_VERSION};
+use crate::result::summary::{Counter, GateOptions};
+use crate::result::{BaselineEntry, EntryState, SuppressionState, Waivers};
+use crate::rules::Severity;
 use crate::shard::ShardInfo;
-use crate::summary::{Counter, GateOptions, RuleCounts, Summary};
 
 /// Shard sets that cannot be merged (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
     #[error(transparent)]
     Inventory(#[from] InventoryError),
+    #[error(transparent)]
+    Result(#[from] ResultError),
     #[error("{file}:{line}:{column}: {message}")]
     Invalid {
         file: String,
@@ -131,7 +134,7 @@ pub fn merge(files: &[PathBuf]) -> Result<Merged, MergeError> {
             let inventory = parse_inventory(&text, &file)?;
             inventories.push((file, inventory));
         } else {
-            let doc = ScanDocument::parse(&text, &file)?;
+            let doc: ScanDocument = document::parse(&text, &file)?;
             scans.push((file, doc));
         }
     }
@@ -145,7 +148,7 @@ pub fn merge(files: &[PathBuf]) -> Result<Merged, MergeError> {
     } else if !scans.is_empty() {
         let shards: Vec<(&str, Option<&ShardInfo>)> = scans
             .iter()
-            .map(|(f, s)| (f.as_str(), s.scan.shard.as_ref()))
+            .map(|(f, s)| (f.as_str(), s.scan.shard.as_deref()))
             .collect();
         check_shards(&shards)?;
         Ok(Merged::Scan(Box::new(merge_scans(scans)?)))
@@ -294,88 +297,12 @@ fn merge_inventories(shards: Vec<(String, Inventory)>) -> Result<Inventory, Merg
     Ok(merged)
 }
 
-/// A scan result as `merge` reads it: findings kept as written.
-#[derive(Deserialize)]
-struct ScanDocument {
-    schema_version: u32,
-    tool: Value,
-    scan: ScanHeader,
-    summary: SummaryHeader,
-    #[serde(default)]
-    coverage: Vec<CoverageEntry>,
-    #[serde(default)]
-    waivers: Value,
-    #[serde(default)]
-    drift: Value,
-    findings: Vec<Box<RawValue>>,
-}
+/// A shard's scan result as `merge` reads it: the document model, each finding kept as written
+/// (and read as a [`FindingRecord`] to be counted).
+type ScanDocument = Document<'static, Vec<Box<RawValue>>>;
 
-#[derive(Clone, Deserialize, Serialize)]
-struct ScanHeader {
-    evaluated_at: chrono::DateTime<chrono::Utc>,
-    #[serde(default)]
-    collected_at: Option<chrono::DateTime<chrono::Utc>>,
-    min_severity: Severity,
-    #[serde(default, skip_serializing)]
-    shard: Option<ShardInfo>,
-}
-
-#[derive(Deserialize)]
-struct SummaryHeader {
-    by_rule: Vec<RuleCounts>,
-    gate: GateHeader,
-    #[serde(default)]
-    collection: Option<CollectStats>,
-}
-
-#[derive(Deserialize, PartialEq)]
-struct GateHeader {
-    fail_on: Severity,
-    allow_partial: bool,
-    exit_zero: bool,
-}
-
-/// The fields of a finding the merged summary counts.
-#[derive(Deserialize)]
-struct FindingKey {
-    severity: Severity,
-    status: Status,
-    resource_arn: String,
-    account_id: String,
-    region: String,
-    fingerprint: String,
-}
-
-impl ScanDocument {
-    fn parse(text: &str, file: &str) -> Result<Self, MergeError> {
-        let doc: ScanDocument = serde_json::from_str(text).map_err(|e| invalid(file, &e))?;
-        if doc.schema_version != RESULT_SCHEMA_VERSION {
-            return Err(MergeError::Invalid {
-                file: file.into(),
-                line: 1,
-                column: 1,
-                message: format!(
-                    "scan result schema_version {} is not supported (this build reads {RESULT_SCHEMA_VERSION})",
-                    doc.schema_version
-                ),
-            });
-        }
-        Ok(doc)
-    }
-}
-
-/// The merged scan result, in the order the scan writes its fields.
-#[derive(Serialize)]
-pub struct MergedScan {
-    schema_version: u32,
-    tool: Value,
-    scan: ScanHeader,
-    pub summary: Summary,
-    coverage: Vec<CoverageEntry>,
-    waivers: Value,
-    drift: Value,
-    findings: Vec<Box<RawValue>>,
-}
+/// The merged scan result.
+pub type MergedScan = ScanDocument;
 
 fn merge_scans(shards: Vec<(String, ScanDocument)>) -> Result<MergedScan, MergeError> {
     let (first_file, first) = &shards[0];
@@ -391,6 +318,14 @@ fn merge_scans(shards: Vec<(String, ScanDocument)>) -> Result<MergedScan, MergeE
             .map(|r| (r.rule_id.clone(), r.severity))
             .collect()
     };
+    let gate = |d: &ScanDocument| -> GateOptions {
+        let g = &d.summary.gate;
+        GateOptions {
+            fail_on: g.fail_on,
+            allow_partial: g.allow_partial,
+            exit_zero: g.exit_zero,
+        }
+    };
     for (file, doc) in &shards {
         if doc.scan.min_severity != Severity::Info {
             return Err(MergeError::Filtered {
@@ -398,13 +333,13 @@ fn merge_scans(shards: Vec<(String, ScanDocument)>) -> Result<MergedScan, MergeE
                 min: doc.scan.min_severity,
             });
         }
-        if !doc.drift.is_null() {
+        if doc.drift.is_some() {
             return Err(MergeError::Drift { file: file.clone() });
         }
         if doc.tool != first.tool {
             return Err(differ(file, "the tool (ecaudit or rule-pack version)"));
         }
-        if doc.summary.gate != first.summary.gate {
+        if gate(doc) != gate(first) {
             return Err(differ(file, "the gate (--fail-on, --allow-partial, --exit-zero)"));
         }
         if rule_ids(doc) != rule_ids(first) {
@@ -414,13 +349,9 @@ fn merge_scans(shards: Vec<(String, ScanDocument)>) -> Result<MergedScan, MergeE
 
     let first_file = first_file.clone();
     let tool = first.tool.clone();
-    let gate = &first.summary.gate;
-    let options = GateOptions {
-        fail_on: gate.fail_on,
-        allow_partial: gate.allow_partial,
-        exit_zero: gate.exit_zero,
-    };
+    let options = gate(first);
     let rules = rule_ids(first);
+    let rule_records = first.rules.clone();
     let rule_index: BTreeMap<&str, usize> = rules
         .iter()
         .enumerate()
@@ -432,50 +363,44 @@ fn merge_scans(shards: Vec<(String, ScanDocument)>) -> Result<MergedScan, MergeE
     let mut regions = BTreeSet::new();
     let mut fingerprints: BTreeMap<String, String> = BTreeMap::new();
     let mut scan = first.scan.clone();
+    scan.shard = None;
     let mut coverage = Vec::new();
     let mut findings = Vec::new();
-    let mut waivers: Vec<(String, Value)> = Vec::new();
+    let mut waivers: Vec<(String, Waivers)> = Vec::new();
     let mut collection: Option<CollectStats> = None;
     for (file, doc) in shards {
         scan.evaluated_at = scan.evaluated_at.max(doc.scan.evaluated_at);
         scan.collected_at = earliest(scan.collected_at, doc.scan.collected_at);
         for raw in &doc.findings {
-            #[derive(Deserialize)]
-            struct WithRule {
-                rule_id: String,
-                #[serde(flatten)]
-                key: FindingKey,
-            }
-            let f: WithRule = serde_json::from_str(raw.get()).map_err(|e| invalid(&file, &e))?;
-            let Some(&rule) = rule_index.get(f.rule_id.as_str()) else {
+            let f: FindingRecord = serde_json::from_str(raw.get()).map_err(|e| invalid(&file, &e))?;
+            let Some(&rule) = rule_index.get(&*f.rule_id) else {
                 return Err(MergeError::Differ {
                     file,
                     first: first_file,
                     what: "the rules (a finding of a rule the first shard lacks)",
                 });
             };
-            if let Some(other) = fingerprints.insert(f.key.fingerprint.clone(), file.clone()) {
+            if let Some(other) = fingerprints.insert(f.fingerprint.to_string(), file.clone()) {
                 return Err(MergeError::Overlap {
-                    what: format!("finding {} on {}", f.rule_id, f.key.resource_arn),
+                    what: format!("finding {} on {}", f.rule_id, f.resource_arn),
                     first: other,
                     file,
                 });
             }
-            let k = f.key;
-            counter.add(rule, k.severity, k.status);
-            deployments.insert(k.resource_arn);
-            accounts.insert(k.account_id);
-            regions.insert(k.region);
+            counter.add(rule, f.severity, f.status);
+            deployments.insert(f.resource_arn.into_owned());
+            accounts.insert(f.account_id.into_owned());
+            regions.insert(f.region.into_owned());
         }
         findings.extend(doc.findings);
-        coverage.extend(doc.coverage);
-        if let Some(c) = doc.summary.collection {
+        coverage.extend(doc.coverage.into_owned());
+        if let Some(c) = doc.summary.into_owned().collection {
             collection = Some(match collection {
                 None => c,
                 Some(m) => add_collection(m, c),
             });
         }
-        waivers.push((file, doc.waivers));
+        waivers.push((file, doc.waivers.into_owned()));
     }
     let coverage = merge_coverage(coverage);
     let coverage_gaps = coverage.iter().filter(|c| c.is_gap()).count();
@@ -490,14 +415,15 @@ fn merge_scans(shards: Vec<(String, ScanDocument)>) -> Result<MergedScan, MergeE
         coverage_gaps,
     );
     summary.collection = collection;
-    Ok(MergedScan {
-        schema_version: RESULT_SCHEMA_VERSION,
+    Ok(Document {
+        schema_version: SCHEMA_VERSION,
         tool,
         scan,
-        summary,
-        coverage,
-        waivers: merge_waivers(waivers, &first_file)?,
-        drift: Value::Null,
+        summary: Cow::Owned(summary),
+        coverage: Cow::Owned(coverage),
+        waivers: Cow::Owned(merge_waivers(waivers, &first_file)?),
+        drift: None,
+        rules: rule_records,
         findings,
     })
 }
@@ -524,92 +450,100 @@ fn add_collection(mut a: CollectStats, b: CollectStats) -> CollectStats {
 /// Waivers of all shards: each suppression's matches summed and its state decided on the sum;
 /// baseline matches summed, an entry resolved if any shard resolved it and unverifiable only if
 /// no shard could check it.
-fn merge_waivers(shards: Vec<(String, Value)>, first_file: &str) -> Result<Value, MergeError> {
+fn merge_waivers(shards: Vec<(String, Waivers)>, first_file: &str) -> Result<Waivers, MergeError> {
     let differ = |file: &str, what| MergeError::Differ {
         file: file.into(),
         first: first_file.into(),
         what,
     };
-    let identity = |e: &Value| (e["source"].clone(), e["rule"].clone(), e["resource"].clone());
-    let list = |w: &Value, key: &str| w[key].as_array().cloned().unwrap_or_default();
     let first = &shards[0].1;
-    let mut suppressions = list(first, "suppressions");
+    let mut suppressions = first.suppressions.clone();
     for s in &mut suppressions {
-        s["matched"] = Value::from(0u64);
+        s.matched = 0;
     }
-    let mut warnings: Vec<Value> = Vec::new();
-    let mut baseline = first["baseline"].clone();
-    let mut resolved: BTreeMap<String, Value> = BTreeMap::new();
-    let mut unverified: Option<BTreeMap<String, Value>> = None;
-    let mut matched = 0u64;
-    let by_fingerprint = |entries: Vec<Value>| -> BTreeMap<String, Value> {
+    let mut warnings: Vec<String> = Vec::new();
+    let mut baseline = first.baseline.clone();
+    let mut resolved: BTreeMap<String, BaselineEntry> = BTreeMap::new();
+    let mut unverified: Option<BTreeMap<String, BaselineEntry>> = None;
+    let mut matched = 0;
+    let by_fingerprint = |entries: &[BaselineEntry]| -> BTreeMap<String, BaselineEntry> {
         entries
-            .into_iter()
-            .map(|e| (e["fingerprint"].as_str().unwrap_or_default().to_string(), e))
+            .iter()
+            .map(|e| (e.fingerprint.clone(), e.clone()))
             .collect()
     };
     for (file, w) in &shards {
-        let theirs = list(w, "suppressions");
-        if theirs.len() != suppressions.len()
-            || theirs
+        let identity = |s: &SuppressionState| {
+            (
+                s.entry.source.clone(),
+                s.entry.rule.clone(),
+                s.entry.resource.clone(),
+            )
+        };
+        if w.suppressions.len() != suppressions.len()
+            || w.suppressions
                 .iter()
                 .zip(&suppressions)
                 .any(|(a, b)| identity(a) != identity(b))
         {
             return Err(differ(file, "suppressions"));
         }
-        for (mine, theirs) in suppressions.iter_mut().zip(theirs) {
-            let sum = mine["matched"].as_u64().unwrap_or(0) + theirs["matched"].as_u64().unwrap_or(0);
-            mine["matched"] = Value::from(sum);
+        for (mine, theirs) in suppressions.iter_mut().zip(&w.suppressions) {
+            mine.matched += theirs.matched;
         }
-        for warning in list(w, "warnings") {
-            if !warnings.contains(&warning) {
-                warnings.push(warning);
+        for warning in &w.warnings {
+            if !warnings.contains(warning) {
+                warnings.push(warning.clone());
             }
         }
-        let b = &w["baseline"];
-        if b.is_null() != baseline.is_null()
-            || b["file"] != baseline["file"]
-            || b["entries"] != baseline["entries"]
-        {
+        let same = match (&w.baseline, &baseline) {
+            (None, None) => true,
+            (Some(b), Some(first)) => b.file == first.file && b.entries == first.entries,
+            _ => false,
+        };
+        if !same {
             return Err(differ(file, "the baseline"));
         }
-        if !b["updated"].is_null() {
-            return Err(differ(
-                file,
-                "--update-baseline (update the baseline from the merged result instead)",
-            ));
+        if let Some(b) = &w.baseline {
+            if b.updated.is_some() {
+                return Err(differ(
+                    file,
+                    "--update-baseline (update the baseline from the merged result instead)",
+                ));
+            }
+            matched += b.matched;
+            resolved.extend(by_fingerprint(&b.resolved));
+            let theirs = by_fingerprint(&b.unverified);
+            unverified = Some(match unverified {
+                None => theirs,
+                Some(mine) => mine.into_iter().filter(|(k, _)| theirs.contains_key(k)).collect(),
+            });
         }
-        matched += b["matched"].as_u64().unwrap_or(0);
-        resolved.extend(by_fingerprint(list(b, "resolved")));
-        let theirs = by_fingerprint(list(b, "unverified"));
-        unverified = Some(match unverified {
-            None => theirs,
-            Some(mine) => mine.into_iter().filter(|(k, _)| theirs.contains_key(k)).collect(),
-        });
     }
     for s in &mut suppressions {
-        if s["state"] != "expired" {
-            let active = s["matched"].as_u64().unwrap_or(0) > 0;
-            s["state"] = Value::from(if active { "active" } else { "stale" });
+        if s.state != EntryState::Expired {
+            s.state = if s.matched > 0 {
+                EntryState::Active
+            } else {
+                EntryState::Stale
+            };
         }
     }
-    if !baseline.is_null() {
-        let unverified: Vec<Value> = unverified
+    if let Some(b) = &mut baseline {
+        b.matched = matched;
+        b.unverified = unverified
             .unwrap_or_default()
             .into_iter()
             .filter(|(k, _)| !resolved.contains_key(k))
             .map(|(_, v)| v)
             .collect();
-        baseline["matched"] = Value::from(matched);
-        baseline["resolved"] = Value::from(resolved.into_values().collect::<Vec<_>>());
-        baseline["unverified"] = Value::from(unverified);
+        b.resolved = resolved.into_values().collect();
     }
-    Ok(serde_json::json!({
-        "suppressions": suppressions,
-        "baseline": baseline,
-        "warnings": warnings,
-    }))
+    Ok(Waivers {
+        suppressions,
+        baseline,
+        warnings,
+    })
 }
 
 /// The earlier of two collection times: a merged collection started when its first shard did.

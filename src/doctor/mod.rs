@@ -215,7 +215,7 @@ impl Diagnosis {
     /// 0 nothing failed; 1 a check failed; 3 the deployment could not be read.
     pub fn exit_code(&self) -> u8 {
         if self.subject.is_none() {
-            crate::summary::exit::INCOMPLETE
+            crate::exit::INCOMPLETE
         } else if self.count(Mark::Fail) > 0 {
             1
         } else {

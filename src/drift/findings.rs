@@ -6,39 +6,26 @@
 //! strings a finding names are shared: a deployment's id and ARN are held once however many of
 //! its findings there are.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::Deserialize;
 
-use crate::findings::{Severity, Status};
+use crate::result::document::FindingRecord;
+use crate::result::{FindingRef, Identity, ScanResult, Status, Transition, Transitions};
+use crate::rules::Severity;
 
-/// One finding as a drift report names it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct FindingRef {
-    pub rule_id: Arc<str>,
-    pub severity: Severity,
-    pub resource_id: Arc<str>,
-    pub resource_arn: Arc<str>,
-    /// Status in the older result (`null`: no such finding then).
-    pub old_status: Option<Status>,
-    /// Status in the newer result (`null`: no such finding now).
-    pub new_status: Option<Status>,
-}
-
-impl FindingRef {
-    /// The finding of a (rule, resource) pair in the older and newer result, named as the newer
-    /// one names it when there is one.
-    fn between(before: Option<&FindingState>, after: Option<&FindingState>) -> FindingRef {
-        let any = after.or(before).expect("a finding on one side");
-        FindingRef {
-            rule_id: any.rule_id.clone(),
-            severity: any.severity,
-            resource_id: any.resource_id.clone(),
-            resource_arn: any.resource_arn.clone(),
-            old_status: before.map(|f| f.status),
-            new_status: after.map(|f| f.status),
-        }
+/// The finding of a (rule, resource) pair in the older and newer result, named as the newer one
+/// names it when there is one.
+fn finding_ref(before: Option<&FindingState>, after: Option<&FindingState>) -> FindingRef {
+    let any = after.or(before).expect("a finding on one side");
+    FindingRef {
+        rule_id: any.rule_id.clone(),
+        severity: any.severity,
+        resource_id: any.resource_id.clone(),
+        resource_arn: any.resource_arn.clone(),
+        old_status: before.map(|f| f.status),
+        new_status: after.map(|f| f.status),
     }
 }
 
@@ -73,70 +60,60 @@ impl Interner {
     }
 }
 
-/// How one finding moved since the previous run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Transition {
-    NewlyFailing,
-    StillFailing,
-    NewlySuppressed,
-    Resolved,
+/// The findings of a result document as states, and the deployments they name: what comparing
+/// a saved result needs. Deserialized from the document's `findings`, one [`FindingRecord`] at
+/// a time, so only each finding's state is held, the strings findings share held once.
+#[derive(Default)]
+pub struct FindingStates {
+    pub states: Vec<FindingState>,
+    /// The deployments the findings name, by ARN.
+    pub resources: BTreeMap<Arc<str>, Identity>,
 }
 
-impl Transition {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transition::NewlyFailing => "newly_failing",
-            Transition::StillFailing => "still_failing",
-            Transition::NewlySuppressed => "newly_suppressed",
-            Transition::Resolved => "resolved",
-        }
-    }
-
-    /// How a finding moved from status `was` to status `is` (`None` on a side: no such
-    /// finding there; `None` returned: nothing that matters moved).
-    fn between(was: Option<Status>, is: Option<Status>) -> Option<Transition> {
-        let failing = |s: Option<Status>| matches!(s, Some(Status::Fail | Status::Baselined));
-        if failing(is) && failing(was) {
-            Some(Transition::StillFailing)
-        } else if failing(is) {
-            Some(Transition::NewlyFailing)
-        } else if is == Some(Status::Suppressed) && was != Some(Status::Suppressed) {
-            Some(Transition::NewlySuppressed)
-        } else if failing(was) && is != Some(Status::Suppressed) && is != Some(Status::Error) {
-            Some(Transition::Resolved)
-        } else {
-            None
-        }
+impl FindingStates {
+    /// The states of the findings at or above `min` (two results compare only on what both
+    /// list).
+    pub fn at_or_above(&self, min: Severity) -> Vec<FindingState> {
+        self.states
+            .iter()
+            .filter(|f| f.severity >= min)
+            .cloned()
+            .collect()
     }
 }
 
-/// How findings moved between two results.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Transitions {
-    /// Failing now, not before (passing, not applicable, undecided, suppressed, or absent).
-    pub newly_failing: Vec<FindingRef>,
-    /// Failing before, passing or gone now (not merely suppressed).
-    pub resolved: Vec<FindingRef>,
-    /// Failing in both.
-    pub still_failing: Vec<FindingRef>,
-    /// Suppressed now, not before.
-    pub newly_suppressed: Vec<FindingRef>,
-}
-
-impl Transitions {
-    /// Whether anything moved (findings failing in both are not drift).
-    pub fn is_empty(&self) -> bool {
-        self.newly_failing.is_empty() && self.resolved.is_empty() && self.newly_suppressed.is_empty()
-    }
-
-    fn list(&mut self, t: Transition) -> &mut Vec<FindingRef> {
-        match t {
-            Transition::NewlyFailing => &mut self.newly_failing,
-            Transition::StillFailing => &mut self.still_failing,
-            Transition::NewlySuppressed => &mut self.newly_suppressed,
-            Transition::Resolved => &mut self.resolved,
+impl<'de> Deserialize<'de> for FindingStates {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Records;
+        impl<'de> serde::de::Visitor<'de> for Records {
+            type Value = FindingStates;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of findings")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut strings = Interner::default();
+                let mut out = FindingStates::default();
+                while let Some(f) = seq.next_element::<FindingRecord>()? {
+                    let arn = strings.get(&f.resource_arn);
+                    out.resources.entry(arn.clone()).or_insert_with(|| Identity {
+                        arn: f.resource_arn.to_string(),
+                        id: f.resource_id.to_string(),
+                        kind: f.resource_kind,
+                        account_id: f.account_id.to_string(),
+                        region: f.region.to_string(),
+                    });
+                    out.states.push(FindingState {
+                        rule_id: strings.get(&f.rule_id),
+                        severity: f.severity,
+                        resource_id: strings.get(&f.resource_id),
+                        resource_arn: arn,
+                        status: f.status,
+                    });
+                }
+                Ok(out)
+            }
         }
+        d.deserialize_seq(Records)
     }
 }
 
@@ -179,7 +156,7 @@ pub fn compare(old: &[FindingState], new: &[FindingState]) -> (Transitions, Vec<
         let Some(moved) = Transition::between(before.map(|f| f.status), after.map(|f| f.status)) else {
             continue;
         };
-        t.list(moved).push(FindingRef::between(before, after));
+        t.list_mut(moved).push(finding_ref(before, after));
         for &b in &new_at[j0..j] {
             marks[b as usize] = Some(moved);
         }
@@ -197,7 +174,7 @@ pub fn compare(old: &[FindingState], new: &[FindingState]) -> (Transitions, Vec<
 }
 
 /// The findings of an evaluated scan, as [`FindingState`]s in the result's order.
-pub fn finding_states(result: &crate::evaluate::ScanResult) -> Vec<FindingState> {
+pub fn finding_states(result: &ScanResult) -> Vec<FindingState> {
     let rules: Vec<Arc<str>> = result
         .rules
         .rules()
@@ -229,7 +206,7 @@ pub fn finding_states(result: &crate::evaluate::ScanResult) -> Vec<FindingState>
 
 /// Records on each finding of `result` how it moved since `old` (`None`: it passes in both
 /// runs, or did not change in a way that matters) and returns the transitions.
-pub fn mark(old: &[FindingState], result: &mut crate::evaluate::ScanResult) -> Transitions {
+pub fn mark(old: &[FindingState], result: &mut ScanResult) -> Transitions {
     let (t, marks) = compare(old, &finding_states(result));
     for (f, moved) in result.findings.iter_mut().zip(marks) {
         f.transition = moved;
@@ -239,8 +216,6 @@ pub fn mark(old: &[FindingState], result: &mut crate::evaluate::ScanResult) -> T
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use proptest::prelude::*;
 
     use super::*;
@@ -263,7 +238,7 @@ mod tests {
             let Some(m) = Transition::between(before.map(|f| f.status), after.map(|f| f.status)) else {
                 continue;
             };
-            t.list(m).push(FindingRef::between(before, after));
+            t.list_mut(m).push(finding_ref(before, after));
             moved.insert(k, m);
         }
         for list in [

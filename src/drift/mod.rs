@@ -6,101 +6,16 @@
 mod findings;
 pub mod terraform;
 
-pub use findings::{
-    FindingRef, FindingState, Interner, Transition, Transitions, compare, finding_states, mark, transitions,
-};
+pub use findings::{FindingState, FindingStates, Interner, compare, finding_states, mark, transitions};
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
 use serde_json::Value;
 
-use crate::inventory::{CoverageEntry, Deployment, DeploymentKind, Inventory};
-
-/// A deployment's identity in a drift report.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Identity {
-    pub arn: String,
-    pub id: String,
-    pub kind: DeploymentKind,
-    pub account_id: String,
-    pub region: String,
-}
-
-impl From<&Deployment> for Identity {
-    fn from(d: &Deployment) -> Self {
-        Identity {
-            arn: d.arn.clone(),
-            id: d.id.clone(),
-            kind: d.kind,
-            account_id: d.account_id.clone(),
-            region: d.region.clone(),
-        }
-    }
-}
-
-/// One changed attribute. `old`/`new` are `null` when the attribute (or list element) did not
-/// exist on that side.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Change {
-    /// Where in the deployment, e.g. `snapshot_retention_days`,
-    /// `security_groups[sg-0abc].name`, `node_groups[0001].members[orders-0001-001].alarms[cpu-high]`.
-    pub path: String,
-    pub old: Value,
-    pub new: Value,
-}
-
-/// How a deployment drifted.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct DeploymentDrift {
-    /// Attribute changes other than those listed below.
-    pub changes: Vec<Change>,
-    /// Ingress permissions, one line per source: `sg-0abc: tcp/6379 from 10.0.0.0/16`.
-    pub ingress_added: Vec<String>,
-    pub ingress_removed: Vec<String>,
-    /// Alarms, as `node: alarm name`.
-    pub alarms_added: Vec<String>,
-    pub alarms_removed: Vec<String>,
-    /// Alarms whose actions were turned off.
-    pub alarms_disabled: Vec<String>,
-}
-
-impl DeploymentDrift {
-    pub fn is_empty(&self) -> bool {
-        self.changes.is_empty()
-            && self.ingress_added.is_empty()
-            && self.ingress_removed.is_empty()
-            && self.alarms_added.is_empty()
-            && self.alarms_removed.is_empty()
-            && self.alarms_disabled.is_empty()
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Changed {
-    #[serde(flatten)]
-    pub deployment: Identity,
-    #[serde(flatten)]
-    pub drift: DeploymentDrift,
-}
-
-/// What drifted between two inventories.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct InventoryDrift {
-    pub added: Vec<Identity>,
-    pub removed: Vec<Identity>,
-    pub changed: Vec<Changed>,
-    /// `account/region` units one of the two inventories could not read completely (coverage
-    /// gaps): deployments there are not reported added or removed.
-    pub unread: Vec<String>,
-}
-
-impl InventoryDrift {
-    pub fn is_empty(&self) -> bool {
-        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
-    }
-}
+use crate::inventory::{CoverageEntry, Deployment, Inventory};
+use crate::result::document::{self, Document, ResultError};
+use crate::result::{Change, Changed, DeploymentDrift, Identity, InventoryDrift};
 
 /// Lifecycle states a deployment, node or group passes through on its own: a change from or to
 /// one of them is not drift.
@@ -213,7 +128,7 @@ pub fn diff_each<'o, 'n, E>(
     drift
         .changed
         .sort_by(|a, b| a.deployment.arn.cmp(&b.deployment.arn));
-    Ok(drift.without_unread(old_coverage, new_coverage))
+    Ok(without_unread(drift, old_coverage, new_coverage))
 }
 
 /// How one deployment changed.
@@ -427,84 +342,19 @@ fn walk(path: &str, field: Option<&str>, old: &Value, new: &Value, out: &mut Vec
     }
 }
 
-/// What `ecaudit diff` reports.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct DriftReport {
-    pub old: Side,
-    pub new: Side,
-    /// Deployments added, removed and changed. From scan results (which carry no facts) only
-    /// deployments added and removed are known; `changed` is then empty.
-    pub deployments: InventoryDrift,
-    pub findings: Transitions,
-    /// Whether anything drifted: the exit code is 1 when it did.
-    pub drifted: bool,
-}
-
-/// One of the two documents compared.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Side {
-    pub file: String,
-    /// `inventory` or `scan`.
-    pub document: &'static str,
-    pub collected_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub deployments: usize,
-}
-
-impl DriftReport {
-    pub fn new(old: Side, new: Side, deployments: InventoryDrift, findings: Transitions) -> Self {
-        let drifted = !deployments.is_empty() || !findings.is_empty();
-        DriftReport {
-            old,
-            new,
-            deployments,
-            findings,
-            drifted,
-        }
-    }
-}
-
 /// A document `ecaudit diff` compares: an inventory (`collect`) or a scan result (`scan
 /// --format json`).
 pub enum Input {
     Inventory(Inventory),
-    Scan(ScanDocument),
-}
-
-/// The parts of a scan result a diff reads.
-#[derive(serde::Deserialize)]
-pub struct ScanDocument {
-    #[serde(default)]
-    pub scan: Option<ScanInfo>,
-    #[serde(default)]
-    pub coverage: Vec<CoverageEntry>,
-    pub findings: Vec<ScanFinding>,
-}
-
-#[derive(serde::Deserialize)]
-pub struct ScanInfo {
-    #[serde(default)]
-    pub collected_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// The `--severity` filter the result was written with: findings below it are not listed.
-    #[serde(default)]
-    pub min_severity: Option<crate::findings::Severity>,
-}
-
-#[derive(serde::Deserialize)]
-pub struct ScanFinding {
-    pub rule_id: String,
-    pub severity: crate::findings::Severity,
-    pub status: crate::findings::Status,
-    pub resource_kind: DeploymentKind,
-    pub resource_id: String,
-    pub resource_arn: String,
-    pub account_id: String,
-    pub region: String,
+    Scan(Box<Document<'static, FindingStates>>),
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum DriftError {
     #[error(transparent)]
     Inventory(#[from] crate::inventory::InventoryError),
+    #[error(transparent)]
+    Result(#[from] ResultError),
     #[error("{file}:{line}:{column}: {message}")]
     Invalid {
         file: String,
@@ -540,7 +390,7 @@ impl Input {
             Some(DocumentKind::Inventory) => {
                 Ok(Input::Inventory(crate::inventory::parse_inventory(&text, &file)?))
             }
-            Some(DocumentKind::ScanResult) => Ok(Input::Scan(serde_json::from_str(&text).map_err(invalid)?)),
+            Some(DocumentKind::ScanResult) => Ok(Input::Scan(Box::new(document::parse(&text, &file)?))),
             None => Err(DriftError::Unknown { file }),
         }
     }
@@ -584,26 +434,12 @@ pub fn document_kind(text: &str) -> serde_json::Result<Option<DocumentKind>> {
 
 /// Deployments added and removed between two scan results, known from the resources their
 /// findings name.
-pub fn scan_deployments(old: &ScanDocument, new: &ScanDocument) -> InventoryDrift {
-    let resources = |doc: &ScanDocument| -> BTreeMap<String, Identity> {
-        doc.findings
-            .iter()
-            .map(|f| {
-                (
-                    f.resource_arn.clone(),
-                    Identity {
-                        arn: f.resource_arn.clone(),
-                        id: f.resource_id.clone(),
-                        kind: f.resource_kind,
-                        account_id: f.account_id.clone(),
-                        region: f.region.clone(),
-                    },
-                )
-            })
-            .collect()
-    };
-    let (a, b) = (resources(old), resources(new));
-    InventoryDrift {
+pub fn scan_deployments(
+    old: &Document<'static, FindingStates>,
+    new: &Document<'static, FindingStates>,
+) -> InventoryDrift {
+    let (a, b) = (&old.findings.resources, &new.findings.resources);
+    let drift = InventoryDrift {
         added: b
             .iter()
             .filter(|(k, _)| !a.contains_key(*k))
@@ -616,120 +452,28 @@ pub fn scan_deployments(old: &ScanDocument, new: &ScanDocument) -> InventoryDrif
             .collect(),
         changed: Vec::new(),
         unread: Vec::new(),
-    }
-    .without_unread(&old.coverage, &new.coverage)
+    };
+    without_unread(drift, &old.coverage, &new.coverage)
 }
 
-impl InventoryDrift {
-    /// Leaves out deployments added or removed in units either side could not read.
-    fn without_unread(mut self, old: &[CoverageEntry], new: &[CoverageEntry]) -> Self {
-        let unread: BTreeSet<(&str, &str)> = old
-            .iter()
-            .chain(new)
-            .filter(|c| c.is_gap())
-            .map(|c| (&*c.account_id, &*c.region))
-            .collect();
-        let read = |d: &Identity| !unread.contains(&(d.account_id.as_str(), d.region.as_str()));
-        self.added.retain(read);
-        self.removed.retain(read);
-        self.unread = unread.iter().map(|(a, r)| format!("{a}/{r}")).collect();
-        self
-    }
+/// Leaves out deployments added or removed in units either side could not read.
+fn without_unread(mut drift: InventoryDrift, old: &[CoverageEntry], new: &[CoverageEntry]) -> InventoryDrift {
+    let unread: BTreeSet<(&str, &str)> = old
+        .iter()
+        .chain(new)
+        .filter(|c| c.is_gap())
+        .map(|c| (&*c.account_id, &*c.region))
+        .collect();
+    let read = |d: &Identity| !unread.contains(&(d.account_id.as_str(), d.region.as_str()));
+    drift.added.retain(read);
+    drift.removed.retain(read);
+    drift.unread = unread.iter().map(|(a, r)| format!("{a}/{r}")).collect();
+    drift
 }
 
-impl ScanDocument {
-    /// The finding states of the scan result in `path` at its own `--severity`, read as the
-    /// file is parsed: neither its text (tens of MiB for a large fleet) nor its findings are
-    /// held, only each finding's state, with the strings deployments share held once.
-    pub fn read_finding_states(path: &std::path::Path) -> Result<Vec<FindingState>, DriftError> {
-        /// The parts of a scan result its finding states need.
-        #[derive(serde::Deserialize)]
-        struct States {
-            #[serde(default)]
-            scan: Option<ScanInfo>,
-            #[serde(deserialize_with = "interned_states")]
-            findings: Vec<FindingState>,
-        }
-        let file = path.display().to_string();
-        let io = |source| {
-            DriftError::Inventory(crate::inventory::InventoryError::Io {
-                path: file.clone(),
-                source,
-            })
-        };
-        let reader = std::fs::File::open(path).map_err(io)?;
-        let doc: States = serde_json::from_reader(std::io::BufReader::new(reader)).map_err(|e| {
-            if e.is_io() {
-                io(e.into())
-            } else {
-                invalid_json(&file, &e)
-            }
-        })?;
-        let min = doc
-            .scan
-            .and_then(|s| s.min_severity)
-            .unwrap_or(crate::findings::Severity::Info);
-        let mut states = doc.findings;
-        states.retain(|f| f.severity >= min);
-        Ok(states)
-    }
-
-    /// The `--severity` filter of the result (`info`: every finding is listed).
-    pub fn min_severity(&self) -> crate::findings::Severity {
-        self.scan
-            .as_ref()
-            .and_then(|s| s.min_severity)
-            .unwrap_or(crate::findings::Severity::Info)
-    }
-
-    /// The findings at or above `min` (two results compare only on what both list).
-    pub fn finding_states(&self, min: crate::findings::Severity) -> Vec<FindingState> {
-        let mut strings = Interner::default();
-        self.findings
-            .iter()
-            .filter(|f| f.severity >= min)
-            .map(|f| f.state(&mut strings))
-            .collect()
-    }
-
-    pub fn deployments(&self) -> usize {
-        self.findings
-            .iter()
-            .map(|f| &f.resource_arn)
-            .collect::<BTreeSet<_>>()
-            .len()
-    }
-}
-
-impl ScanFinding {
-    fn state(&self, strings: &mut Interner) -> FindingState {
-        FindingState {
-            rule_id: strings.get(&self.rule_id),
-            severity: self.severity,
-            resource_id: strings.get(&self.resource_id),
-            resource_arn: strings.get(&self.resource_arn),
-            status: self.status,
-        }
-    }
-}
-
-/// Deserializes a scan result's `findings` one at a time into their states (each checked as a
-/// whole [`ScanFinding`]), so only one finding's strings are held apart from the shared ones.
-fn interned_states<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<FindingState>, D::Error> {
-    struct Findings;
-    impl<'de> serde::de::Visitor<'de> for Findings {
-        type Value = Vec<FindingState>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a list of findings")
-        }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            let mut strings = Interner::default();
-            let mut states = Vec::new();
-            while let Some(f) = seq.next_element::<ScanFinding>()? {
-                states.push(f.state(&mut strings));
-            }
-            Ok(states)
-        }
-    }
-    d.deserialize_seq(Findings)
+/// The finding states of the scan result in `path` (a previous run of `--history`), read as the
+/// file is parsed: only each finding's state is held, with the strings findings share held once.
+pub fn read_finding_states(path: &std::path::Path) -> Result<Vec<FindingState>, DriftError> {
+    let doc: Document<'static, FindingStates> = document::read(path)?;
+    Ok(doc.findings.states)
 }

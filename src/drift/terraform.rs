@@ -8,8 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{Identity, permission_lines};
+use super::permission_lines;
 use crate::inventory::{Deployment, DeploymentKind, Inventory};
+use crate::result::Identity;
 
 impl StateDrift {
     /// Records `attribute` of `resource` when the declared and live values differ; not when it

@@ -9,75 +9,13 @@ use cel::{Context, Env, ExecutionError, Value};
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
 
-use crate::findings::{Finding, Status};
-use crate::inventory::{
-    Collector, CoverageEntry, Deployment, DeploymentKind, Document, Inventory, InventoryError,
-};
+use crate::inventory::{Deployment, Document, Inventory, InventoryError};
+use crate::result::{Finding, Resource, ScanResult, Status};
 use crate::rules::functions::UNKNOWN_FN;
 use crate::rules::{Expr, Rule, RuleSet, Test, cel_env, view};
-use crate::suppress::Waivers;
 
 /// A rule's decision: status, message, and the violations of a `violations` rule.
 type Decision = (Status, Arc<str>, Vec<String>);
-
-/// The identity of an evaluated deployment: what findings and reports name it by.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Resource {
-    pub kind: DeploymentKind,
-    pub id: String,
-    pub arn: String,
-    pub account_id: String,
-    pub region: String,
-    pub tags: Option<BTreeMap<String, String>>,
-}
-
-impl From<&Deployment> for Resource {
-    fn from(d: &Deployment) -> Self {
-        Resource {
-            kind: d.kind,
-            id: d.id.clone(),
-            arn: d.arn.clone(),
-            account_id: d.account_id.clone(),
-            region: d.region.clone(),
-            tags: d.tags.clone(),
-        }
-    }
-}
-
-/// What a scan found: the deployments evaluated (by identity), the inventory's coverage, the
-/// rules and the findings. The full inventory is not kept, so memory does not grow with the
-/// size of each deployment's facts.
-pub struct ScanResult {
-    pub resources: Vec<Resource>,
-    pub coverage: Vec<CoverageEntry>,
-    pub collected_at: Option<DateTime<Utc>>,
-    pub collector: Option<Collector>,
-    /// Which units this result covers, when it is one shard of a scan (`--shard K/N`).
-    pub shard: Option<crate::shard::ShardInfo>,
-    pub rules: RuleSet,
-    pub findings: Vec<Finding>,
-    /// The instant rules were evaluated as of (the inventory's collection time when it has one).
-    pub evaluated_at: DateTime<Utc>,
-    /// Suppressions and baseline applied after evaluation.
-    pub waivers: Waivers,
-    /// What drifted since the previous run (`--history`).
-    pub drift: Option<crate::drift::DriftReport>,
-}
-
-impl ScanResult {
-    pub fn rule(&self, f: &Finding) -> &Rule {
-        &self.rules.rules[f.rule]
-    }
-
-    pub fn resource(&self, f: &Finding) -> &Resource {
-        &self.resources[f.deployment]
-    }
-
-    /// Coverage entries that failed.
-    pub fn gaps(&self) -> impl Iterator<Item = &CoverageEntry> {
-        self.coverage.iter().filter(|c| c.is_gap())
-    }
-}
 
 /// Evaluates rules on deployments, one at a time or in parallel; shareable across threads.
 pub struct Evaluator<'r> {
@@ -141,23 +79,53 @@ pub fn evaluate(inventory: &Inventory, rules: RuleSet, now: DateTime<Utc>) -> Sc
         .map(|(i, d)| (Resource::from(d), evaluator.evaluate(i, d)))
         .collect();
     drop(evaluator);
-    ScanResult::assemble(inventory, rules, now, outcomes)
+    let mut found = Evaluated::default();
+    found.extend(outcomes);
+    found.into_result(header_of(inventory), rules, now)
+}
+
+/// Everything of an inventory but its deployments.
+fn header_of(inventory: &Inventory) -> Inventory {
+    Inventory {
+        deployments: Vec::new(),
+        coverage: inventory.coverage.clone(),
+        collector: inventory.collector.clone(),
+        shard: inventory.shard.clone(),
+        ..*inventory
+    }
+}
+
+/// What evaluation found, in inventory order: the deployments' identities and their findings.
+#[derive(Default)]
+pub struct Evaluated {
+    resources: Vec<Resource>,
+    findings: Vec<Finding>,
+}
+
+impl Evaluated {
+    /// Appends per-deployment outcomes, in deployment order.
+    fn extend(&mut self, outcomes: Vec<(Resource, Vec<Finding>)>) {
+        self.resources.reserve(outcomes.len());
+        self.findings.reserve(outcomes.iter().map(|(_, f)| f.len()).sum());
+        for (resource, found) in outcomes {
+            self.resources.push(resource);
+            self.findings.extend(found);
+        }
+    }
+
+    /// The result of the inventory whose `header` (coverage, collection time) this is,
+    /// evaluated with `rules` as of `now`.
+    pub fn into_result(self, header: Inventory, rules: RuleSet, now: DateTime<Utc>) -> ScanResult {
+        ScanResult::evaluated(header, rules, now, self.resources, self.findings)
+    }
 }
 
 /// Evaluates an inventory that arrives in parts, as a live scan reads its units: each part is
 /// evaluated when it comes, and only its deployments' identities and findings are kept.
 pub struct PartEvaluator<'r> {
     evaluator: Evaluator<'r>,
-    /// Each part's identities and findings (numbered within the part), by part number. Kept
-    /// apart until [`finish`](Self::finish) joins them at their exact size: one vector grown
-    /// as parts came held up to twice the findings, and three times while it was copied.
+    /// Each part's identities and findings (numbered within the part), by part number.
     parts: BTreeMap<usize, (Vec<Resource>, Vec<Finding>)>,
-}
-
-/// What [`PartEvaluator`] found, in the inventory's order.
-pub struct Evaluated {
-    resources: Vec<Resource>,
-    findings: Vec<Finding>,
 }
 
 impl<'r> PartEvaluator<'r> {
@@ -177,23 +145,14 @@ impl<'r> PartEvaluator<'r> {
             .with_min_len(32)
             .map(|(i, d)| evaluator.evaluate(i, d))
             .collect();
-        let mut findings = Vec::with_capacity(found.iter().map(Vec::len).sum());
-        findings.extend(found.into_iter().flatten());
+        let findings = found.into_iter().flatten().collect();
         let resources = deployments.iter().map(Resource::from).collect();
         self.parts.insert(index, (resources, findings));
     }
 
     /// Everything found, in the order of the parts, numbered across them.
     pub fn finish(self) -> Evaluated {
-        let (deployments, findings) = self
-            .parts
-            .values()
-            .fold((0, 0), |(d, f), part| (d + part.0.len(), f + part.1.len()));
-        let mut found = Evaluated {
-            resources: Vec::with_capacity(deployments),
-            findings: Vec::with_capacity(findings),
-        };
-        // Each part is freed as it is moved: the parts and the whole are held together once.
+        let mut found = Evaluated::default();
         for (resources, findings) in self.parts.into_values() {
             let base = found.resources.len();
             found.findings.extend(findings.into_iter().map(|mut f| {
@@ -216,20 +175,17 @@ pub fn evaluate_document(
 ) -> Result<ScanResult, InventoryError> {
     let now = now.or(doc.header.collected_at).unwrap_or_else(Utc::now);
     let evaluator = Evaluator::new(&rules, now);
-    let mut result = ScanResult::assemble(&doc.header, RuleSet::empty(), now, Vec::new());
-    // Sized once: growing a vector of millions of findings copies it and faults in fresh pages.
-    // An upper bound (rules that do not apply to a kind make no finding); pages never written
-    // cost no memory, and where the address space is too tight for it the vector grows instead.
-    result.resources.reserve_exact(doc.len());
-    let _ = result
-        .findings
-        .try_reserve_exact(doc.len().saturating_mul(rules.rules.len()));
+    // Sized once, to an upper bound (a rule makes at most one finding per deployment): grown
+    // by doubling, millions of findings would be held twice while moved.
+    let mut found = Evaluated {
+        resources: Vec::with_capacity(doc.len()),
+        findings: Vec::with_capacity(doc.len().saturating_mul(rules.rules().len())),
+    };
     // Batches keep the per-deployment intermediate small: memory holds the findings once.
     const BATCH: usize = 1024;
     for start in (0..doc.len()).step_by(BATCH) {
         let batch = start..(start + BATCH).min(doc.len());
         let outcomes = batch
-            .clone()
             .into_par_iter()
             .with_min_len(32)
             .map(|i| {
@@ -237,70 +193,11 @@ pub fn evaluate_document(
                 Ok((Resource::from(&d), evaluator.evaluate(i, &d)))
             })
             .collect::<Result<Vec<_>, InventoryError>>()?;
-        result.extend(outcomes);
+        found.extend(outcomes);
     }
     drop(evaluator);
-    doc.check_unique_arns(result.resources.iter().map(|r| r.arn.as_str()))?;
-    result.rules = rules;
-    Ok(result)
-}
-
-impl ScanResult {
-    /// A result from the inventory's header (coverage, collection time) and per-deployment
-    /// outcomes in deployment order.
-    fn assemble(
-        header: &Inventory,
-        rules: RuleSet,
-        now: DateTime<Utc>,
-        outcomes: Vec<(Resource, Vec<Finding>)>,
-    ) -> ScanResult {
-        let header = Inventory {
-            deployments: Vec::new(),
-            coverage: header.coverage.clone(),
-            collector: header.collector.clone(),
-            shard: header.shard.clone(),
-            ..*header
-        };
-        let evaluated = Evaluated {
-            resources: Vec::new(),
-            findings: Vec::new(),
-        };
-        let mut result = ScanResult::of_parts(header, rules, now, evaluated);
-        result.extend(outcomes);
-        result
-    }
-
-    /// A result from the inventory's header and what a [`PartEvaluator`] found. The header's
-    /// coverage moves into the result: copied, it was the largest thing a large scan held twice.
-    pub fn of_parts(
-        header: Inventory,
-        rules: RuleSet,
-        now: DateTime<Utc>,
-        evaluated: Evaluated,
-    ) -> ScanResult {
-        ScanResult {
-            resources: evaluated.resources,
-            coverage: header.coverage,
-            collected_at: header.collected_at,
-            collector: header.collector,
-            shard: header.shard,
-            rules,
-            findings: evaluated.findings,
-            evaluated_at: now,
-            waivers: Waivers::default(),
-            drift: None,
-        }
-    }
-
-    /// Appends per-deployment outcomes, in deployment order.
-    fn extend(&mut self, outcomes: Vec<(Resource, Vec<Finding>)>) {
-        self.resources.reserve(outcomes.len());
-        self.findings.reserve(outcomes.iter().map(|(_, f)| f.len()).sum());
-        for (resource, found) in outcomes {
-            self.resources.push(resource);
-            self.findings.extend(found);
-        }
-    }
+    doc.check_unique_arns(found.resources.iter().map(|r| r.arn.as_str()))?;
+    Ok(found.into_result(header_of(&doc.header), rules, now))
 }
 
 /// One rule in a scope where `d`, `now` and the rule's `params` are bound. Evidence is gathered
@@ -452,7 +349,7 @@ mod tests {
             deployments: Vec::new(),
             ..inventory.clone()
         };
-        let result = ScanResult::of_parts(header, rules, now, evaluated);
+        let result = evaluated.into_result(header, rules, now);
 
         assert!(!whole.findings.is_empty());
         assert_eq!(result.resources, whole.resources);

@@ -6,129 +6,17 @@
 //! later from a saved result is the report the scan wrote. The templates (`reports/`) only lay it
 //! out; every figure is computed here. The template context is documented in docs/report.md.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
-use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 
-use crate::findings::{Severity, Status};
 use crate::inventory::{CoverageEntry, DeploymentKind};
-use crate::report::json::RESULT_SCHEMA_VERSION;
-use crate::rules::FRAMEWORKS;
-
-/// A result document that cannot be reported on (exit code 2).
-#[derive(Debug, thiserror::Error)]
-pub enum ResultError {
-    #[error("{file}: cannot read scan result: {source}")]
-    Io {
-        file: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{file}:{line}:{column}: the file is not UTF-8")]
-    Encoding {
-        file: String,
-        line: usize,
-        column: usize,
-    },
-    #[error("{file}:{line}:{column}: not a scan result (`ecaudit scan --format json`): {message}")]
-    Invalid {
-        file: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    #[error(
-        "{file}: scan result schema_version {found} is not supported (this build reads {RESULT_SCHEMA_VERSION})"
-    )]
-    Version { file: String, found: u32 },
-}
-
-/// The scan result document as saved by `scan --format json`.
-#[derive(Debug, Deserialize)]
-pub struct SavedResult {
-    pub schema_version: u32,
-    pub tool: SavedTool,
-    pub scan: SavedScan,
-    pub summary: SavedSummary,
-    #[serde(default)]
-    pub coverage: Vec<CoverageEntry>,
-    #[serde(default)]
-    pub waivers: SavedWaivers,
-    /// Passed through to the templates as written (`scan --history`).
-    #[serde(default)]
-    pub drift: Option<serde_json::Value>,
-    /// The rules the scan evaluated (results written before ecaudit listed them have none: the
-    /// report then knows only the rules of the findings shown).
-    #[serde(default)]
-    pub rules: Vec<SavedRule>,
-    pub findings: Vec<SavedFinding>,
-}
-
-/// Suppressions (passed through to the templates as written), baseline and warnings.
-#[derive(Debug, Default, Deserialize, Serialize)]
-pub struct SavedWaivers {
-    #[serde(default)]
-    pub suppressions: Vec<serde_json::Value>,
-    #[serde(default)]
-    pub baseline: Option<serde_json::Value>,
-    #[serde(default)]
-    pub warnings: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct SavedRule {
-    pub id: String,
-    pub title: String,
-    pub severity: Severity,
-    #[serde(default)]
-    pub remediation: Option<String>,
-    #[serde(default)]
-    pub controls: BTreeMap<String, Vec<String>>,
-}
-
-#[derive(Debug, Deserialize, Serialize)]
-pub struct SavedTool {
-    pub name: String,
-    pub version: String,
-    pub rule_pack: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct SavedScan {
-    pub evaluated_at: DateTime<Utc>,
-    #[serde(default)]
-    pub collected_at: Option<DateTime<Utc>>,
-    pub min_severity: Severity,
-    #[serde(default)]
-    pub collector: Option<crate::inventory::Collector>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct SavedSummary {
-    pub deployments: usize,
-    pub rules: usize,
-    /// Counts of every finding, also those a `--severity` filter left out of `findings`.
-    pub findings: crate::summary::StatusCounts,
-    pub by_severity: Vec<crate::summary::SeverityCounts>,
-    pub by_rule: Vec<crate::summary::RuleCounts>,
-    pub gate: SavedGate,
-    #[serde(default)]
-    pub collection: Option<SavedCollection>,
-}
-
-#[derive(Debug, Deserialize, Serialize)]
-pub struct SavedGate {
-    pub fail_on: Severity,
-    /// Failing findings at or above `fail_on`.
-    pub failing: usize,
-    pub incomplete: bool,
-    pub exit_zero: bool,
-    pub allow_partial: bool,
-    pub exit_code: u8,
-    pub reason: String,
-}
+use crate::result::document::{Document, FindingRecord, RuleRecord, Tool, WaiverRecord};
+use crate::result::summary::{Gate, StatusCounts};
+use crate::result::{DriftReport, Status, Transition, Waivers};
+use crate::rules::{FRAMEWORKS, Severity};
 
 /// What the audit concluded, whatever `--exit-zero` or `--allow-partial` made of the exit code:
 /// `incomplete` (something could not be read or decided), `failed`, or `passed`.
@@ -139,7 +27,7 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn of(gate: &SavedGate) -> Self {
+    fn of(gate: &Gate) -> Self {
         let (outcome, label) = if gate.incomplete {
             ("incomplete", "Incomplete")
         } else if gate.failing > 0 {
@@ -151,123 +39,11 @@ impl Verdict {
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct SavedCollection {
-    pub duration_seconds: f64,
-    #[serde(default)]
-    pub caller: Option<String>,
-    #[serde(default)]
-    pub retries: u64,
-    #[serde(default)]
-    pub api_calls: BTreeMap<String, u64>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct SavedFinding {
-    pub rule_id: String,
-    pub title: String,
-    pub severity: Severity,
-    pub status: Status,
-    pub resource_kind: DeploymentKind,
-    pub resource_id: String,
-    pub resource_arn: String,
-    pub account_id: String,
-    pub region: String,
-    pub message: String,
-    #[serde(default)]
-    pub evidence: Vec<String>,
-    #[serde(default)]
-    pub remediation: Option<String>,
-    #[serde(default)]
-    pub controls: BTreeMap<String, Vec<String>>,
-    pub fingerprint: String,
-    #[serde(default)]
-    pub waiver: Option<SavedWaiver>,
-    #[serde(default)]
-    pub drift: Option<String>,
-}
-
-#[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct SavedWaiver {
-    pub by: String,
-    pub original_status: Status,
-    pub source: String,
-    pub reason: String,
-    #[serde(default)]
-    pub owner: Option<String>,
-    #[serde(default)]
-    pub ticket: Option<String>,
-    #[serde(default)]
-    pub expires: Option<NaiveDate>,
-}
-
-impl SavedResult {
-    /// Parses a result document; `file` names it in errors.
-    pub fn parse(text: &str, file: &str) -> Result<Self, ResultError> {
-        #[derive(Deserialize)]
-        struct Version {
-            schema_version: u32,
-        }
-        let invalid = |e: serde_json::Error| ResultError::Invalid {
-            file: file.to_string(),
-            line: e.line(),
-            column: e.column(),
-            message: crate::position::strip_position(&e.to_string()),
-        };
-        let version: Version = serde_json::from_str(text).map_err(invalid)?;
-        if version.schema_version != RESULT_SCHEMA_VERSION {
-            return Err(ResultError::Version {
-                file: file.to_string(),
-                found: version.schema_version,
-            });
-        }
-        let mut de = serde_json::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            ResultError::Invalid {
-                file: file.to_string(),
-                line: inner.line(),
-                column: inner.column(),
-                message: format!(
-                    "at `{path}`: {}",
-                    crate::position::strip_position(&inner.to_string())
-                ),
-            }
-        })
-    }
-
-    /// Reads a result document (`-`: standard input).
-    pub fn read(path: &Path) -> Result<Self, ResultError> {
-        use crate::inventory::InventoryError;
-        let text = crate::inventory::read_text(path).map_err(|e| match e {
-            InventoryError::Io { path, source } => ResultError::Io { file: path, source },
-            InventoryError::Invalid {
-                path, line, column, ..
-            } => ResultError::Encoding {
-                file: path,
-                line,
-                column,
-            },
-            other => ResultError::Io {
-                file: path.display().to_string(),
-                source: std::io::Error::other(other.to_string()),
-            },
-        })?;
-        Self::parse(&text, &path.display().to_string())
-    }
-}
-
 /// Counts of findings by status, with the pass rate and the widths of a stacked bar.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Tally {
-    pub total: usize,
-    pub pass: usize,
-    pub fail: usize,
-    pub error: usize,
-    pub suppressed: usize,
-    pub baselined: usize,
-    pub not_applicable: usize,
+    #[serde(flatten)]
+    pub counts: StatusCounts,
     /// Findings that were decided on an applicable rule: all but `not_applicable`.
     pub evaluated: usize,
     /// `pass / evaluated` in percent, one decimal (`null` when nothing was evaluated). Waived
@@ -281,52 +57,33 @@ pub struct Tally {
 
 impl Tally {
     fn add(&mut self, status: Status) {
-        self.total += 1;
-        match status {
-            Status::Pass => self.pass += 1,
-            Status::Fail => self.fail += 1,
-            Status::Error => self.error += 1,
-            Status::Suppressed => self.suppressed += 1,
-            Status::Baselined => self.baselined += 1,
-            Status::NotApplicable => self.not_applicable += 1,
-        }
+        self.counts.add(status);
     }
 
-    fn of(c: &crate::summary::StatusCounts) -> Self {
+    fn of(counts: &StatusCounts) -> Self {
         Tally {
-            total: c.total,
-            pass: c.pass,
-            fail: c.fail,
-            error: c.error,
-            suppressed: c.suppressed,
-            baselined: c.baselined,
-            not_applicable: c.not_applicable,
+            counts: *counts,
             ..Tally::default()
         }
         .finish()
     }
 
     fn plus(mut self, o: &Tally) -> Self {
-        self.total += o.total;
-        self.pass += o.pass;
-        self.fail += o.fail;
-        self.error += o.error;
-        self.suppressed += o.suppressed;
-        self.baselined += o.baselined;
-        self.not_applicable += o.not_applicable;
+        self.counts.add_all(&o.counts);
         self.finish()
     }
 
     fn finish(mut self) -> Self {
-        self.evaluated = self.total - self.not_applicable;
+        let c = self.counts;
+        self.evaluated = c.total - c.not_applicable;
         if self.evaluated > 0 {
             let pct = |n: usize| (n as f64 * 1000.0 / self.evaluated as f64).round() / 10.0;
-            self.pass_rate = Some(pct(self.pass));
+            self.pass_rate = Some(pct(c.pass));
             self.bar = [
-                pct(self.pass),
-                pct(self.fail),
-                pct(self.error),
-                pct(self.suppressed + self.baselined),
+                pct(c.pass),
+                pct(c.fail),
+                pct(c.error),
+                pct(c.suppressed + c.baselined),
             ];
             let mut at = 0.0;
             for (offset, width) in self.offsets.iter_mut().zip(self.bar) {
@@ -388,8 +145,8 @@ pub struct FindingView {
     pub message: String,
     pub evidence: Vec<String>,
     pub fingerprint: String,
-    pub waiver: Option<SavedWaiver>,
-    pub drift: Option<String>,
+    pub waiver: Option<WaiverRecord<'static>>,
+    pub drift: Option<Transition>,
 }
 
 #[derive(Debug, Serialize)]
@@ -427,10 +184,10 @@ pub struct Scope {
 /// Everything a report template is given as `report`.
 #[derive(Debug, Serialize)]
 pub struct AuditReport {
-    pub tool: SavedTool,
+    pub tool: Tool<'static>,
     pub scope: Scope,
     pub verdict: Verdict,
-    pub gate: SavedGate,
+    pub gate: Gate,
     pub overall: Tally,
     pub by_severity: Vec<Bar>,
     pub by_rule: Vec<Bar>,
@@ -446,8 +203,8 @@ pub struct AuditReport {
     pub attention: Tally,
     /// Coverage entries that failed: what the scan could not read.
     pub gaps: Vec<CoverageEntry>,
-    pub waivers: SavedWaivers,
-    pub drift: Option<serde_json::Value>,
+    pub waivers: Waivers,
+    pub drift: Option<DriftReport>,
 }
 
 fn rank(s: Severity) -> u8 {
@@ -489,9 +246,31 @@ fn bars(map: BTreeMap<String, Tally>) -> Vec<Bar> {
         .collect()
 }
 
+/// A rule as the report knows it: from the result's rule list, or from its findings.
+struct RuleInfo {
+    id: String,
+    title: String,
+    severity: Severity,
+    remediation: Option<String>,
+    controls: BTreeMap<String, Vec<String>>,
+}
+
+impl From<RuleRecord<'_>> for RuleInfo {
+    fn from(r: RuleRecord<'_>) -> Self {
+        RuleInfo {
+            id: r.id.into_owned(),
+            title: r.title.into_owned(),
+            severity: r.severity,
+            remediation: Some(r.remediation.into_owned()).filter(|t| !t.is_empty()),
+            controls: r.controls.into_owned(),
+        }
+    }
+}
+
 impl AuditReport {
-    pub fn new(doc: SavedResult) -> Self {
-        let SavedResult {
+    /// The report of a result document: read back from a file, or made from a scan's result.
+    pub fn new(doc: Document<'_, Vec<FindingRecord<'_>>>) -> Self {
+        let Document {
             tool,
             scan,
             summary,
@@ -502,34 +281,44 @@ impl AuditReport {
             findings,
             ..
         } = doc;
+        let summary = summary.into_owned();
 
         let mut by_account: BTreeMap<String, Tally> = BTreeMap::new();
         let mut by_region: BTreeMap<String, Tally> = BTreeMap::new();
-        let mut shown_rules: BTreeMap<String, SavedRule> = BTreeMap::new();
+        let mut shown_rules: BTreeMap<String, RuleInfo> = BTreeMap::new();
         let mut deployments: BTreeMap<(String, String, String), DeploymentView> = BTreeMap::new();
         let mut attention = Vec::new();
         for f in findings {
-            by_account.entry(f.account_id.clone()).or_default().add(f.status);
-            by_region.entry(f.region.clone()).or_default().add(f.status);
-            let rule = shown_rules.entry(f.rule_id.clone()).or_insert_with(|| SavedRule {
-                id: f.rule_id.clone(),
-                title: f.title.clone(),
-                severity: f.severity,
-                remediation: None,
-                controls: f.controls.clone(),
-            });
+            by_account
+                .entry(f.account_id.to_string())
+                .or_default()
+                .add(f.status);
+            by_region.entry(f.region.to_string()).or_default().add(f.status);
+            let rule = shown_rules
+                .entry(f.rule_id.to_string())
+                .or_insert_with(|| RuleInfo {
+                    id: f.rule_id.to_string(),
+                    title: f.title.to_string(),
+                    severity: f.severity,
+                    remediation: None,
+                    controls: f.controls.clone().into_owned(),
+                });
             if rule.remediation.is_none() {
-                rule.remediation = f.remediation.clone();
+                rule.remediation = f.remediation.as_deref().map(str::to_string);
             }
-            let key = (f.account_id.clone(), f.region.clone(), f.resource_arn.clone());
+            let key = (
+                f.account_id.to_string(),
+                f.region.to_string(),
+                f.resource_arn.to_string(),
+            );
             deployments
                 .entry(key)
                 .or_insert_with(|| DeploymentView {
                     kind: f.resource_kind,
-                    id: f.resource_id.clone(),
-                    arn: f.resource_arn.clone(),
-                    account_id: f.account_id.clone(),
-                    region: f.region.clone(),
+                    id: f.resource_id.to_string(),
+                    arn: f.resource_arn.to_string(),
+                    account_id: f.account_id.to_string(),
+                    region: f.region.to_string(),
                     tally: Tally::default(),
                 })
                 .tally
@@ -540,10 +329,10 @@ impl AuditReport {
         }
 
         // Rules: those the result lists (every rule evaluated), else those of the findings shown.
-        let rule_list: Vec<SavedRule> = if saved_rules.is_empty() {
+        let rule_list: Vec<RuleInfo> = if saved_rules.is_empty() {
             shown_rules.into_values().collect()
         } else {
-            saved_rules
+            saved_rules.into_iter().map(RuleInfo::from).collect()
         };
         // Tallies per rule come from the summary, which counts every finding, shown or not.
         let rule_tally: BTreeMap<&str, Tally> = summary
@@ -630,15 +419,19 @@ impl AuditReport {
                 tally.add(f.status);
                 FindingView {
                     severity_rank: rank(f.severity),
-                    deployment: index[&(f.account_id.clone(), f.region.clone(), f.resource_arn.clone())],
-                    rule_id: f.rule_id,
-                    title: f.title,
+                    deployment: index[&(
+                        f.account_id.to_string(),
+                        f.region.to_string(),
+                        f.resource_arn.to_string(),
+                    )],
+                    rule_id: f.rule_id.into_owned(),
+                    title: f.title.into_owned(),
                     severity: f.severity,
                     status: f.status,
-                    message: f.message,
-                    evidence: f.evidence,
-                    fingerprint: f.fingerprint,
-                    waiver: f.waiver,
+                    message: f.message.into_owned(),
+                    evidence: f.evidence.into_owned(),
+                    fingerprint: f.fingerprint.into_owned(),
+                    waiver: f.waiver.map(WaiverRecord::into_owned),
                     drift: f.drift,
                 }
             })
@@ -655,7 +448,7 @@ impl AuditReport {
         // Scope: every account and region the scan read or found a deployment in.
         let mut accounts: BTreeSet<String> = by_account.keys().cloned().collect();
         let mut regions: BTreeSet<String> = by_region.keys().cloned().collect();
-        for c in &coverage {
+        for c in coverage.iter() {
             if c.account_id.len() == 12 && c.account_id.bytes().all(|b| b.is_ascii_digit()) {
                 accounts.insert(c.account_id.to_string());
             }
@@ -683,7 +476,7 @@ impl AuditReport {
         };
 
         AuditReport {
-            tool,
+            tool: tool.into_owned(),
             scope,
             verdict: Verdict::of(&summary.gate),
             overall: Tally::of(&summary.findings),
@@ -712,9 +505,9 @@ impl AuditReport {
             deployments,
             findings,
             attention: tally.finish(),
-            gaps: coverage.into_iter().filter(|c| c.is_gap()).collect(),
-            waivers,
-            drift,
+            gaps: coverage.iter().filter(|c| c.is_gap()).cloned().collect(),
+            waivers: waivers.into_owned(),
+            drift: drift.map(Cow::into_owned),
         }
     }
 }

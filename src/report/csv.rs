@@ -3,9 +3,9 @@
 
 use std::io::{self, Write};
 
-use super::RenderOptions;
-use super::json::FindingRecord;
-use crate::evaluate::ScanResult;
+use super::common::RenderOptions;
+use crate::result::ScanResult;
+use crate::result::document::FindingRecord;
 
 const HEADER: [&str; 21] = [
     "rule_id",
@@ -44,7 +44,7 @@ fn cell(s: &str) -> std::borrow::Cow<'_, str> {
 pub fn render(result: &ScanResult, options: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(HEADER)?;
-    for f in super::shown(result, options) {
+    for f in super::common::shown(result, options) {
         let r = FindingRecord::new(result, f);
         let controls = r
             .controls
@@ -54,26 +54,26 @@ pub fn render(result: &ScanResult, options: &RenderOptions, out: &mut dyn Write)
             .join("; ");
         let waiver = r.waiver.as_ref();
         let expires = waiver.and_then(|w| w.expires).map(|d| d.to_string());
-        let row = [
-            r.rule_id,
-            r.title,
+        let row: [&str; 21] = [
+            &r.rule_id,
+            &r.title,
             r.severity.as_str(),
             r.status.as_str(),
             r.resource_kind.as_str(),
-            r.resource_id,
-            r.resource_arn,
-            r.account_id,
-            r.region,
-            r.message,
+            &r.resource_id,
+            &r.resource_arn,
+            &r.account_id,
+            &r.region,
+            &r.message,
             &r.evidence.join("\n"),
-            r.remediation.unwrap_or_default(),
+            r.remediation.as_deref().unwrap_or_default(),
             &controls,
             &r.fingerprint,
-            waiver.map_or("", |w| w.by),
-            waiver.map_or("", |w| w.reason),
-            waiver.map_or("", |w| w.source.as_str()),
-            waiver.and_then(|w| w.owner).unwrap_or_default(),
-            waiver.and_then(|w| w.ticket).unwrap_or_default(),
+            waiver.map_or("", |w| w.by.as_str()),
+            waiver.map_or("", |w| &w.reason),
+            waiver.map_or("", |w| &w.source),
+            waiver.and_then(|w| w.owner.as_deref()).unwrap_or_default(),
+            waiver.and_then(|w| w.ticket.as_deref()).unwrap_or_default(),
             expires.as_deref().unwrap_or_default(),
             r.drift.map_or("", |t| t.as_str()),
         ];

@@ -5,11 +5,11 @@ use std::io::{self, Write};
 
 use comfy_table::Cell;
 
-use super::markdown::cell;
+use super::common::cell;
 use crate::drift::terraform::StateDrift;
-use crate::drift::{DriftReport, FindingRef};
+use crate::result::{DriftReport, FindingRef};
 
-fn status(s: Option<crate::findings::Status>) -> &'static str {
+fn status(s: Option<crate::result::Status>) -> &'static str {
     s.map_or("absent", |s| s.as_str())
 }
 
@@ -101,7 +101,7 @@ fn table_body(report: &DriftReport, color: bool, width: Option<u16>, out: &mut d
     if rows.is_empty() {
         writeln!(out, "\nNo deployment drifted.")?;
     } else {
-        let mut t = super::table::styled_table(color, width);
+        let mut t = super::common::styled_table(color, width);
         t.set_header(vec!["Deployment", "What", "Before", "Now"]);
         for (d, what, old, new) in rows {
             t.add_row(vec![
@@ -117,7 +117,7 @@ fn table_body(report: &DriftReport, color: bool, width: Option<u16>, out: &mut d
         if list.is_empty() {
             continue;
         }
-        let mut t = super::table::styled_table(color, width);
+        let mut t = super::common::styled_table(color, width);
         t.set_header(vec!["Severity", "Rule", "Deployment", "Before", "Now"]);
         for f in list {
             t.add_row(vec![
@@ -141,7 +141,7 @@ fn table_body(report: &DriftReport, color: bool, width: Option<u16>, out: &mut d
 }
 
 pub fn json(report: &DriftReport, pretty: bool, out: &mut dyn Write) -> io::Result<()> {
-    super::write_json(report, pretty, out)
+    super::common::write_json(report, pretty, out)
 }
 
 /// Rows listed per section; the rest are counted.
@@ -297,7 +297,7 @@ pub fn state_table(d: &StateDrift, color: bool, width: Option<u16>, out: &mut dy
     )?;
     let rows = state_rows(d);
     if !rows.is_empty() {
-        let mut t = super::table::styled_table(color, width);
+        let mut t = super::common::styled_table(color, width);
         t.set_header(vec!["Terraform address", "Resource", "What", "Declared", "Live"]);
         for r in rows {
             t.add_row(r.to_vec());
@@ -317,7 +317,7 @@ pub fn state_table(d: &StateDrift, color: bool, width: Option<u16>, out: &mut dy
 }
 
 pub fn state_json(d: &StateDrift, pretty: bool, out: &mut dyn Write) -> io::Result<()> {
-    super::write_json(d, pretty, out)
+    super::common::write_json(d, pretty, out)
 }
 
 pub fn state_markdown(d: &StateDrift, out: &mut dyn Write) -> io::Result<()> {

@@ -7,10 +7,10 @@ use std::io::{self, Write};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
-use super::RenderOptions;
-use super::json::FindingRecord;
-use crate::evaluate::ScanResult;
-use crate::findings::{Finding, Status};
+use super::common::RenderOptions;
+use crate::result::ScanResult;
+use crate::result::document::FindingRecord;
+use crate::result::{Finding, Status};
 
 #[derive(Default)]
 struct Counts {
@@ -59,13 +59,13 @@ fn xml_text(s: &str) -> std::borrow::Cow<'_, str> {
 /// The body of a failure: evidence, the resource, and how to fix it.
 fn details(r: &FindingRecord) -> String {
     let mut text = String::new();
-    for line in r.evidence {
+    for line in r.evidence.iter() {
         text.push_str("- ");
         text.push_str(line);
         text.push('\n');
     }
     text.push_str(&format!("resource: {}\n", r.resource_arn));
-    if let Some(remediation) = r.remediation {
+    if let Some(remediation) = &r.remediation {
         text.push_str(&format!("remediation: {remediation}\n"));
     }
     text.push_str(&format!("fingerprint: {}", r.fingerprint));
@@ -75,7 +75,7 @@ fn details(r: &FindingRecord) -> String {
 pub fn render(result: &ScanResult, options: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
     let rules = result.rules.rules();
     let mut by_rule: Vec<Vec<&Finding>> = vec![Vec::new(); rules.len()];
-    for f in super::shown(result, options) {
+    for f in super::common::shown(result, options) {
         by_rule[f.rule].push(f);
     }
     let mut total = Counts::default();
@@ -122,7 +122,7 @@ pub fn render(result: &ScanResult, options: &RenderOptions, out: &mut dyn Write)
             let name = xml_text(&format!("{} ({} {})", r.resource_id, r.account_id, r.region)).into_owned();
             let case = BytesStart::new("testcase").with_attributes([
                 ("name", name.as_str()),
-                ("classname", r.rule_id),
+                ("classname", &r.rule_id),
                 ("time", "0"),
             ]);
             let child = match f.status {

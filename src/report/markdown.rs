@@ -4,72 +4,18 @@
 
 use std::io::{self, Write};
 
-use super::RenderOptions;
-use crate::evaluate::ScanResult;
-use crate::findings::{Finding, Status};
+use super::common::{RenderOptions, cell};
+use crate::result::ScanResult;
+use crate::result::Summary;
+use crate::result::document::FindingRecord;
+use crate::result::summary::StatusCounts;
+use crate::result::{Finding, Status};
 use crate::rules::pack::PACK_VERSION;
-use crate::summary::{StatusCounts, Summary};
 
 /// Failing findings listed; the rest are counted.
 const TOP: usize = 25;
-/// Bytes of one escaped cell before it is cut.
-const CELL: usize = 400;
 /// What a GitHub comment holds; the optional details are dropped to stay below it.
 pub const LIMIT: usize = 65_536;
-
-/// Text from AWS or rule files made inert in a Markdown table cell: HTML and Markdown syntax
-/// escaped, @-mentions and autolinks broken with invisible joiners (a tag value must not ping
-/// anyone or become a link), lines joined with `<br>`, cut to a bounded length.
-pub fn cell(text: &str) -> String {
-    inert(text, CELL)
-}
-
-/// [`cell`] cut at `limit` bytes instead of [`CELL`] (`usize::MAX`: never cut).
-pub fn inert(text: &str, limit: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(limit) + 8);
-    // Where the value may open a block when it starts a line: a list item (`-`, `+`, `1.`,
-    // `1)`), a setext underline (`=`), an indented code block (leading spaces).
-    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
-    for (i, c) in text.char_indices() {
-        if out.len() >= limit {
-            out.push('…');
-            break;
-        }
-        let at_start = i == 0;
-        match c {
-            ' ' | '\t' if text[..i].bytes().all(|b| b == b' ' || b == b'\t') => out.push_str("&#32;"),
-            '-' | '+' | '=' if at_start => {
-                out.push('\\');
-                out.push(c);
-            }
-            // `1. ` or `1) ` (the marker, then a space or the end) opens an ordered list.
-            '.' | ')'
-                if i == digits
-                    && digits > 0
-                    && matches!(text.as_bytes().get(i + 1), None | Some(b' ' | b'\t')) =>
-            {
-                out.push('\\');
-                out.push(c);
-            }
-            '@' => out.push_str("@\u{2060}"),
-            // `scheme://` starts an autolink; `::/0` (IPv6) does not and stays as it is.
-            ':' if text[i + 1..].starts_with("//") => out.push_str(":\u{2060}"),
-            '.' if out.ends_with("www") => out.push_str(".\u{2060}"),
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\n' => out.push_str("<br>"),
-            '\r' => {}
-            // `$` opens maths on GitHub.
-            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '~' | '#' | '$' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn counts(c: &StatusCounts) -> String {
     format!(
@@ -148,7 +94,7 @@ fn body(
     }
     writeln!(out, "| **total** | {} |\n", counts(&summary.findings))?;
 
-    let failing = super::failing_first(result, options);
+    let failing = super::common::failing_first(result, options);
     if failing.is_empty() {
         writeln!(out, "No failing findings.\n")?;
     } else {
@@ -232,7 +178,7 @@ fn body(
         writeln!(out)?;
     }
 
-    let suppressed: Vec<&Finding> = super::shown(result, options)
+    let suppressed: Vec<&Finding> = super::common::shown(result, options)
         .filter(|f| f.status == Status::Suppressed)
         .collect();
     if !suppressed.is_empty() {
@@ -240,13 +186,13 @@ fn body(
         writeln!(out, "| Rule | Deployment | Reason | Declared in |")?;
         writeln!(out, "|---|---|---|---|")?;
         for f in suppressed.iter().take(TOP) {
-            let r = super::json::FindingRecord::new(result, f);
+            let r = FindingRecord::new(result, f);
             let (reason, source) = r
                 .waiver
                 .as_ref()
                 .map(|w| {
                     let mut reason = w.reason.to_string();
-                    if let Some(owner) = w.owner {
+                    if let Some(owner) = &w.owner {
                         reason.push_str(&format!(" (owner {owner})"));
                     }
                     if let Some(expires) = w.expires {
@@ -259,7 +205,7 @@ fn body(
                 out,
                 "| `{}` | {} | {} | {} |",
                 r.rule_id,
-                cell(r.resource_id),
+                cell(&r.resource_id),
                 cell(&reason),
                 cell(&source)
             )?;
@@ -296,34 +242,4 @@ fn body(
     }
     writeln!(out, "\n</details>")?;
     Ok(details)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cells_are_inert() {
-        assert_eq!(
-            cell("<script>alert(1)</script> | [x](y)\nz"),
-            "&lt;script&gt;alert(1)&lt;/script&gt; \\| \\[x\\](y)<br>z"
-        );
-        assert_eq!(cell(&"a".repeat(1000)).chars().count(), CELL + 1);
-        assert!(
-            cell(&"&".repeat(1000)).len() <= CELL + 8,
-            "the cap is on what is written"
-        );
-        assert_eq!(cell("@org/team"), "@\u{2060}org/team");
-        assert_eq!(cell("https://x"), "https:\u{2060}//x");
-        assert_eq!(cell("sg-1: ::/0 on tcp/6379"), "sg-1: ::/0 on tcp/6379");
-        // Block syntax at the start of a value, and maths.
-        assert_eq!(cell("- item"), "\\- item");
-        assert_eq!(cell("12. item"), "12\\. item");
-        assert_eq!(cell("3) item"), "3\\) item");
-        assert_eq!(cell("==="), "\\===");
-        assert_eq!(cell("    code"), "&#32;&#32;&#32;&#32;code");
-        assert_eq!(cell("a - b 1. c"), "a - b 1. c");
-        assert_eq!(cell("81.2% of 0.1.0"), "81.2% of 0.1.0");
-        assert_eq!(cell("$x$"), "\\$x\\$");
-    }
 }

@@ -3,6 +3,7 @@
 //! re-derive facts.
 
 pub mod audit;
+pub mod common;
 pub mod csv;
 pub mod drift;
 pub mod json;
@@ -17,9 +18,10 @@ use std::io::{self, Write};
 
 use clap::ValueEnum;
 
-use crate::evaluate::ScanResult;
-use crate::findings::Severity;
-use crate::summary::Summary;
+pub use common::{RenderOptions, write_json};
+
+use crate::result::document::Document;
+use crate::result::{ScanResult, Summary};
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -61,66 +63,6 @@ impl Format {
     }
 }
 
-/// How to present a result.
-#[derive(Clone, Copy, Debug)]
-pub struct RenderOptions {
-    /// Findings below this severity are left out (counts still include them).
-    pub min_severity: Severity,
-    /// ANSI colours (table only).
-    pub color: bool,
-    /// Wrap tables to this width (`None`: the terminal's width).
-    pub width: Option<u16>,
-    /// Indent JSON (for a terminal); compact otherwise.
-    pub pretty: bool,
-}
-
-/// A JSON value and a newline: indented when `pretty` (for people), compact otherwise.
-pub fn write_json<T: serde::Serialize + ?Sized>(
-    value: &T,
-    pretty: bool,
-    out: &mut dyn Write,
-) -> io::Result<()> {
-    if pretty {
-        serde_json::to_writer_pretty(&mut *out, value)?;
-    } else {
-        serde_json::to_writer(&mut *out, value)?;
-    }
-    out.write_all(b"\n")
-}
-
-/// The failing and undecided findings shown, failing first, then by severity (highest first),
-/// rule and deployment: the order the table and Markdown list them in.
-pub fn failing_first<'a>(
-    result: &'a ScanResult,
-    options: &'a RenderOptions,
-) -> Vec<&'a crate::findings::Finding> {
-    use crate::findings::Status;
-    let mut failing: Vec<_> = shown(result, options)
-        .filter(|f| matches!(f.status, Status::Fail | Status::Error))
-        .collect();
-    failing.sort_by_key(|f| {
-        let rule = result.rule(f);
-        (
-            f.status,
-            std::cmp::Reverse(rule.severity),
-            rule.id.as_str(),
-            f.deployment,
-        )
-    });
-    failing
-}
-
-/// The findings a report lists: at or above the `--severity` display filter.
-pub fn shown<'a>(
-    result: &'a ScanResult,
-    options: &'a RenderOptions,
-) -> impl Iterator<Item = &'a crate::findings::Finding> + 'a {
-    result
-        .findings
-        .iter()
-        .filter(|f| result.rule(f).severity >= options.min_severity)
-}
-
 pub fn render(
     format: Format,
     result: &ScanResult,
@@ -145,23 +87,15 @@ pub fn render(
     }
 }
 
-/// The audit report of a scan, rendered with `template`. It is built from the JSON result
-/// document, exactly as `ecaudit report` builds it from a saved one, so both give the same page.
+/// The audit report of a scan, rendered with `template`: built from the result document's
+/// model, as `ecaudit report` builds it from a saved result, so both give the same page.
 pub fn audit_report(
     result: &ScanResult,
     summary: &Summary,
     options: &RenderOptions,
     template: &templates::Template,
 ) -> Result<Vec<u8>, templates::TemplateError> {
-    let mut json = Vec::new();
-    let compact = RenderOptions {
-        pretty: false,
-        ..*options
-    };
-    json::render(result, summary, &compact, &mut json).expect("writing to memory cannot fail");
-    let text = String::from_utf8(json).expect("serde_json writes UTF-8");
-    let doc = audit::SavedResult::parse(&text, "the scan result").expect("a result document reads back");
-    drop(text);
+    let doc = Document::records(result, summary, options.min_severity);
     let mut out = Vec::new();
     template.render(&audit::AuditReport::new(doc), &mut out)?;
     Ok(out)

@@ -7,12 +7,13 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use super::RenderOptions;
-use super::json::FindingRecord;
-use crate::evaluate::ScanResult;
-use crate::findings::{Severity, Status};
+use super::common::RenderOptions;
 use crate::inventory::DeploymentKind;
+use crate::result::ScanResult;
+use crate::result::Status;
+use crate::result::document::FindingRecord;
 use crate::rules::FRAMEWORKS;
+use crate::rules::Severity;
 
 /// The OCSF version the events follow.
 pub const OCSF_VERSION: &str = "1.4.0";
@@ -20,8 +21,8 @@ pub const CLASS_UID: u32 = 2003;
 pub const CATEGORY_UID: u32 = 2;
 /// `activity_id`: 1 Create (a finding this scan produced), 2 Update (failing in the previous
 /// run too, `scan --history`), 3 Close (it failed in the previous run and no longer does).
-fn activity(t: Option<crate::drift::Transition>) -> (u32, &'static str) {
-    use crate::drift::Transition;
+fn activity(t: Option<crate::result::Transition>) -> (u32, &'static str) {
+    use crate::result::Transition;
     match t {
         Some(Transition::StillFailing) => (2, "Update"),
         Some(Transition::Resolved) => (3, "Close"),
@@ -49,7 +50,7 @@ fn finding_status(s: Status) -> (u32, &'static str) {
 }
 
 /// The compliance status (`compliance.status_id`): 1 Pass, 3 Fail, 0 Unknown, 99 Other.
-fn compliance_status(f: &crate::findings::Finding) -> (u32, &'static str) {
+fn compliance_status(f: &crate::result::Finding) -> (u32, &'static str) {
     let evaluated = f.waiver.map_or(f.status, |w| w.was);
     match evaluated {
         Status::Pass => (1, "Pass"),
@@ -68,7 +69,7 @@ fn resource_type(kind: DeploymentKind) -> &'static str {
     }
 }
 
-fn event(result: &ScanResult, f: &crate::findings::Finding, time: i64) -> Value {
+fn event(result: &ScanResult, f: &crate::result::Finding, time: i64) -> Value {
     let r = FindingRecord::new(result, f);
     let d = result.resource(f);
     let (severity_id, severity) = severity_id(r.severity);
@@ -97,7 +98,7 @@ fn event(result: &ScanResult, f: &crate::findings::Finding, time: i64) -> Value 
         .map(|(k, v)| json!({"name": k, "value": v}))
         .collect();
     let mut desc = r.message.to_string();
-    for line in r.evidence {
+    for line in r.evidence.iter() {
         desc.push_str("\n- ");
         desc.push_str(line);
     }
@@ -165,7 +166,7 @@ fn event(result: &ScanResult, f: &crate::findings::Finding, time: i64) -> Value 
 
 pub fn render(result: &ScanResult, options: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
     let time = result.evaluated_at.timestamp_millis();
-    for f in super::shown(result, options) {
+    for f in super::common::shown(result, options) {
         serde_json::to_writer(&mut *out, &event(result, f, time))?;
         out.write_all(b"\n")?;
     }

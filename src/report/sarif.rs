@@ -8,13 +8,14 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use super::RenderOptions;
-use super::json::FindingRecord;
-use crate::evaluate::ScanResult;
-use crate::findings::{Severity, Status};
+use super::common::RenderOptions;
+use crate::result::ScanResult;
+use crate::result::Status;
+use crate::result::Summary;
+use crate::result::document::FindingRecord;
 use crate::rules::Rule;
+use crate::rules::Severity;
 use crate::rules::pack::PACK_VERSION;
-use crate::summary::Summary;
 
 /// The `$schema` GitHub code scanning expects.
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -114,7 +115,7 @@ fn rule_descriptor(rule: &Rule) -> Value {
 
 fn result_object(r: &FindingRecord, status: Status, rule_index: usize, baseline: bool) -> Value {
     let mut text = format!("{} ({}): {}", r.resource_id, r.resource_arn, r.message);
-    for line in r.evidence {
+    for line in r.evidence.iter() {
         text.push_str("\n- ");
         text.push_str(line);
     }
@@ -126,7 +127,7 @@ fn result_object(r: &FindingRecord, status: Status, rule_index: usize, baseline:
         "message": {"text": text},
         "locations": [{
             "physicalLocation": {
-                "artifactLocation": {"uri": artifact_uri(r.account_id, r.region, r.resource_id)},
+                "artifactLocation": {"uri": artifact_uri(&r.account_id, &r.region, &r.resource_id)},
                 "region": {"startLine": 1}
             },
             "logicalLocations": [{
@@ -154,16 +155,20 @@ fn result_object(r: &FindingRecord, status: Status, rule_index: usize, baseline:
     } else if let Some(t) = r.drift {
         // Without a baseline, the previous run (`--history`) is the baseline.
         result["baselineState"] = json!(match t {
-            crate::drift::Transition::StillFailing => "unchanged",
+            crate::result::Transition::StillFailing => "unchanged",
             _ => "new",
         });
     }
-    if let Some(w) = r.waiver.as_ref().filter(|w| w.by == "suppression") {
+    if let Some(w) = r
+        .waiver
+        .as_ref()
+        .filter(|w| w.by == crate::result::document::WaivedBy::Suppression)
+    {
         let mut justification = w.reason.to_string();
-        if let Some(owner) = w.owner {
+        if let Some(owner) = &w.owner {
             justification.push_str(&format!(" (owner: {owner})"));
         }
-        if let Some(ticket) = w.ticket {
+        if let Some(ticket) = &w.ticket {
             justification.push_str(&format!(" (ticket: {ticket})"));
         }
         if let Some(expires) = w.expires {
@@ -189,7 +194,7 @@ pub fn render(
     let baseline = result.waivers.baseline.is_some();
     let mut results = Vec::new();
     let mut notifications = Vec::new();
-    for f in super::shown(result, options) {
+    for f in super::common::shown(result, options) {
         match f.status {
             Status::Fail | Status::Suppressed | Status::Baselined if f.failed() => {
                 let r = FindingRecord::new(result, f);
@@ -198,7 +203,7 @@ pub fn render(
             Status::Suppressed => {
                 // A suppressed undecided finding: a note, so the reason is on record.
                 let r = FindingRecord::new(result, f);
-                let reason = r.waiver.as_ref().map_or("", |w| w.reason);
+                let reason = r.waiver.as_ref().map_or("", |w| &w.reason);
                 notifications.push(json!({
                     "level": "note",
                     "message": {"text": format!("{} on {} ({}): {} (suppressed: {reason})", r.rule_id, r.resource_id, r.resource_arn, r.message)},
@@ -285,7 +290,7 @@ pub fn render(
             }
         }]
     });
-    super::write_json(&doc, options.pretty, out)
+    super::common::write_json(&doc, options.pretty, out)
 }
 
 #[cfg(test)]

@@ -4,36 +4,19 @@
 
 use std::io::{self, Write};
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table};
+use comfy_table::{Attribute, Cell, CellAlignment, Color, Table};
 
-use super::RenderOptions;
-use crate::evaluate::ScanResult;
-use crate::findings::{Severity, Status};
+use super::common::{RenderOptions, styled_table};
+use crate::result::ScanResult;
+use crate::result::Status;
+use crate::result::Summary;
+use crate::result::document::FindingRecord;
+use crate::result::summary::StatusCounts;
+use crate::rules::Severity;
 use crate::rules::pack::PACK_VERSION;
-use crate::summary::{StatusCounts, Summary};
 
 /// Suppressed findings listed in full; the rest are counted.
 const SUPPRESSED_LISTED: usize = 100;
-
-/// A table in the house style: wrapped to `width` (`None`: the terminal's), coloured only when
-/// asked.
-pub(crate) fn styled_table(color: bool, width: Option<u16>) -> Table {
-    let mut t = Table::new();
-    t.load_style(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
-    // The terminal's width is read before `force_no_tty`, after which comfy-table sees none and
-    // would not wrap at all.
-    if let Some(width) = width.or_else(|| t.width()) {
-        t.set_width(width);
-    }
-    if color {
-        t.enforce_styling();
-    } else {
-        t.force_no_tty();
-    }
-    t
-}
 
 fn table(options: &RenderOptions) -> Table {
     styled_table(options.color, options.width)
@@ -141,7 +124,7 @@ pub fn render(
     writeln!(out, "\nFindings by rule\n{by_rule}")?;
 
     // Failing findings first by severity, then undecided ones; evidence beside each.
-    let shown = super::failing_first(result, options);
+    let shown = super::common::failing_first(result, options);
     let hidden = result
         .findings
         .iter()
@@ -184,19 +167,19 @@ pub fn render(
         )?;
     }
 
-    let suppressed: Vec<_> = super::shown(result, options)
+    let suppressed: Vec<_> = super::common::shown(result, options)
         .filter(|f| f.status == Status::Suppressed)
         .collect();
     if !suppressed.is_empty() {
         let mut t = table(options);
         t.set_header(vec!["Rule", "Deployment", "Suppressed because", "Declared in"]);
         for f in suppressed.iter().take(SUPPRESSED_LISTED) {
-            let r = super::json::FindingRecord::new(result, f);
+            let r = FindingRecord::new(result, f);
             let Some(w) = r.waiver.as_ref() else { continue };
             let mut reason = w.reason.to_string();
             for (label, value) in [
-                ("owner", w.owner.map(str::to_string)),
-                ("ticket", w.ticket.map(str::to_string)),
+                ("owner", w.owner.as_deref().map(str::to_string)),
+                ("ticket", w.ticket.as_deref().map(str::to_string)),
                 ("until", w.expires.map(|d| d.to_string())),
             ] {
                 if let Some(v) = value {

@@ -164,7 +164,7 @@ fn format_value(out: &mut Output, state: &mut State, value: &Value) -> Result<()
         AutoEscape::Custom(name) if name == "markdown" => if value.is_safe() {
             write!(out, "{value}")
         } else {
-            write!(out, "{}", super::markdown::inert(&value.to_string(), usize::MAX))
+            write!(out, "{}", super::common::inert(&value.to_string(), usize::MAX))
         }
         .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())),
         _ => escape_formatter(out, state, value),

@@ -7,6 +7,7 @@ mod file;
 pub mod functions;
 pub mod pack;
 pub mod params;
+mod severity;
 pub(crate) mod view;
 
 use std::collections::{BTreeMap, HashMap};
@@ -15,12 +16,12 @@ use std::sync::{Arc, OnceLock};
 
 use cel::Env;
 
-use crate::findings::Severity;
 use crate::inventory::DeploymentKind;
 use diag::{Code, Diagnostic, RuleErrors};
 use serde_saphyr::Spanned;
 
 pub use check::{CEL_FUNCTIONS, ROOT_VARIABLES};
+pub use severity::{Severity, UnknownSeverity};
 
 /// Control frameworks a rule may map to, with their display names.
 pub const FRAMEWORKS: &[(&str, &str)] = &[

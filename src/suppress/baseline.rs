@@ -5,21 +5,13 @@ use std::collections::BTreeSet;
 use std::io::{self, Write};
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::SuppressionError;
+use crate::result::BaselineEntry;
 
 /// Version of the baseline file's shape.
 pub const BASELINE_SCHEMA_VERSION: u32 = 1;
-
-/// One accepted finding. Only the fingerprint decides; rule id and ARN are there for people.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BaselineEntry {
-    pub rule_id: String,
-    pub resource_arn: String,
-    pub fingerprint: String,
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -124,7 +116,7 @@ mod tests {
         BaselineEntry {
             rule_id: rule.into(),
             resource_arn: arn.into(),
-            fingerprint: crate::findings::fingerprint(rule, arn),
+            fingerprint: crate::result::fingerprint(rule, arn),
         }
     }
 

@@ -10,11 +10,12 @@ use std::fmt;
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
-use serde::Serialize;
 
-use crate::evaluate::ScanResult;
-use crate::findings::{Status, Waiver, fingerprint};
-pub use baseline::{Baseline, BaselineEntry};
+use crate::result::{
+    BaselineEntry, BaselineState, EntryState, ScanResult, Status, SuppressionEntry, SuppressionState, Waiver,
+    fingerprint,
+};
+pub use baseline::Baseline;
 
 /// The resource tag whose value lists the rule ids suppressed on that resource.
 pub const SUPPRESS_TAG: &str = "ecaudit:suppress";
@@ -89,12 +90,6 @@ impl PartialEq for Pattern {
     }
 }
 
-impl Serialize for Pattern {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.text)
-    }
-}
-
 /// Where a suppression was declared.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Source {
@@ -113,14 +108,8 @@ impl fmt::Display for Source {
     }
 }
 
-impl Serialize for Source {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
 /// A validated suppression: which findings it matches, and why they are accepted.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Suppression {
     pub source: Source,
     /// Rule id or glob.
@@ -130,7 +119,6 @@ pub struct Suppression {
     pub account: Option<Pattern>,
     pub region: Option<Pattern>,
     /// Every tag must be present with a matching value.
-    #[serde(serialize_with = "tags_as_map")]
     pub tags: Vec<(String, Pattern)>,
     pub reason: String,
     /// The last day the suppression holds (UTC); from the next day on it is expired.
@@ -139,112 +127,27 @@ pub struct Suppression {
     pub ticket: Option<String>,
 }
 
-fn tags_as_map<S: serde::Serializer>(tags: &[(String, Pattern)], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_map(tags.iter().map(|(k, v)| (k, v.as_str())))
-}
-
-/// What became of a suppression in this scan.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EntryState {
-    /// It suppressed at least one finding.
-    Active,
-    /// Its expiry date has passed: it suppresses nothing any more.
-    Expired,
-    /// It matched no failing or undecided finding: it can be removed.
-    Stale,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SuppressionState {
-    #[serde(flatten)]
-    pub entry: Suppression,
-    pub state: EntryState,
-    /// Failing or undecided findings it matches (it suppresses those no earlier entry did; an
-    /// expired entry suppresses none).
-    pub matched: usize,
-}
-
-/// What the baseline did in this scan.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct BaselineState {
-    /// The baseline compared against (`None`: only `--update-baseline`).
-    pub file: Option<String>,
-    /// Entries in that file.
-    pub entries: usize,
-    /// Failing findings it marked `baselined`.
-    pub matched: usize,
-    /// Entries whose finding no longer fails (it passes, or its deployment is gone from a
-    /// region the scan read completely): they can be removed from the file.
-    pub resolved: Vec<BaselineEntry>,
-    /// Entries this scan could not check: the finding was undecided, or its rule, account or
-    /// region was not (completely) scanned. `--update-baseline` keeps them.
-    pub unverified: Vec<BaselineEntry>,
-    /// The file `--update-baseline` wrote, and how many entries.
-    pub updated: Option<String>,
-    pub written: usize,
-}
-
-/// Everything waived in a scan, for the reports.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Waivers {
-    /// File entries in file order, then tag suppressions by resource.
-    pub suppressions: Vec<SuppressionState>,
-    pub baseline: Option<BaselineState>,
-    /// Tag suppressions that were ignored, and why.
-    pub warnings: Vec<String>,
-}
-
-impl Waivers {
-    /// One line per expired or stale suppression, resolved baseline entry and ignored tag:
-    /// what a reader should tidy.
-    pub fn notices(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for s in &self.suppressions {
-            let e = &s.entry;
-            let who = describe(e);
-            match s.state {
-                EntryState::Expired => out.push(format!(
-                    "{}: suppression of {who} has expired (it held through {}) and no longer suppresses ({} finding(s) affected)",
-                    e.source,
-                    e.expires.map(|d| d.to_string()).unwrap_or_default(),
-                    s.matched
-                )),
-                EntryState::Stale => out.push(format!(
-                    "{}: suppression of {who} is stale: it matched no failing finding",
-                    e.source
-                )),
-                EntryState::Active => {}
-            }
+impl Suppression {
+    /// The suppression as the result records it.
+    pub fn entry(&self) -> SuppressionEntry {
+        let text = |p: &Option<Pattern>| p.as_ref().map(|p| p.as_str().to_string());
+        SuppressionEntry {
+            source: self.source.to_string(),
+            rule: self.rule.as_str().to_string(),
+            resource: self.resource.as_str().to_string(),
+            account: text(&self.account),
+            region: text(&self.region),
+            tags: self
+                .tags
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().to_string()))
+                .collect(),
+            reason: self.reason.clone(),
+            expires: self.expires,
+            owner: self.owner.clone(),
+            ticket: self.ticket.clone(),
         }
-        out.extend(self.warnings.iter().cloned());
-        if let Some(b) = &self.baseline
-            && !b.resolved.is_empty()
-        {
-            out.push(format!(
-                "{}: {} baseline entr{} no longer fail{} and can be removed",
-                b.file.as_deref().unwrap_or("baseline"),
-                b.resolved.len(),
-                if b.resolved.len() == 1 { "y" } else { "ies" },
-                if b.resolved.len() == 1 { "s" } else { "" },
-            ));
-        }
-        out
     }
-}
-
-fn describe(e: &Suppression) -> String {
-    let mut s = format!("`{}` on `{}`", e.rule.as_str(), e.resource.as_str());
-    if let Some(owner) = &e.owner {
-        s.push_str(&format!(" (owner {owner}"));
-        if let Some(t) = &e.ticket {
-            s.push_str(&format!(", ticket {t}"));
-        }
-        s.push(')');
-    } else if let Some(t) = &e.ticket {
-        s.push_str(&format!(" (ticket {t})"));
-    }
-    s
 }
 
 /// Reads the `ecaudit:suppress` tags of the scanned resources into suppressions; tags without a
@@ -297,7 +200,7 @@ fn tag_suppressions(result: &ScanResult, warnings: &mut Vec<String>) -> Vec<(usi
 }
 
 /// Whether a file entry's resource conditions hold for a resource.
-fn matches_resource(e: &Suppression, r: &crate::evaluate::Resource) -> bool {
+fn matches_resource(e: &Suppression, r: &crate::result::Resource) -> bool {
     (e.resource.matches(&r.arn) || e.resource.matches(&r.id))
         && e.account.as_ref().is_none_or(|p| p.matches(&r.account_id))
         && e.region.as_ref().is_none_or(|p| p.matches(&r.region))
@@ -370,7 +273,7 @@ pub fn apply_suppressions(result: &mut ScanResult, entries: Vec<Suppression>, to
         .zip(matched)
         .zip(expired)
         .map(|((entry, matched), expired)| SuppressionState {
-            entry,
+            entry: entry.entry(),
             state: if expired {
                 EntryState::Expired
             } else if matched == 0 {

@@ -2,15 +2,16 @@
 use crate::common;
 
 use common::*;
-use ecaudit::drift::{self, Change};
+use ecaudit::drift;
 use ecaudit::inventory::Deployment;
+use ecaudit::result::Change;
 use serde_json::{Value, json};
 
 fn deployment(v: &Value) -> Deployment {
     parse(&inventory(vec![v.clone()])).deployments.remove(0)
 }
 
-fn drift_of(old: &Value, new: &Value) -> drift::DeploymentDrift {
+fn drift_of(old: &Value, new: &Value) -> ecaudit::result::DeploymentDrift {
     drift::deployment(&deployment(old), &deployment(new))
 }
 
@@ -336,39 +337,56 @@ mod cli {
 
 /// The golden drift report: the demo fleet against a night in which orders-cache lost its
 /// retention, gained a public range and lost an alarm, and reporting-legacy was deleted.
-/// The previous night's result is read into finding states as it is parsed: findings below the
-/// result's `--severity` are left out, a deployment's strings are shared by its findings, and a
-/// bad file is named with its line.
+/// The previous night's result is read into finding states through the result document model:
+/// each finding of the file (here written with `--severity medium`) becomes its state, in order,
+/// and a bad finding is named with its file and line.
 #[test]
-fn a_previous_result_is_read_into_shared_finding_states() {
-    let finding = |rule: &str, severity: &str, arn: &str| {
-        json!({"rule_id": rule, "severity": severity, "status": "fail", "resource_kind": "replication_group",
-               "resource_id": "rg", "resource_arn": arn, "account_id": "111111111111", "region": "us-east-1",
-               "message": "ignored"})
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("scan.json");
-    let doc = json!({"scan": {"min_severity": "medium"}, "findings": [
-        finding("a", "high", "arn:1"), finding("b", "low", "arn:1"), finding("c", "critical", "arn:1")]});
-    std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
-    let states = drift::ScanDocument::read_finding_states(&path).unwrap();
-    let rules: Vec<&str> = states.iter().map(|s| &*s.rule_id).collect();
-    assert_eq!(rules, ["a", "c"]);
-    assert!(std::sync::Arc::ptr_eq(
-        &states[0].resource_arn,
-        &states[1].resource_arn
-    ));
+fn a_previous_result_is_read_into_finding_states() {
+    let s = common::cli::Scratch::new();
+    let inv = s.json("inventory.json", &small_fleet());
+    let out = s.path("scan.json");
+    s.scan(
+        &inv,
+        &[
+            "--severity",
+            "medium",
+            "--format",
+            "json",
+            "-o",
+            out.to_str().unwrap(),
+            "--exit-zero",
+        ],
+    )
+    .expect(0);
+    let doc = read_json(&out);
+    let written = doc["findings"].as_array().unwrap();
+    // The small fleet's 74 findings, 16 of them below medium.
+    assert_eq!(doc["summary"]["findings"]["total"], 74);
+    assert_eq!(written.len(), 58);
+    let states = drift::read_finding_states(&out).unwrap();
+    assert_eq!(states.len(), written.len());
+    for (state, f) in states.iter().zip(written) {
+        assert_eq!(&*state.rule_id, f["rule_id"].as_str().unwrap());
+        assert_eq!(&*state.resource_arn, f["resource_arn"].as_str().unwrap());
+        assert_eq!(&*state.resource_id, f["resource_id"].as_str().unwrap());
+        assert_eq!(json!(state.status), f["status"]);
+        assert_eq!(json!(state.severity), f["severity"]);
+        assert!(state.severity >= ecaudit::rules::Severity::Medium);
+    }
 
-    std::fs::write(&path, "{\n  \"findings\": [\n    {\"rule_id\": 1}\n  ]\n}\n").unwrap();
-    let e = drift::ScanDocument::read_finding_states(&path)
-        .unwrap_err()
-        .to_string();
-    assert!(e.starts_with(&format!("{}:3:", path.display())), "{e}");
+    let mut bad = doc.clone();
+    bad["findings"][1]["rule_id"] = json!(1);
+    let text = serde_json::to_string_pretty(&bad).unwrap();
+    let line = 1 + text.lines().position(|l| l.trim() == "\"rule_id\": 1,").unwrap();
+    std::fs::write(&out, text).unwrap();
+    let e = drift::read_finding_states(&out).unwrap_err().to_string();
+    assert!(e.starts_with(&format!("{}:{line}:", out.display())), "{e}");
+    assert!(e.contains("findings[1].rule_id"), "{e}");
 }
 
 /// Monday: `common::small_fleet`; Tuesday: `orders-cache` keeps a day of snapshots, admits the
 /// internet and lost an alarm, `reporting-legacy` is gone.
-fn golden_report() -> drift::DriftReport {
+fn golden_report() -> ecaudit::result::DriftReport {
     let fleet: Value = small_fleet();
     let mut next = fleet.clone();
     for d in next["deployments"].as_array_mut().unwrap() {
@@ -397,13 +415,13 @@ fn golden_report() -> drift::DriftReport {
         );
         drift::finding_states(&result)
     };
-    let side = |file: &str, inv: &ecaudit::inventory::Inventory| drift::Side {
+    let side = |file: &str, inv: &ecaudit::inventory::Inventory| ecaudit::result::Side {
         file: file.into(),
-        document: "inventory",
+        document: "inventory".into(),
         collected_at: inv.collected_at,
         deployments: inv.deployments.len(),
     };
-    drift::DriftReport::new(
+    ecaudit::result::DriftReport::new(
         side("monday.json", &old),
         side("tuesday.json", &new),
         drift::diff(&old, &new),

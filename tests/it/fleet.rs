@@ -5,12 +5,13 @@ use crate::common;
 
 use common::cli::Scratch;
 use common::*;
-use ecaudit::evaluate::{ScanResult, evaluate};
-use ecaudit::findings::Severity;
+use ecaudit::evaluate::evaluate;
 use ecaudit::inventory::load_inventory;
 use ecaudit::report::{Format, RenderOptions, render};
+use ecaudit::result::ScanResult;
+use ecaudit::result::summary::{GateOptions, Summary};
 use ecaudit::rules::RuleSet;
-use ecaudit::summary::{GateOptions, Summary};
+use ecaudit::rules::Severity;
 use serde_json::{Value, json};
 
 fn evaluated(doc: &Value) -> (ScanResult, Summary) {

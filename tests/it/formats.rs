@@ -9,12 +9,15 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use common::*;
-use ecaudit::evaluate::{ScanResult, evaluate};
-use ecaudit::findings::{Severity, Status, fingerprint};
+use ecaudit::evaluate::evaluate;
 use ecaudit::report::{Format, RenderOptions, render};
+use ecaudit::result::EntryState;
+use ecaudit::result::ScanResult;
+use ecaudit::result::summary::{GateOptions, Summary};
+use ecaudit::result::{Status, fingerprint};
 use ecaudit::rules::RuleSet;
-use ecaudit::summary::{GateOptions, Summary};
-use ecaudit::suppress::{Baseline, EntryState, apply_baseline, apply_suppressions, file};
+use ecaudit::rules::Severity;
+use ecaudit::suppress::{Baseline, apply_baseline, apply_suppressions, file};
 use serde_json::Value;
 
 const SUPPRESSIONS: &str = "\
@@ -550,4 +553,47 @@ print(len(suites), len(cases), kinds(Failure), kinds(Error), kinds(Skipped))
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // Suites, cases, failures, errors, skipped: as read with quick-xml above.
     assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "26 74 5 1 19");
+}
+
+/// The result document is one model, written and read back: a result with every part
+/// (suppressions, a baseline, drift with moved findings, coverage) reads back into a document
+/// that writes the same bytes, compact or indented.
+#[test]
+fn the_result_document_reads_back_as_written() {
+    use ecaudit::result::document::{self, Document};
+    let (mut result, summary) = waived_fleet();
+    let inventory = parse(&tagged_fleet());
+    let mut tuesday = tagged_fleet();
+    tuesday["deployments"][0]["snapshot_retention_days"] = 0.into();
+    let side = |file: &str| ecaudit::result::Side {
+        file: file.into(),
+        document: "inventory".into(),
+        collected_at: inventory.collected_at,
+        deployments: inventory.deployments.len(),
+    };
+    let moved = ecaudit::drift::mark(&[], &mut result);
+    result.drift = Some(ecaudit::result::DriftReport::new(
+        side("monday.json"),
+        side("tuesday.json"),
+        ecaudit::drift::diff(&inventory, &parse(&tuesday)),
+        moved,
+    ));
+    let drift = result.drift.as_ref().unwrap();
+    assert!(!drift.deployments.changed.is_empty() && !drift.findings.newly_failing.is_empty());
+    assert!(!result.waivers.suppressions.is_empty() && result.waivers.baseline.is_some());
+    assert!(!result.coverage.is_empty());
+
+    for pretty in [false, true] {
+        let mut written = Vec::new();
+        document::write(&result, &summary, Severity::Info, pretty, &mut written).unwrap();
+        let text = String::from_utf8(written).unwrap();
+        let read: Document = document::parse(&text, "result.json").unwrap();
+        assert_eq!(read.findings.len(), result.findings.len());
+        let again = if pretty {
+            serde_json::to_string_pretty(&read).unwrap()
+        } else {
+            serde_json::to_string(&read).unwrap()
+        };
+        assert_eq!(again + "\n", text, "pretty: {pretty}");
+    }
 }

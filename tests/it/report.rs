@@ -428,8 +428,10 @@ fn bad_result_files_are_rejected_with_their_position() {
 
 /// The audit report's model of a saved result, as JSON.
 fn model(result: &str) -> Value {
-    use ecaudit::report::audit::{AuditReport, SavedResult};
-    let report = AuditReport::new(SavedResult::parse(result, "result.json").unwrap());
+    use ecaudit::report::audit::AuditReport;
+    use ecaudit::result::document::{self, Document};
+    let doc: Document = document::parse(result, "result.json").unwrap();
+    let report = AuditReport::new(doc);
     serde_json::to_value(&report).unwrap()
 }
 

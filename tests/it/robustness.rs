@@ -12,15 +12,16 @@ use std::sync::{LazyLock, Mutex, MutexGuard};
 
 use ecaudit::config::{Config, apply_params};
 use ecaudit::evaluate::Evaluator;
-use ecaudit::findings::Status;
 use ecaudit::inventory::{Deployment, Document, parse_inventory, read_text};
 use ecaudit::position::{line_column, strip_position};
+use ecaudit::result::BaselineEntry;
+use ecaudit::result::Status;
 use ecaudit::rules::functions::{
     contains, expected_family, is_private, is_public, parse_cidr, parse_version, render,
 };
 use ecaudit::rules::params::{check_override, check_value, parse_for};
 use ecaudit::rules::{RuleSet, RuleSource, cel_env};
-use ecaudit::suppress::{Baseline, BaselineEntry};
+use ecaudit::suppress::Baseline;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::FileFailurePersistence;
@@ -132,7 +133,7 @@ fn baseline_text() -> String {
     .map(|(rule, arn)| BaselineEntry {
         rule_id: rule.to_string(),
         resource_arn: arn.to_string(),
-        fingerprint: ecaudit::findings::fingerprint(rule, arn),
+        fingerprint: ecaudit::result::fingerprint(rule, arn),
     })
     .collect();
     let mut out = Vec::new();

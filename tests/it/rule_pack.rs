@@ -6,7 +6,7 @@ use crate::common;
 
 use common::*;
 use ecaudit::config::apply_params;
-use ecaudit::findings::Status;
+use ecaudit::result::Status;
 use ecaudit::rules::RuleSet;
 use serde_json::{Value, json};
 

@@ -11,8 +11,8 @@ pub mod seed;
 use std::path::{Path, PathBuf};
 
 use ecaudit::evaluate::evaluate;
-use ecaudit::findings::Status;
 use ecaudit::inventory::{Inventory, parse_inventory};
+use ecaudit::result::Status;
 use ecaudit::rules::RuleSet;
 use serde_json::{Value, json};
 

@@ -2,23 +2,11 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::evaluate::ScanResult;
-use crate::findings::{Severity, Status};
-
-/// Exit codes, as documented in the README.
-pub mod exit {
-    /// Nothing at or above `--fail-on` failed.
-    pub const OK: u8 = 0;
-    /// Findings at or above `--fail-on` failed.
-    pub const FINDINGS: u8 = 1;
-    /// Usage, config, rule-file or inventory error.
-    pub const USAGE: u8 = 2;
-    /// The scan was incomplete (coverage gaps or undecidable findings) and `--allow-partial`
-    /// was not given.
-    pub const INCOMPLETE: u8 = 3;
-}
+use super::{ScanResult, Status};
+use crate::exit;
+use crate::rules::Severity;
 
 /// What decides the exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,7 +26,7 @@ impl Default for GateOptions {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusCounts {
     pub total: usize,
     pub fail: usize,
@@ -50,6 +38,17 @@ pub struct StatusCounts {
 }
 
 impl StatusCounts {
+    /// Adds the counts of `other`.
+    pub fn add_all(&mut self, other: &StatusCounts) {
+        self.total += other.total;
+        self.fail += other.fail;
+        self.pass += other.pass;
+        self.not_applicable += other.not_applicable;
+        self.error += other.error;
+        self.suppressed += other.suppressed;
+        self.baselined += other.baselined;
+    }
+
     pub fn add(&mut self, status: Status) {
         self.total += 1;
         match status {
@@ -63,14 +62,14 @@ impl StatusCounts {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeverityCounts {
     pub severity: Severity,
     #[serde(flatten)]
     pub counts: StatusCounts,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleCounts {
     pub rule_id: String,
     pub severity: Severity,
@@ -79,7 +78,7 @@ pub struct RuleCounts {
 }
 
 /// The gate's verdict.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gate {
     pub fail_on: Severity,
     /// Failing findings at or above `fail_on` (suppressed and baselined ones do not count).
@@ -93,7 +92,7 @@ pub struct Gate {
     pub reason: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub deployments: usize,
     pub accounts: usize,
@@ -105,7 +104,7 @@ pub struct Summary {
     pub coverage_gaps: usize,
     pub gate: Gate,
     /// Figures of the live collection, when the scan collected.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collection: Option<crate::collect::CollectStats>,
 }
 

@@ -1,67 +1,11 @@
-//! Findings: the outcome of one rule on one deployment, with severity, status and a stable
-//! fingerprint.
+//! Findings: the outcome of one rule on one deployment, its status, how it was waived, and the
+//! stable fingerprint that names it across scans.
 
 use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-
-/// How much a failing rule matters. Ordered from `Info` (lowest) to `Critical`.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    /// Highest first, the order reports list them in.
-    pub const DESCENDING: [Severity; 5] = [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Info,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("unknown severity `{0}` (expected one of: critical, high, medium, low, info)")]
-pub struct UnknownSeverity(pub String);
-
-impl FromStr for Severity {
-    type Err = UnknownSeverity;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Severity::DESCENDING
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| UnknownSeverity(s.to_string()))
-    }
-}
 
 /// The outcome of a rule on a deployment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -110,8 +54,8 @@ impl fmt::Display for Status {
 }
 
 /// One rule evaluated on one deployment. Rule metadata and the deployment's identity live in the
-/// [`ScanResult`](crate::evaluate::ScanResult) and are referenced by index, so a scan of a large
-/// fleet does not copy titles and remediation texts into every finding.
+/// [`ScanResult`](super::ScanResult) and are referenced by index, so a scan of a large fleet
+/// does not copy titles and remediation texts into every finding.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Finding {
     /// Index into the rule set.
@@ -124,7 +68,7 @@ pub struct Finding {
     /// Why a `suppressed` or `baselined` finding is waived.
     pub waiver: Option<Waiver>,
     /// How it moved since the previous run (`scan --history`).
-    pub transition: Option<crate::drift::Transition>,
+    pub transition: Option<super::Transition>,
 }
 
 impl Finding {
@@ -164,14 +108,6 @@ pub fn fingerprint(rule_id: &str, resource_arn: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn severities_order_from_info_to_critical() {
-        assert!(Severity::Critical > Severity::High);
-        assert!(Severity::Low > Severity::Info);
-        assert_eq!("medium".parse::<Severity>().unwrap(), Severity::Medium);
-        assert!("severe".parse::<Severity>().is_err());
-    }
 
     #[test]
     fn fingerprint_is_stable_and_separates_fields() {
