@@ -144,14 +144,16 @@ fn invalid(file: &str, e: &minijinja::Error) -> TemplateError {
     }
 }
 
-/// The page's Content-Security-Policy: nothing may load from anywhere, and the only script that
-/// may run is the bundled one (by its hash), so markup that slipped into a value would stay inert.
+/// The page's Content-Security-Policy: nothing may load from anywhere, and the only stylesheet
+/// and script that apply are the bundled ones (by their hashes), so markup that slipped into a
+/// value would stay inert and unstyled.
 pub fn content_security_policy() -> String {
     use base64::Engine;
-    let hash = Sha256::digest(SCRIPT.as_bytes());
+    let hash = |text: &str| base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes()));
     format!(
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{}'; base-uri 'none'; form-action 'none'",
-        base64::engine::general_purpose::STANDARD.encode(hash)
+        "default-src 'none'; style-src 'sha256-{}'; img-src data:; script-src 'sha256-{}'; base-uri 'none'; form-action 'none'",
+        hash(STYLE),
+        hash(SCRIPT)
     )
 }
 

@@ -68,7 +68,8 @@ fn html_report_golden() {
     insta::with_settings!({filters => vec![
         (r"(?s)<style>.*?</style>", "<style>[stylesheet]</style>"),
         (r"(?s)<script>.*?</script>", "<script>[script]</script>"),
-        (r"'sha256-[A-Za-z0-9+/=]+'", "'sha256-[script]'"),
+        (r"style-src 'sha256-[A-Za-z0-9+/=]+'", "style-src 'sha256-[stylesheet]'"),
+        (r"script-src 'sha256-[A-Za-z0-9+/=]+'", "script-src 'sha256-[script]'"),
     ]}, {
         insta::assert_snapshot!("report_html", versions_redacted(&html));
     });
@@ -233,16 +234,19 @@ fn the_page_is_self_contained() {
             &href[..href.len().min(60)]
         );
     }
-    // The CSP allows exactly the inline script the page carries, by hash, and nothing remote.
-    let script = html
-        .split("<script>")
-        .nth(1)
-        .unwrap()
-        .split("</script>")
-        .next()
-        .unwrap();
-    use base64::Engine;
-    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script.as_bytes()));
+    // The CSP allows exactly the inline stylesheet and script the page carries, by hash, and
+    // nothing remote.
+    let inline = |tag: &str| {
+        let text = html
+            .split(&format!("<{tag}>"))
+            .nth(1)
+            .unwrap()
+            .split(&format!("</{tag}>"))
+            .next()
+            .unwrap();
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(text.as_bytes()))
+    };
     let csp = html
         .split("http-equiv=\"Content-Security-Policy\" content=\"")
         .nth(1)
@@ -251,7 +255,9 @@ fn the_page_is_self_contained() {
         .next()
         .unwrap();
     assert!(csp.contains("default-src 'none'"), "{csp}");
-    assert!(csp.contains(&format!("script-src 'sha256-{hash}'")), "{csp}");
+    assert!(csp.contains(&format!("script-src 'sha256-{}'", inline("script"))), "{csp}");
+    assert!(csp.contains(&format!("style-src 'sha256-{}'", inline("style"))), "{csp}");
+    assert!(!csp.contains("unsafe"), "{csp}");
     // A print stylesheet: sections start on a new page, the controls are not printed.
     assert!(html.contains("@media print"));
     assert!(html.contains("section { break-before: page; }"));
