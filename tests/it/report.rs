@@ -255,8 +255,14 @@ fn the_page_is_self_contained() {
         .next()
         .unwrap();
     assert!(csp.contains("default-src 'none'"), "{csp}");
-    assert!(csp.contains(&format!("script-src 'sha256-{}'", inline("script"))), "{csp}");
-    assert!(csp.contains(&format!("style-src 'sha256-{}'", inline("style"))), "{csp}");
+    assert!(
+        csp.contains(&format!("script-src 'sha256-{}'", inline("script"))),
+        "{csp}"
+    );
+    assert!(
+        csp.contains(&format!("style-src 'sha256-{}'", inline("style"))),
+        "{csp}"
+    );
     assert!(!csp.contains("unsafe"), "{csp}");
     // A print stylesheet: sections start on a new page, the controls are not printed.
     assert!(html.contains("@media print"));
