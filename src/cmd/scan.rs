@@ -159,6 +159,20 @@ fn refuse_conflicts(args: &ScanArgs) -> Result<(), Error> {
             return usage(format!("--shard cannot be used with {what}"));
         }
     }
+    // Metrics are read while collecting; a saved inventory holds those it was collected with.
+    if args.inventory.is_some() {
+        let flag = match (args.targets.metrics, &args.targets.metrics_window) {
+            (true, _) => Some("--metrics"),
+            (false, Some(_)) => Some("--metrics-window"),
+            (false, None) => None,
+        };
+        if let Some(flag) = flag {
+            return usage(format!(
+                "{flag} cannot be used with --inventory (the inventory holds the metrics it was \
+                 collected with: `collect --metrics`)"
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -516,6 +530,27 @@ outputs = [\"sarif=config.sarif\"]\n";
         let e = usage(settings(&["--template", "t.html.j2"], ""));
         assert!(e.starts_with("--template applies to the HTML report"), "{e}");
         assert!(settings(&["--template", "t.html.j2", "--output-format", "html=r.html"], "").is_ok());
+    }
+
+    #[test]
+    fn metrics_are_refused_with_a_saved_inventory() {
+        for flag in [
+            &["--metrics"][..],
+            &["--metrics-window", "14d"],
+            &["--metrics", "--metrics-window=1d"],
+        ] {
+            let mut cli = vec!["--inventory", "fleet.json"];
+            cli.extend(flag);
+            let e = usage(refuse_conflicts(&args(&cli)));
+            assert!(
+                e.starts_with(&format!("{} cannot be used with --inventory", flag[0])),
+                "{e}"
+            );
+        }
+        assert!(refuse_conflicts(&args(&["--metrics"])).is_ok());
+        // `[targets] metrics = true` serves the live scans of the same config: not refused.
+        let s = settings(&["--inventory", "fleet.json"], "[targets]\nmetrics = true\n").unwrap();
+        assert!(matches!(s.source, Source::Inventory(_)));
     }
 
     #[test]
