@@ -1,12 +1,13 @@
-//! Command-line definitions (clap). Parsing only: `app` resolves these with the config file into
-//! what a command does.
+//! Command-line definitions (clap). Parsing only: each command of `cmd` resolves these with the
+//! config file into its settings.
 
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
 use crate::config::OutputSpec;
+use crate::output::Output;
 use crate::report::Format;
 use crate::report::templates::ReportFormat;
 use crate::rules::Severity;
@@ -148,8 +149,8 @@ pub struct TargetArgs {
 #[derive(Debug, Args)]
 pub struct CollectArgs {
     /// Write the inventory to FILE (atomically) [default: standard output].
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath)]
+    pub output: Option<Output>,
     /// Accept an incomplete collection (coverage gaps) instead of exiting 3.
     #[arg(long)]
     pub allow_partial: bool,
@@ -169,8 +170,8 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Write the report to FILE (atomically) instead of standard output.
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath)]
+    pub output: Option<Output>,
     /// Also write FORMAT to FILE (repeatable), e.g. `--output-format sarif=out.sarif`.
     #[arg(long = "output-format", value_name = "FORMAT=FILE")]
     pub outputs: Vec<OutputSpec>,
@@ -187,8 +188,8 @@ pub struct ScanArgs {
     pub baseline: Option<PathBuf>,
     /// Write the fingerprints of this scan's failing findings to FILE; they count as baselined
     /// for this run.
-    #[arg(long, value_name = "FILE")]
-    pub update_baseline: Option<PathBuf>,
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::AnyPath)]
+    pub update_baseline: Option<Output>,
     /// Keep this run's inventory and result in DIR under a dated name, compare with the newest
     /// earlier run there, and put the drift into the outputs (nightly mode).
     #[arg(long, value_name = "DIR")]
@@ -228,8 +229,8 @@ pub struct MergeArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Write the merged document to FILE (atomically) instead of standard output.
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath)]
+    pub output: Option<Output>,
 }
 
 #[derive(Debug, Args)]
@@ -240,8 +241,8 @@ pub struct ReportArgs {
     #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
     pub format: ReportFormat,
     /// Write the report to FILE (atomically) instead of standard output.
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath)]
+    pub output: Option<Output>,
     /// Render with this minijinja template instead of the bundled one (docs/report.md).
     #[arg(long, value_name = "FILE")]
     pub template: Option<PathBuf>,
@@ -263,8 +264,8 @@ pub struct DiffArgs {
     #[arg(long, value_enum, default_value_t = DiffFormat::Table)]
     pub format: DiffFormat,
     /// Write the report to FILE (atomically) instead of standard output.
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath)]
+    pub output: Option<Output>,
     /// Suppressions applied to both inventories' findings (repeatable; added to the config's).
     #[arg(long = "suppressions", value_name = "FILE")]
     pub suppressions: Vec<PathBuf>,
@@ -286,8 +287,8 @@ pub struct DriftArgs {
     #[arg(long, value_enum, default_value_t = DiffFormat::Table)]
     pub format: DiffFormat,
     /// Write the report to FILE (atomically) instead of standard output.
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath)]
+    pub output: Option<Output>,
     /// When to colour the table.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -386,6 +387,6 @@ pub struct DoctorArgs {
     #[arg(long, value_enum, default_value_t = DoctorFormat::Table)]
     pub format: DoctorFormat,
     /// Write to FILE (atomically) instead of standard output.
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath)]
+    pub output: Option<Output>,
 }

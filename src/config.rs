@@ -9,6 +9,7 @@ use toml::Spanned;
 
 use clap::ValueEnum;
 
+use crate::output::Output;
 use crate::report::Format;
 use crate::rules::RuleSet;
 use crate::rules::Severity;
@@ -95,11 +96,11 @@ struct RawRuleConfig {
     params: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
 }
 
-/// One extra output of a scan: a format and the file it goes to (`-`: standard output).
+/// One extra output of a scan: a format and where it goes (`FORMAT=FILE`, `-`: standard output).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutputSpec {
     pub format: Format,
-    pub path: PathBuf,
+    pub to: Output,
 }
 
 impl std::str::FromStr for OutputSpec {
@@ -124,7 +125,7 @@ impl std::str::FromStr for OutputSpec {
         }
         Ok(OutputSpec {
             format,
-            path: PathBuf::from(path.trim()),
+            to: Output::from(PathBuf::from(path.trim())),
         })
     }
 }

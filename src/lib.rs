@@ -2,10 +2,10 @@
 //!
 //! One pipeline, data flowing one way: targets → collect → [`inventory::Inventory`] →
 //! [`evaluate`] → [`result`] → [`suppress`], [`drift`] → [`report`]. This crate is the library; `src/main.rs` is a thin
-//! binary over [`app::run`].
+//! binary over [`cmd::run`], which runs one command (`src/cmd/`, a file each).
 
-pub mod app;
 pub mod cli;
+pub mod cmd;
 pub mod collect;
 pub mod config;
 pub mod doctor;

@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     // clap exits with 2 on a usage error and 0 for --help/--version.
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    match ecaudit::app::run(cli) {
+    match ecaudit::cmd::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("ecaudit: error: {e}");

@@ -1,63 +1,141 @@
-//! Writing outputs: files atomically (a temporary file in the same directory, renamed into
-//! place, so a reader never sees half a report and a killed scan leaves the previous one intact;
-//! not fsynced: a report is not worth a flush of the whole disk cache),
-//! standard output with a broken pipe treated as the reader having had enough.
+//! Where an output goes, standard output or a file, and writing it there: files atomically (a
+//! temporary file in the same directory, renamed into place, so a reader never sees half a report
+//! and a killed scan leaves the previous one intact; not fsynced: a report is not worth a flush of
+//! the whole disk cache), standard output with a broken pipe treated as the reader having had
+//! enough.
 //!
 //! What is not a regular file is written in place: renaming onto `/dev/null`, `/dev/stdout` or a
 //! FIFO would replace the device with a file. A symbolic link is followed: its target is replaced,
 //! the link stays. A new file gets the usual permissions (0666 less the umask), a replaced one
 //! keeps its own.
 
+use std::ffi::OsString;
+use std::fmt;
 use std::fs;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-/// Writes what `render` produces to `path` atomically, or to standard output when `path` is
-/// `None` or `-`.
-pub fn write_to(
-    path: Option<&Path>,
-    render: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> io::Result<()> {
-    match path {
-        Some(path) if path.as_os_str() != "-" => {
-            let existing = fs::metadata(path).ok();
-            if existing.as_ref().is_some_and(|m| !m.is_file()) {
-                let file = fs::OpenOptions::new().write(true).open(path)?;
-                let mut out = BufWriter::with_capacity(1 << 16, file);
-                return render(&mut out).and_then(|_| out.flush());
-            }
-            let path = resolve_links(path);
-            let dir = match path.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p,
-                _ => Path::new("."),
-            };
-            let mut builder = tempfile::Builder::new();
-            builder.prefix(".ecaudit-").suffix(".tmp");
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                builder.permissions(fs::Permissions::from_mode(0o666));
-            }
-            let mut tmp = builder.tempfile_in(dir)?;
-            {
-                let mut out = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-                render(&mut out)?;
-                out.flush()?;
-            }
-            if let Some(previous) = existing {
-                tmp.as_file().set_permissions(previous.permissions())?;
-            }
-            tmp.persist(&path).map_err(|e| e.error)?;
-            Ok(())
+/// Standard output, or a file. On the command line and in `ecaudit.toml`, `-` is standard output.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Output {
+    #[default]
+    Stdout,
+    File(PathBuf),
+}
+
+/// An output that could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("{output}: cannot write: {source}")]
+pub struct WriteError {
+    /// The file, or `standard output`.
+    pub output: String,
+    #[source]
+    pub source: io::Error,
+}
+
+impl From<PathBuf> for Output {
+    fn from(path: PathBuf) -> Output {
+        match path.as_os_str() == "-" {
+            true => Output::Stdout,
+            false => Output::File(path),
         }
-        _ => {
-            let stdout = io::stdout();
-            let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-            match render(&mut out).and_then(|_| out.flush()) {
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-                other => other,
-            }
+    }
+}
+
+/// No file given means standard output.
+impl From<Option<PathBuf>> for Output {
+    fn from(path: Option<PathBuf>) -> Output {
+        path.map(Output::from).unwrap_or_default()
+    }
+}
+
+/// What clap parses a `FILE` argument into.
+impl From<OsString> for Output {
+    fn from(arg: OsString) -> Output {
+        Output::from(PathBuf::from(arg))
+    }
+}
+
+/// For messages: the file's path, or `standard output`.
+impl fmt::Display for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Output::Stdout => f.write_str("standard output"),
+            Output::File(path) => path.display().fmt(f),
         }
+    }
+}
+
+impl Output {
+    pub fn is_stdout(&self) -> bool {
+        matches!(self, Output::Stdout)
+    }
+
+    /// The file, if it is one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Output::Stdout => None,
+            Output::File(path) => Some(path),
+        }
+    }
+
+    /// Standard output, and a terminal: a person reads it (colour, the terminal's width,
+    /// indented JSON).
+    pub fn is_terminal(&self) -> bool {
+        self.is_stdout() && io::stdout().is_terminal()
+    }
+
+    /// Writes what `render` produces: a file atomically, standard output as it comes.
+    pub fn write(&self, render: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), WriteError> {
+        let written = match self {
+            Output::File(path) => write_file(path, render),
+            Output::Stdout => write_stdout(render),
+        };
+        written.map_err(|source| WriteError {
+            output: self.to_string(),
+            source,
+        })
+    }
+}
+
+fn write_file(path: &Path, render: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let existing = fs::metadata(path).ok();
+    if existing.as_ref().is_some_and(|m| !m.is_file()) {
+        let file = fs::OpenOptions::new().write(true).open(path)?;
+        let mut out = BufWriter::with_capacity(1 << 16, file);
+        return render(&mut out).and_then(|_| out.flush());
+    }
+    let path = resolve_links(path);
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".ecaudit-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
+    {
+        let mut out = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        render(&mut out)?;
+        out.flush()?;
+    }
+    if let Some(previous) = existing {
+        tmp.as_file().set_permissions(previous.permissions())?;
+    }
+    tmp.persist(&path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn write_stdout(render: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    match render(&mut out).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
     }
 }
 
@@ -75,12 +153,36 @@ fn resolve_links(path: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
+    fn file(path: &Path) -> Output {
+        Output::File(path.to_path_buf())
+    }
+
+    #[test]
+    fn a_dash_or_nothing_is_standard_output() {
+        assert_eq!(Output::from(None), Output::Stdout);
+        assert_eq!(Output::from(Some(PathBuf::from("-"))), Output::Stdout);
+        assert_eq!(Output::from(OsString::from("-")), Output::Stdout);
+        let report = Output::from(PathBuf::from("out/report.json"));
+        assert_eq!(report.path(), Some(Path::new("out/report.json")));
+        assert!(!report.is_stdout() && !report.is_terminal());
+        assert_eq!(report.to_string(), "out/report.json");
+        assert_eq!(Output::Stdout.to_string(), "standard output");
+    }
+
+    #[test]
+    fn a_write_error_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = file(&dir.path().join("no/such/dir/report.json"));
+        let e = missing.write(|w| w.write_all(b"x")).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{missing}: cannot write: ")), "{e}");
+    }
+
     #[test]
     fn a_failed_render_leaves_the_previous_file_intact() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("report.json");
-        write_to(Some(&path), |w| w.write_all(b"first")).unwrap();
-        let err = write_to(Some(&path), |w| {
+        file(&path).write(|w| w.write_all(b"first")).unwrap();
+        let err = file(&path).write(|w| {
             w.write_all(b"half of the sec")?;
             Err(io::Error::other("killed midway"))
         });
@@ -102,7 +204,7 @@ mod tests {
             let fifo = fifo.clone();
             std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
         };
-        write_to(Some(&fifo), |w| w.write_all(b"through the pipe")).unwrap();
+        file(&fifo).write(|w| w.write_all(b"through the pipe")).unwrap();
         assert_eq!(reader.join().unwrap(), "through the pipe");
         assert!(
             fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(),
@@ -119,9 +221,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("report.json");
         let link = dir.path().join("latest.json");
-        write_to(Some(&target), |w| w.write_all(b"one")).unwrap();
+        file(&target).write(|w| w.write_all(b"one")).unwrap();
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        write_to(Some(&link), |w| w.write_all(b"two")).unwrap();
+        file(&link).write(|w| w.write_all(b"two")).unwrap();
         assert!(
             fs::symlink_metadata(&link).unwrap().file_type().is_symlink(),
             "the link stays"
@@ -133,10 +235,10 @@ mod tests {
         fs::File::create(&plain).unwrap();
         let usual = fs::metadata(&plain).unwrap().permissions().mode() & 0o777;
         let fresh = dir.path().join("fresh.json");
-        write_to(Some(&fresh), |w| w.write_all(b"x")).unwrap();
+        file(&fresh).write(|w| w.write_all(b"x")).unwrap();
         assert_eq!(fs::metadata(&fresh).unwrap().permissions().mode() & 0o777, usual);
         fs::set_permissions(&fresh, fs::Permissions::from_mode(0o640)).unwrap();
-        write_to(Some(&fresh), |w| w.write_all(b"y")).unwrap();
+        file(&fresh).write(|w| w.write_all(b"y")).unwrap();
         assert_eq!(fs::metadata(&fresh).unwrap().permissions().mode() & 0o777, 0o640);
     }
 }

@@ -192,6 +192,37 @@ fn exit_2_for_usage_errors() {
     s.run(Vec::<&str>::new()).expect(2);
 }
 
+/// Metrics are read while collecting: with a saved inventory they were silently ignored.
+#[test]
+fn metrics_with_a_saved_inventory_are_refused_before_anything_is_read() {
+    let s = Scratch::new();
+    // Neither the inventory nor the config exists: the refusal comes first.
+    let missing = s.path("missing.json");
+    let config = s.path("missing.toml");
+    for flags in [
+        &["--metrics"][..],
+        &["--metrics-window", "14d"],
+        &["--metrics", "--metrics-window", "1d"],
+    ] {
+        let mut args = vec!["--config", config.to_str().unwrap()];
+        args.extend(flags);
+        let run = s.scan(&missing, &args);
+        run.expect(2).stderr_has(&format!(
+            "ecaudit: error: {} cannot be used with --inventory (the inventory holds the metrics \
+             it was collected with: `collect --metrics`)",
+            flags[0]
+        ));
+        assert_eq!(run.stdout(), "", "{flags:?}");
+    }
+    // `[targets] metrics = true` is for the config's live scans; a saved inventory is scanned.
+    let inv = s.json("inv.json", &compliant());
+    let config = s.file(
+        "metrics.toml",
+        "[targets]\nmetrics = true\nmetrics_window = \"7d\"\n",
+    );
+    s.scan(&inv, &["--config", config.to_str().unwrap()]).expect(0);
+}
+
 #[test]
 fn exit_2_for_an_unreadable_inventory() {
     let s = Scratch::new();

@@ -1,0 +1,139 @@
+//! `ecaudit diff`: what drifted between two inventories or two scan results.
+
+use std::path::{Path, PathBuf};
+
+use super::Error;
+use super::common::{Look, load_rules, load_suppressions, suppression_files};
+use crate::cli::{ColorChoice, DiffArgs, DiffFormat};
+use crate::config::Config;
+use crate::drift::{DriftError, FindingState, Input};
+use crate::exit;
+use crate::inventory::Inventory;
+use crate::output::Output;
+use crate::report;
+use crate::result::{DriftReport, Side};
+use crate::rules::RuleSet;
+use crate::suppress::Suppression;
+
+/// What `diff` does, resolved from the command line and the config file.
+#[derive(Clone, Debug)]
+pub struct DiffSettings {
+    pub old: PathBuf,
+    pub new: PathBuf,
+    /// Applied to both inventories' findings: the config's, then the command line's.
+    pub suppressions: Vec<PathBuf>,
+    pub format: DiffFormat,
+    pub output: Output,
+    pub color: ColorChoice,
+}
+
+impl DiffSettings {
+    pub fn resolve(args: &DiffArgs, config: &Config) -> DiffSettings {
+        DiffSettings {
+            old: args.old.clone(),
+            new: args.new.clone(),
+            suppressions: suppression_files(config, &args.suppressions),
+            format: args.format,
+            output: args.output.clone().unwrap_or_default(),
+            color: args.color,
+        }
+    }
+}
+
+pub fn run(args: &DiffArgs) -> Result<u8, Error> {
+    let config = Config::load(args.rules.config.as_deref())?;
+    let settings = DiffSettings::resolve(args, &config);
+    // Each evaluation consumes a rule set: two inventories need a second one.
+    let rules = || load_rules(&args.rules, &config);
+    diff(&settings, rules)
+}
+
+fn diff(settings: &DiffSettings, rules: impl Fn() -> Result<RuleSet, Error>) -> Result<u8, Error> {
+    // Rules, config and suppressions are checked before either document is read.
+    let first = rules()?;
+    let suppressions = load_suppressions(&settings.suppressions, &first)?;
+    let old = Input::read(&settings.old)?;
+    let new = Input::read(&settings.new)?;
+    let (old_side, new_side) = (side(&settings.old, &old), side(&settings.new, &new));
+    let report = match (&old, &new) {
+        (Input::Inventory(a), Input::Inventory(b)) => DriftReport::new(
+            old_side,
+            new_side,
+            crate::drift::diff(a, b),
+            crate::drift::transitions(
+                &findings(a, first, suppressions.clone()),
+                &findings(b, rules()?, suppressions),
+            ),
+        ),
+        (Input::Scan(a), Input::Scan(b)) => {
+            DriftReport::new(old_side, new_side, crate::drift::scan_deployments(a, b), {
+                // Compare only what both results list.
+                let min = a.scan.min_severity.max(b.scan.min_severity);
+                crate::drift::transitions(&a.findings.at_or_above(min), &b.findings.at_or_above(min))
+            })
+        }
+        _ => {
+            return Err(DriftError::Mixed {
+                old: old_side.file,
+                old_kind: old.kind(),
+                new: new_side.file,
+                new_kind: new.kind(),
+            }
+            .into());
+        }
+    };
+    let look = Look::new(&settings.output, settings.color);
+    settings.output.write(|w| match settings.format {
+        DiffFormat::Table => report::drift::table(&report, look.color, look.width, w),
+        DiffFormat::Json => report::drift::json(&report, look.pretty, w),
+        DiffFormat::Markdown => report::drift::markdown(&report, w),
+    })?;
+    Ok(match report.drifted {
+        true => exit::FINDINGS,
+        false => exit::OK,
+    })
+}
+
+/// One side of the comparison, as the report names it.
+fn side(path: &Path, input: &Input) -> Side {
+    Side {
+        file: path.display().to_string(),
+        document: input.kind().into(),
+        collected_at: match input {
+            Input::Inventory(i) => i.collected_at,
+            Input::Scan(s) => s.scan.collected_at,
+        },
+        deployments: match input {
+            Input::Inventory(i) => i.deployments.len(),
+            Input::Scan(s) => s.findings.resources.len(),
+        },
+    }
+}
+
+/// Findings of an inventory for a diff: evaluated as of its collection time, suppressions applied.
+fn findings(inventory: &Inventory, rules: RuleSet, suppressions: Vec<Suppression>) -> Vec<FindingState> {
+    let now = inventory.collected_at.unwrap_or_else(chrono::Utc::now);
+    let mut result = crate::evaluate::evaluate(inventory, rules, now);
+    crate::suppress::apply_suppressions(&mut result, suppressions, now.date_naive());
+    crate::drift::finding_states(&result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Command;
+    use crate::cmd::common::tests::{command, config};
+
+    #[test]
+    fn suppressions_of_the_config_come_first() {
+        let Command::Diff(args) = command(&["diff", "a.json", "b.json", "--suppressions", "cli.yaml"]) else {
+            unreachable!()
+        };
+        let settings = DiffSettings::resolve(&args, &config("[scan]\nsuppressions = [\"config.yaml\"]\n"));
+        assert_eq!(
+            settings.suppressions,
+            vec![PathBuf::from("config.yaml"), PathBuf::from("cli.yaml")]
+        );
+        assert!(settings.output.is_stdout());
+    }
+}

@@ -1,0 +1,113 @@
+//! `ecaudit drift`: where live deployments (or a saved inventory) differ from Terraform.
+
+use std::path::PathBuf;
+
+use super::Error;
+use super::common::{Look, Source, collect_live, resolve_targets};
+use crate::cli::{ColorChoice, DiffFormat, DriftArgs};
+use crate::config::Config;
+use crate::drift::DriftError;
+use crate::exit;
+use crate::inventory::{Inventory, read_text};
+use crate::output::Output;
+use crate::report;
+
+/// What `drift` does, resolved from the command line and the config file.
+#[derive(Clone, Debug)]
+pub struct DriftSettings {
+    /// `terraform show -json` output.
+    pub state: PathBuf,
+    pub source: Source,
+    pub format: DiffFormat,
+    pub output: Output,
+    pub color: ColorChoice,
+}
+
+impl DriftSettings {
+    pub fn resolve(args: &DriftArgs, config: &Config) -> DriftSettings {
+        DriftSettings {
+            state: args.terraform_state.clone(),
+            source: match &args.inventory {
+                Some(path) => Source::Inventory(path.clone()),
+                None => Source::Live(Box::new(resolve_targets(&args.targets, &config.targets))),
+            },
+            format: args.format,
+            output: args.output.clone().unwrap_or_default(),
+            color: args.color,
+        }
+    }
+}
+
+pub fn run(args: &DriftArgs) -> Result<u8, Error> {
+    // The state is read and checked before the config, and before any AWS call.
+    let file = args.terraform_state.display().to_string();
+    let state: serde_json::Value =
+        serde_json::from_str(&read_text(&args.terraform_state)?).map_err(|e| DriftError::Invalid {
+            file: file.clone(),
+            line: e.line(),
+            column: e.column(),
+            message: crate::position::strip_position(&e.to_string()),
+        })?;
+    let config = Config::load(args.config.as_deref())?;
+    drift(&DriftSettings::resolve(args, &config), &state)
+}
+
+fn drift(settings: &DriftSettings, state: &serde_json::Value) -> Result<u8, Error> {
+    let file = settings.state.display().to_string();
+    let inventory = match &settings.source {
+        Source::Inventory(path) => crate::inventory::load_inventory(path)?,
+        Source::Live(targets) => {
+            // Validate the state's shape first: an unusable state must not cost a collection.
+            crate::drift::terraform::compare(&file, state, &Inventory::new())?;
+            let mut parts = Vec::new();
+            let (header, _) = collect_live(targets, chrono::Utc::now(), |part, deployments| {
+                parts.push((part, deployments))
+            })?;
+            crate::collect::whole(header, parts)
+        }
+    };
+    let drift = crate::drift::terraform::compare(&file, state, &inventory)?;
+    let look = Look::new(&settings.output, settings.color);
+    settings.output.write(|w| match settings.format {
+        DiffFormat::Table => report::drift::state_table(&drift, look.color, look.width, w),
+        DiffFormat::Json => report::drift::state_json(&drift, look.pretty, w),
+        DiffFormat::Markdown => report::drift::state_markdown(&drift, w),
+    })?;
+    Ok(match drift.drifted {
+        true => exit::FINDINGS,
+        false => exit::OK,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::cli::Command;
+    use crate::cmd::common::tests::{command, config};
+
+    fn settings(args: &[&str]) -> DriftSettings {
+        let mut all = vec!["drift", "--terraform-state", "state.json"];
+        all.extend(args);
+        let Command::Drift(args) = command(&all) else {
+            unreachable!()
+        };
+        DriftSettings::resolve(&args, &config("[targets]\nregions = [\"eu-west-1\"]\n"))
+    }
+
+    #[test]
+    fn a_saved_inventory_replaces_the_collection() {
+        assert!(matches!(
+            settings(&["--inventory", "inv.json"]).source,
+            Source::Inventory(p) if p == Path::new("inv.json")
+        ));
+        let Source::Live(targets) = settings(&[]).source else {
+            panic!("collects without --inventory")
+        };
+        assert_eq!(
+            targets.regions,
+            crate::collect::RegionSpec::List(vec!["eu-west-1".into()])
+        );
+    }
+}

@@ -1,0 +1,154 @@
+//! Nightly mode (`scan --history DIR`): this run's inventory compared with the newest earlier
+//! run of the directory, the drift put into the outputs, and this run recorded there.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::cmd::Error;
+use crate::inventory::{Deployment, Document, Inventory, InventoryError, Spooled, read_text};
+use crate::output::Output;
+use crate::report;
+use crate::result::ScanResult;
+use crate::result::Summary;
+use crate::result::document;
+use crate::rules::Severity;
+
+/// This run's inventory, where `--history` needs it whole: loaded from a file
+/// (`scan --inventory`), or spooled to disk while collected.
+pub enum ThisRun {
+    Loaded(Inventory),
+    Spooled { header: Inventory, spooled: Spooled },
+}
+
+impl ThisRun {
+    /// Everything but the deployments.
+    fn header(&self) -> &Inventory {
+        match self {
+            ThisRun::Loaded(inventory) => inventory,
+            ThisRun::Spooled { header, .. } => header,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            ThisRun::Loaded(inventory) => inventory.deployments.len(),
+            ThisRun::Spooled { spooled, .. } => spooled.len(),
+        }
+    }
+
+    /// The deployments in order; a spooled inventory's are read back a unit at a time.
+    fn deployments(&self) -> Box<dyn Iterator<Item = Result<Cow<'_, Deployment>, InventoryError>> + '_> {
+        match self {
+            ThisRun::Loaded(inventory) => {
+                Box::new(inventory.deployments.iter().map(|d| Ok(Cow::Borrowed(d))))
+            }
+            ThisRun::Spooled { spooled, .. } => Box::new(spooled.iter().map(|d| {
+                d.map(Cow::Owned).map_err(|source| InventoryError::Io {
+                    path: "(this run's inventory, spooled to disk)".into(),
+                    source,
+                })
+            })),
+        }
+    }
+
+    /// The inventory document, compact, and a newline.
+    fn write(&self, w: &mut dyn Write) -> io::Result<()> {
+        match self {
+            ThisRun::Loaded(inventory) => report::write_json(inventory, false, w),
+            ThisRun::Spooled { header, spooled } => {
+                report::write_json(&spooled.with_header(header), false, w)
+            }
+        }
+    }
+}
+
+/// This run's place in a `--history` directory: where it goes, once its outputs are written.
+pub struct Recorder {
+    history: crate::history::History,
+    dir: PathBuf,
+    stamp: String,
+}
+
+impl Recorder {
+    /// Writes this run's inventory and result (atomically), then keeps only the newest `keep`.
+    pub fn record(
+        self,
+        inventory: &ThisRun,
+        result: &ScanResult,
+        summary: &Summary,
+        keep: usize,
+    ) -> Result<(), Error> {
+        let run = self.history.run(&self.stamp);
+        Output::File(run.inventory).write(|w| inventory.write(w))?;
+        Output::File(run.scan).write(|w| document::write(result, summary, Severity::Info, false, w))?;
+        let pruned = self.history.prune(keep)?;
+        eprintln!(
+            "ecaudit: recorded run {} in {}{}",
+            self.stamp,
+            self.dir.display(),
+            if pruned.is_empty() {
+                String::new()
+            } else {
+                format!("; removed {} older run(s), keeping {keep}", pruned.len())
+            }
+        );
+        Ok(())
+    }
+}
+
+/// Compares this run with the newest earlier run in `dir` (the drift goes into the outputs) and
+/// returns where this run will be recorded. An unreadable earlier run is a warning, not a lost
+/// scan. Neither inventory is held parsed whole: the earlier one's deployments are parsed one at
+/// a time from its text, this run's read back from its spool.
+pub fn compare_with_history(
+    dir: &Path,
+    inventory: &ThisRun,
+    result: &mut ScanResult,
+) -> Result<Recorder, Error> {
+    use crate::drift::DriftError;
+    use crate::result::{DriftReport, Side};
+    let history = crate::history::History::open(dir)?;
+    let previous = history.runs()?.pop();
+    let stamp = history.stamp(chrono::Utc::now());
+    if let Some(prev) = previous {
+        let mut compare = || -> Result<DriftReport, DriftError> {
+            let old_states = crate::drift::read_finding_states(&prev.scan)?;
+            let file = prev.inventory.display().to_string();
+            let text = read_text(&prev.inventory)?;
+            let old = Document::parse(&text, &file)?;
+            let drift = crate::drift::diff_each(
+                old.len(),
+                |i| old.deployment(i).map(Cow::Owned),
+                inventory.deployments(),
+                &old.header.coverage,
+                &inventory.header().coverage,
+            )?;
+            let side = |file: String, header: &Inventory, deployments| Side {
+                file,
+                document: "inventory".into(),
+                collected_at: header.collected_at,
+                deployments,
+            };
+            Ok(DriftReport::new(
+                side(file, &old.header, old.len()),
+                side(
+                    history.run(&stamp).inventory.display().to_string(),
+                    inventory.header(),
+                    inventory.len(),
+                ),
+                drift,
+                crate::drift::mark(&old_states, result),
+            ))
+        };
+        match compare() {
+            Ok(report) => result.drift = Some(report),
+            Err(e) => eprintln!("ecaudit: warning: the previous run cannot be compared: {e}"),
+        }
+    }
+    Ok(Recorder {
+        history,
+        dir: dir.to_path_buf(),
+        stamp,
+    })
+}
