@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::collect::metrics::MetricsWindow;
 use crate::collect::targets::{AccountSpec, RegionSpec, TargetError};
-use crate::collect::{CallRecorder, CollectOptions};
+use crate::collect::{CallRecorder, CollectOptions, OneDeployment};
 use crate::inventory::{CoverageEntry, Deployment, DeploymentKind, MetricStats, Node, TransitEncryptionMode};
 use probe::{Auth, PingOutcome, ProbeError, Session, TlsOptions};
 
@@ -227,6 +227,8 @@ impl Diagnosis {
 /// A deployment named by ARN: its account, region and id.
 struct Target {
     id: String,
+    /// The kind an ARN names.
+    kind: Option<DeploymentKind>,
     arn: Option<String>,
     account: Option<String>,
     region: Option<String>,
@@ -236,6 +238,7 @@ fn parse_target(s: &str) -> Result<Target, DoctorError> {
     if !s.starts_with("arn:") {
         return Ok(Target {
             id: s.to_string(),
+            kind: None,
             arn: None,
             account: None,
             region: None,
@@ -244,13 +247,17 @@ fn parse_target(s: &str) -> Result<Target, DoctorError> {
     let parts: Vec<&str> = s.splitn(7, ':').collect();
     match parts.as_slice() {
         [_, _, "elasticache", region, account, kind, id]
-            if ["replicationgroup", "cluster", "serverlesscache"].contains(kind)
-                && !region.is_empty()
-                && account.len() == 12
-                && !id.is_empty() =>
+            if !region.is_empty() && account.len() == 12 && !id.is_empty() =>
         {
+            let kind = match *kind {
+                "replicationgroup" => DeploymentKind::ReplicationGroup,
+                "cluster" => DeploymentKind::CacheCluster,
+                "serverlesscache" => DeploymentKind::ServerlessCache,
+                _ => return Err(DoctorError::BadArn(s.to_string())),
+            };
             Ok(Target {
                 id: id.to_string(),
+                kind: Some(kind),
                 arn: Some(s.to_string()),
                 account: Some(account.to_string()),
                 region: Some(region.to_string()),
@@ -303,6 +310,11 @@ async fn diagnose(options: &DoctorOptions) -> Result<Diagnosis, DoctorError> {
     if let Some(account) = &target.account {
         collect.accounts = AccountSpec::List(vec![account.clone()]);
     }
+    // Only the deployment, by id: not the whole account and region.
+    collect.only = Some(OneDeployment {
+        id: target.id.clone(),
+        kind: target.kind,
+    });
     collect.metrics = Some(MetricsWindow {
         seconds: 3_600,
         label: "1h".into(),
