@@ -9,13 +9,14 @@ use aws_sdk_elasticache::types::{
     CacheCluster, CacheParameterGroup, CacheSubnetGroup, GlobalReplicationGroup, ReplicationGroup,
     ServerlessCache, ServerlessCacheSnapshot, Snapshot,
 };
+use aws_sdk_resourcegroupstagging::types::ResourceTagMapping;
 
 use super::{Reads, describe_error};
 use crate::inventory::CoverageError;
 
 /// Largest page each list call allows.
 const PAGE: i32 = 100;
-const SNAPSHOT_PAGE: i32 = 50;
+pub(super) const SNAPSHOT_PAGE: i32 = 50;
 
 /// What the ElastiCache APIs said; `None` where a read failed (the facts it gives are unknown).
 #[derive(Default)]
@@ -32,17 +33,21 @@ pub(crate) struct CacheReads {
     pub global_groups: Option<Vec<GlobalReplicationGroup>>,
 }
 
+/// The outcome of one API's calls; `None`: not called, as nothing needed it (a read of one
+/// deployment): it reads as none found, and makes no coverage entry.
+pub(super) type Outcome<T> = Option<Result<Vec<T>, CoverageError>>;
+
 /// The raw outcomes, before they are recorded as coverage.
 pub(crate) struct CacheOutcomes {
-    replication_groups: Result<Vec<ReplicationGroup>, CoverageError>,
-    clusters: Result<Vec<CacheCluster>, CoverageError>,
-    serverless: Result<Vec<ServerlessCache>, CoverageError>,
-    subnet_groups: Result<Vec<CacheSubnetGroup>, CoverageError>,
-    parameter_groups: Result<Vec<CacheParameterGroup>, CoverageError>,
-    parameters: Vec<(String, Result<Option<String>, CoverageError>)>,
-    snapshots: Result<Vec<Snapshot>, CoverageError>,
-    serverless_snapshots: Result<Vec<ServerlessCacheSnapshot>, CoverageError>,
-    global_groups: Result<Vec<GlobalReplicationGroup>, CoverageError>,
+    pub(super) replication_groups: Outcome<ReplicationGroup>,
+    pub(super) clusters: Outcome<CacheCluster>,
+    pub(super) serverless: Outcome<ServerlessCache>,
+    pub(super) subnet_groups: Outcome<CacheSubnetGroup>,
+    pub(super) parameter_groups: Outcome<CacheParameterGroup>,
+    pub(super) parameters: Vec<(String, Result<Option<String>, CoverageError>)>,
+    pub(super) snapshots: Outcome<Snapshot>,
+    pub(super) serverless_snapshots: Outcome<ServerlessCacheSnapshot>,
+    pub(super) global_groups: Outcome<GlobalReplicationGroup>,
 }
 
 impl CacheOutcomes {
@@ -53,20 +58,26 @@ impl CacheOutcomes {
             let value = reads.record(s, "DescribeCacheParameters", outcome);
             cluster_enabled.insert(group, value.flatten());
         }
+        fn record<T>(reads: &mut Reads, api: &'static str, outcome: Outcome<T>) -> Option<Vec<T>> {
+            match outcome {
+                Some(result) => reads.record("elasticache", api, result),
+                None => Some(Vec::new()),
+            }
+        }
         CacheReads {
-            replication_groups: reads.record(s, "DescribeReplicationGroups", self.replication_groups),
-            clusters: reads.record(s, "DescribeCacheClusters", self.clusters),
-            serverless: reads.record(s, "DescribeServerlessCaches", self.serverless),
-            subnet_groups: reads.record(s, "DescribeCacheSubnetGroups", self.subnet_groups),
-            parameter_groups: reads.record(s, "DescribeCacheParameterGroups", self.parameter_groups),
+            replication_groups: record(reads, "DescribeReplicationGroups", self.replication_groups),
+            clusters: record(reads, "DescribeCacheClusters", self.clusters),
+            serverless: record(reads, "DescribeServerlessCaches", self.serverless),
+            subnet_groups: record(reads, "DescribeCacheSubnetGroups", self.subnet_groups),
+            parameter_groups: record(reads, "DescribeCacheParameterGroups", self.parameter_groups),
             cluster_enabled,
-            snapshots: reads.record(s, "DescribeSnapshots", self.snapshots),
-            serverless_snapshots: reads.record(
-                s,
+            snapshots: record(reads, "DescribeSnapshots", self.snapshots),
+            serverless_snapshots: record(
+                reads,
                 "DescribeServerlessCacheSnapshots",
                 self.serverless_snapshots,
             ),
-            global_groups: reads.record(s, "DescribeGlobalReplicationGroups", self.global_groups),
+            global_groups: record(reads, "DescribeGlobalReplicationGroups", self.global_groups),
         }
     }
 }
@@ -92,6 +103,7 @@ macro_rules! all_pages {
         }
     }};
 }
+pub(super) use all_pages;
 
 pub(crate) async fn read(c: &Client) -> CacheOutcomes {
     let (replication_groups, clusters, serverless, subnet_groups, parameter_groups) = tokio::join!(
@@ -155,10 +167,28 @@ pub(crate) async fn read(c: &Client) -> CacheOutcomes {
         },
     );
 
-    // `cluster-enabled` is read only for the non-default groups clusters use; a default group's
-    // name says it (`default.redis7.cluster.on`).
+    let parameters = cluster_enabled(c, clusters.as_ref().ok()).await;
+
+    CacheOutcomes {
+        replication_groups: Some(replication_groups),
+        clusters: Some(clusters),
+        serverless: Some(serverless),
+        subnet_groups: Some(subnet_groups),
+        parameter_groups: Some(parameter_groups),
+        parameters,
+        snapshots: Some(snapshots),
+        serverless_snapshots: Some(serverless_snapshots),
+        global_groups: Some(global_groups),
+    }
+}
+
+/// `cluster-enabled` of the non-default parameter groups `clusters` use (a default group's name
+/// says it: `default.redis7.cluster.on`), one group at a time.
+pub(super) async fn cluster_enabled(
+    c: &Client,
+    clusters: Option<&Vec<CacheCluster>>,
+) -> Vec<(String, Result<Option<String>, CoverageError>)> {
     let in_use: BTreeSet<String> = clusters
-        .as_ref()
         .map(|cs| {
             cs.iter()
                 .filter(|c| c.engine() != Some("memcached"))
@@ -187,18 +217,7 @@ pub(crate) async fn read(c: &Client) -> CacheOutcomes {
         });
         parameters.push((group, outcome));
     }
-
-    CacheOutcomes {
-        replication_groups,
-        clusters,
-        serverless,
-        subnet_groups,
-        parameter_groups,
-        parameters,
-        snapshots,
-        serverless_snapshots,
-        global_groups,
-    }
+    parameters
 }
 
 /// Resource types of the deployments, as the Resource Groups Tagging API names them.
@@ -221,16 +240,23 @@ pub(crate) async fn read_tags(
     let mut pages = request.into_paginator().send();
     let mut tags = HashMap::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| describe_error(&e))?;
-        for r in page.resource_tag_mapping_list() {
-            let Some(arn) = r.resource_arn() else { continue };
-            let map = r
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect();
-            tags.insert(arn.to_string(), map);
-        }
+        add_tags(
+            page.map_err(|e| describe_error(&e))?.resource_tag_mapping_list(),
+            &mut tags,
+        );
     }
     Ok(tags)
+}
+
+/// The tags of each resource listed, by ARN.
+pub(super) fn add_tags(list: &[ResourceTagMapping], tags: &mut HashMap<String, BTreeMap<String, String>>) {
+    for r in list {
+        let Some(arn) = r.resource_arn() else { continue };
+        let map = r
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
+        tags.insert(arn.to_string(), map);
+    }
 }

@@ -9,6 +9,7 @@ mod cloudwatch;
 mod ec2;
 mod elasticache;
 pub mod metrics;
+mod one;
 mod retry;
 pub mod targets;
 
@@ -24,7 +25,9 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::inventory::{Collector, CoverageEntry, CoverageError, CoverageStatus, Inventory, SCHEMA_VERSION};
+use crate::inventory::{
+    Collector, CoverageEntry, CoverageError, CoverageStatus, DeploymentKind, Inventory, SCHEMA_VERSION,
+};
 pub use calls::CallRecorder;
 pub use targets::{AccountSpec, RegionSpec, TargetError};
 
@@ -55,6 +58,16 @@ pub struct CollectOptions {
     pub shard: Option<crate::shard::Shard>,
     /// Read each node's utilisation over this window (`--metrics`).
     pub metrics: Option<metrics::MetricsWindow>,
+    /// Read only this deployment of each unit (`ecaudit doctor`), and only what it references;
+    /// `None`: every deployment.
+    pub only: Option<OneDeployment>,
+}
+
+/// One deployment to read: its id and, when known (from its ARN), its kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OneDeployment {
+    pub id: String,
+    pub kind: Option<DeploymentKind>,
 }
 
 impl Default for CollectOptions {
@@ -74,6 +87,7 @@ impl Default for CollectOptions {
             progress: false,
             shard: None,
             metrics: None,
+            only: None,
         }
     }
 }
@@ -267,8 +281,9 @@ pub async fn collect_each(
             if let Some((part, unit)) = waiting.pop_front() {
                 let recorder = recorder.clone();
                 let window = window.clone();
+                let only = options.only.clone();
                 tasks.spawn(async move {
-                    let read = collect_unit(&unit, &recorder, window.as_ref()).await;
+                    let read = collect_unit(&unit, &recorder, window.as_ref(), only.as_ref()).await;
                     Done::Unit(part, unit.account_id, unit.region, read)
                 });
             // Without a context there are no accounts (the caller is unknown).
@@ -429,43 +444,70 @@ fn progress_bar(total: usize) -> indicatif::ProgressBar {
     bar
 }
 
-/// Reads one (account, region): the deployments found and the coverage of every API read.
+/// The clients of one unit, each call recorded, retried as [`retry`] says.
+struct Clients {
+    elasticache: aws_sdk_elasticache::Client,
+    ec2: aws_sdk_ec2::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
+    tagging: aws_sdk_resourcegroupstagging::Client,
+}
+
+impl Clients {
+    fn of(unit: &Unit, recorder: &CallRecorder) -> Clients {
+        let interceptor = recorder.for_unit(&unit.account_id, &unit.region);
+        Clients {
+            elasticache: aws_sdk_elasticache::Client::from_conf(
+                aws_sdk_elasticache::config::Builder::from(&unit.config)
+                    .interceptor(interceptor.clone())
+                    .interceptor(retry::WholeXml)
+                    .retry_classifier(retry::UnreadableResponse)
+                    .build(),
+            ),
+            ec2: aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(&unit.config)
+                    .interceptor(interceptor.clone())
+                    .interceptor(retry::WholeXml)
+                    .retry_classifier(retry::UnreadableResponse)
+                    .build(),
+            ),
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
+                aws_sdk_cloudwatch::config::Builder::from(&unit.config)
+                    .interceptor(interceptor.clone())
+                    .interceptor(retry::WholeXml)
+                    .retry_classifier(retry::UnreadableResponse)
+                    .build(),
+            ),
+            tagging: aws_sdk_resourcegroupstagging::Client::from_conf(
+                aws_sdk_resourcegroupstagging::config::Builder::from(&unit.config)
+                    .interceptor(interceptor)
+                    .interceptor(retry::WholeXml)
+                    .retry_classifier(retry::UnreadableResponse)
+                    .build(),
+            ),
+        }
+    }
+}
+
+/// Reads one (account, region), or the deployment `only` of it: the deployments found and the
+/// coverage of every API read.
 async fn collect_unit(
     unit: &Unit,
     recorder: &CallRecorder,
     window: Option<&crate::inventory::UtilisationWindow>,
+    only: Option<&OneDeployment>,
 ) -> (Vec<crate::inventory::Deployment>, Vec<CoverageEntry>) {
-    let interceptor = recorder.for_unit(&unit.account_id, &unit.region);
     let mut reads = Reads::new(&unit.account_id, &unit.region);
-
-    let elasticache = aws_sdk_elasticache::Client::from_conf(
-        aws_sdk_elasticache::config::Builder::from(&unit.config)
-            .interceptor(interceptor.clone())
-            .interceptor(retry::WholeXml)
-            .retry_classifier(retry::UnreadableResponse)
-            .build(),
-    );
-    let ec2 = aws_sdk_ec2::Client::from_conf(
-        aws_sdk_ec2::config::Builder::from(&unit.config)
-            .interceptor(interceptor.clone())
-            .interceptor(retry::WholeXml)
-            .retry_classifier(retry::UnreadableResponse)
-            .build(),
-    );
-    let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
-        aws_sdk_cloudwatch::config::Builder::from(&unit.config)
-            .interceptor(interceptor.clone())
-            .interceptor(retry::WholeXml)
-            .retry_classifier(retry::UnreadableResponse)
-            .build(),
-    );
-    let tagging = aws_sdk_resourcegroupstagging::Client::from_conf(
-        aws_sdk_resourcegroupstagging::config::Builder::from(&unit.config)
-            .interceptor(interceptor)
-            .interceptor(retry::WholeXml)
-            .retry_classifier(retry::UnreadableResponse)
-            .build(),
-    );
+    let clients = Clients::of(unit, recorder);
+    if let Some(one) = only {
+        let deployments = one::collect(one, &clients, unit, &mut reads, window).await;
+        return (deployments, reads.finish(recorder));
+    }
+    let Clients {
+        elasticache,
+        ec2,
+        cloudwatch,
+        tagging,
+    } = clients;
 
     // ElastiCache, CloudWatch and the tags are independent; EC2 needs the groups and VPCs the
     // caches name.

@@ -1,10 +1,14 @@
-//! The doctor's network checks that need no connection: do the security groups admit the
-//! caller's source on the cache port, and are the subnet group, VPC and security groups
-//! consistent. Decided from the collected deployment alone.
+//! The Connectivity section: do the security groups admit this host's source on the cache port,
+//! are the subnet group, VPC and security groups consistent (both decided from the collected
+//! deployment alone), does the endpoint resolve, and does a TCP connection open.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
 
-use super::{Check, Section};
+use super::check::{Check, Section};
+use super::probe;
 use crate::facts;
 use crate::inventory::{Deployment, LookupState};
 use crate::net::parse_cidr;
@@ -13,6 +17,17 @@ use crate::net::parse_cidr;
 /// `source` on the cache port. A source that only a security-group reference or a prefix list
 /// could admit cannot be decided from here.
 pub(crate) fn source_admitted(d: &Deployment, sources: &[IpNet]) -> Check {
+    if sources.is_empty() {
+        return Check::new(
+            "security-group-admits-source",
+            Section::Connectivity,
+            "security groups admit this host".into(),
+        )
+        .skip(
+            "this host's address toward the endpoint is unknown (the endpoint does not resolve \
+             here, or the route is loopback, as through a tunnel); pass --from CIDR",
+        );
+    }
     let port = d
         .cache_port()
         .map_or("the cache port".to_string(), |p| format!("tcp/{p}"));
@@ -209,9 +224,98 @@ pub(crate) fn subnet_group_and_vpc(d: &Deployment) -> Check {
     }
 }
 
+/// This host's address toward `address` (the kernel's choice of source, from a UDP socket
+/// "connected" there; nothing is sent).
+pub(crate) async fn local_source(address: Option<&str>) -> Option<IpNet> {
+    let address = address?;
+    let target: SocketAddr = tokio::net::lookup_host(address).await.ok()?.next()?;
+    let bind: SocketAddr = match target.ip() {
+        IpAddr::V4(_) => "0.0.0.0:0".parse().ok()?,
+        IpAddr::V6(_) => "[::]:0".parse().ok()?,
+    };
+    let socket = std::net::UdpSocket::bind(bind).ok()?;
+    socket.connect(target).ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then(|| IpNet::from(ip))
+}
+
+/// Whether the endpoint has DNS addresses; not needed through `--connect`.
+pub(crate) async fn resolves(d: &Deployment, connect: Option<&str>, timeout: Duration) -> Check {
+    let check = Check::new(
+        "endpoint-resolves",
+        Section::Connectivity,
+        "the endpoint resolves".into(),
+    );
+    let Some(endpoint) = &d.endpoint else {
+        return check.fail(format!(
+            "no endpoint is reported (status {}); wait until the deployment is available",
+            d.status.as_deref().unwrap_or("unknown")
+        ));
+    };
+    if let Some(connect) = connect {
+        return check.skip(&format!(
+            "not needed: connecting to {connect} (--connect) instead of {endpoint}"
+        ));
+    }
+    let port = d.cache_port().unwrap_or(6379);
+    match tokio::time::timeout(timeout, tokio::net::lookup_host((endpoint.as_str(), port))).await {
+        Ok(Ok(addrs)) => {
+            let addrs: Vec<String> = addrs.map(|a| a.ip().to_string()).collect();
+            check.with(format!("{endpoint} → {}", addrs.join(", "))).pass()
+        }
+        Ok(Err(e)) => check.with(format!("{endpoint}: {e}")).fail(
+            "ElastiCache endpoints resolve to addresses inside the VPC; from outside, tunnel \
+             (e.g. SSM port forwarding to the endpoint) and pass --connect HOST:PORT"
+                .into(),
+        ),
+        Err(_) => check
+            .with(format!("{endpoint}: no answer within {timeout:?}"))
+            .fail("check this host's DNS resolver".into()),
+    }
+}
+
+/// Whether a TCP connection to `address` opens within `timeout`.
+pub(crate) async fn tcp_connect(address: Option<&str>, timeout: Duration) -> Check {
+    let check = Check::new(
+        "tcp-connect",
+        Section::Connectivity,
+        format!("a TCP connection opens within {}", humanize(timeout)),
+    );
+    let Some(address) = address else {
+        return check.skip("no endpoint to connect to; pass --connect HOST:PORT");
+    };
+    let started = Instant::now();
+    match probe::open(address, None, timeout).await {
+        Ok(stream) => {
+            let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+            check
+                .with(format!(
+                    "connected to {address} ({peer}) in {} ms",
+                    started.elapsed().as_millis()
+                ))
+                .pass()
+        }
+        Err(e) => check.with(e.to_string()).fail(
+            "check the security groups, the subnets' network ACLs and routes between this host and the \
+             VPC; from outside the VPC, tunnel (`aws ssm start-session --document-name \
+             AWS-StartPortForwardingSessionToRemoteHost --parameters host=<endpoint>,portNumber=<port>,\
+             localPortNumber=<port>`) and pass --connect 127.0.0.1:<port>"
+                .into(),
+        ),
+    }
+}
+
+fn humanize(d: Duration) -> String {
+    if d.as_millis().is_multiple_of(1000) {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::Mark;
+    use super::super::check::Mark;
     use super::*;
 
     fn deployment() -> Deployment {

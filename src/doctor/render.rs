@@ -3,7 +3,8 @@
 
 use std::io::{self, Write};
 
-use super::{Diagnosis, Mark, Section};
+use super::check::{Mark, Section};
+use super::runbook::Diagnosis;
 
 pub fn render_json(d: &Diagnosis, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, d)?;

@@ -10,6 +10,7 @@ use std::process::Command;
 
 use chrono::{Duration, Utc};
 use common::aws::Aws;
+use common::proxy::{Fault, Faults, Persistent, Stats};
 use common::redis::*;
 use common::seed::{self, Group};
 use serde_json::Value;
@@ -484,4 +485,355 @@ async fn the_last_hour_of_cloudwatch_and_the_alarms_of_each_node() {
         run.stdout
             .contains(&format!("{}-DatabaseMemoryUsagePercentage", nodes[1]))
     );
+}
+
+/// The value of the awsQuery parameter `name` in a request body (ElastiCache, EC2), `""` when the
+/// request does not carry it.
+fn query_param<'a>(body: &'a str, name: &str) -> &'a str {
+    body.split('&')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+        .unwrap_or_default()
+}
+
+/// The `name` parameter of every `action` call the proxy saw, sorted (`""`: a call without it,
+/// that is a list of the whole region).
+fn asked(seen: &Stats, action: &str, name: &str) -> Vec<String> {
+    let mut values: Vec<String> = seen
+        .requests_seen
+        .iter()
+        .filter(|(a, _)| a == action)
+        .map(|(_, body)| query_param(body, name).to_string())
+        .collect();
+    values.sort();
+    values
+}
+
+/// The bodies of every `action` call the proxy saw.
+fn bodies<'a>(seen: &'a Stats, action: &str) -> Vec<&'a str> {
+    seen.requests_seen
+        .iter()
+        .filter(|(a, _)| a == action)
+        .map(|(_, body)| body.as_str())
+        .collect()
+}
+
+/// Issue 20: `doctor DEPLOYMENT` reads that deployment, not its whole account and region. Around
+/// the targets, more replication groups, a standalone cluster and a serverless cache; the proxy
+/// sees every call: ElastiCache is asked by id (the deployment, then what it references), tags by
+/// ARN, and GetMetricData for the target's nodes only.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_doctor_reads_only_its_deployment() {
+    let aws = Aws::behind_proxy(Faults::none());
+    let (_, plain) = seed_groups(&aws, true).await;
+    let cfg = aws.config("us-east-1").await;
+    let ec = aws_sdk_elasticache::Client::new(&cfg);
+    let described = ec
+        .describe_replication_groups()
+        .replication_group_id("secured")
+        .send()
+        .await
+        .unwrap();
+    let secured = described.replication_groups()[0].member_clusters().to_vec();
+    let ec2 = aws_sdk_ec2::Client::new(&cfg);
+    let groups = ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values("cache")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let sg = groups.security_groups()[0].group_id().unwrap().to_string();
+    ec.create_cache_cluster()
+        .cache_cluster_id("solo")
+        .engine("redis")
+        .engine_version("7.1")
+        .cache_node_type("cache.t4g.small")
+        .security_group_ids(&sg)
+        .cache_subnet_group_name("subnets")
+        .send()
+        .await
+        .unwrap();
+    let vpc = groups.security_groups()[0].vpc_id().unwrap();
+    let subnets = ec2
+        .describe_subnets()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(vpc)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .subnets()
+        .iter()
+        .filter_map(|s| s.subnet_id().map(str::to_string))
+        .collect::<Vec<_>>();
+    ec.create_serverless_cache()
+        .serverless_cache_name("flags")
+        .engine("valkey")
+        .major_engine_version("8")
+        .security_group_ids(&sg)
+        .set_subnet_ids(Some(subnets))
+        .snapshot_retention_limit(7)
+        .send()
+        .await
+        .unwrap();
+    seed::automatic_snapshot(&cfg, "secured", Utc::now() - Duration::hours(3)).await;
+    seed::automatic_snapshot(&cfg, "plain", Utc::now() - Duration::hours(3)).await;
+    // Datapoints for every node: a query for any of them would be answered.
+    let at = Utc::now() - Duration::minutes(30);
+    let series: Vec<seed::Series> = ["plain-001", "auth-plain-001", "solo"]
+        .into_iter()
+        .map(str::to_string)
+        .chain(secured.iter().cloned())
+        .flat_map(|node| seed::METRICS.map(|m| (node.clone(), m, vec![(at, 10.0)])))
+        .collect();
+    seed::metric_data(&cfg, &series).await;
+
+    let doctor_on = |id: &str| {
+        aws.proxy().set(Faults::none());
+        let run = doctor(
+            &aws,
+            &[id, "--connect", "127.0.0.1:1", "--from", "10.1.1.25/32"],
+            &[],
+        );
+        // Refused at 127.0.0.1:1: the AWS-side checks are what is read here.
+        assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+        assert_eq!(run.doc["subject"]["id"], id, "{}", run.stdout);
+        (run, aws.proxy().stats())
+    };
+    let only = |values: &[&str]| values.iter().map(|v| v.to_string()).collect::<Vec<_>>();
+
+    // A replication group: itself, its member clusters, and what they name, by id.
+    let (run, seen) = doctor_on("secured");
+    let mut clusters = vec!["secured".to_string()];
+    clusters.extend(secured.iter().cloned());
+    clusters.sort();
+    assert_eq!(
+        asked(&seen, "DescribeReplicationGroups", "ReplicationGroupId"),
+        only(&["secured"])
+    );
+    assert_eq!(asked(&seen, "DescribeCacheClusters", "CacheClusterId"), clusters);
+    assert_eq!(
+        asked(&seen, "DescribeServerlessCaches", "ServerlessCacheName"),
+        only(&["secured"])
+    );
+    assert_eq!(
+        asked(&seen, "DescribeCacheSubnetGroups", "CacheSubnetGroupName"),
+        only(&["subnets"])
+    );
+    let parameter_groups = asked(&seen, "DescribeCacheParameterGroups", "CacheParameterGroupName");
+    assert!(
+        parameter_groups.len() == 1 && !parameter_groups[0].is_empty(),
+        "{parameter_groups:?}"
+    );
+    assert_eq!(
+        asked(&seen, "DescribeSnapshots", "ReplicationGroupId"),
+        only(&["secured"])
+    );
+    for unread in [
+        "DescribeServerlessCacheSnapshots",
+        "DescribeGlobalReplicationGroups",
+    ] {
+        assert_eq!(seen.actions.get(unread), None, "{unread}: {:?}", seen.actions);
+    }
+    let arn = run.doc["subject"]["arn"].as_str().unwrap();
+    let tags = bodies(&seen, "GetResources");
+    assert!(
+        tags.len() == 1 && tags[0].contains(arn) && !tags[0].contains("ResourceTypeFilters"),
+        "{tags:?}"
+    );
+    let metrics = bodies(&seen, "GetMetricData");
+    assert_eq!(metrics.len(), 1, "{:?}", seen.actions);
+    for node in &secured {
+        assert!(metrics[0].contains(node.as_str()), "{node} not asked for");
+    }
+    for other in ["plain-0", "solo"] {
+        assert!(!metrics[0].contains(other), "{other} asked for");
+    }
+    assert_eq!(
+        run.doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["id"] == "cloudwatch-node")
+            .count(),
+        secured.len()
+    );
+    // Every call, counted: one lookup per kind, one per member cluster, one per referenced name.
+    let calls: BTreeMap<&str, u64> = [
+        ("GetCallerIdentity", 1),
+        ("DescribeReplicationGroups", 1),
+        ("DescribeCacheClusters", 1 + secured.len() as u64),
+        ("DescribeServerlessCaches", 1),
+        ("DescribeCacheSubnetGroups", 1),
+        ("DescribeCacheParameterGroups", 1),
+        ("DescribeSnapshots", 1),
+        ("DescribeSecurityGroups", 1),
+        ("DescribeVpcs", 1),
+        ("DescribeAlarms", 1),
+        ("GetResources", 1),
+        ("GetMetricData", 1),
+    ]
+    .into();
+    let seen_calls: BTreeMap<&str, u64> = seen.actions.iter().map(|(a, n)| (a.as_str(), *n)).collect();
+    assert_eq!(seen_calls, calls);
+
+    // A standalone cluster: the other two lookups find nothing, and nothing else is read for them.
+    let (_, seen) = doctor_on("solo");
+    assert_eq!(
+        asked(&seen, "DescribeCacheClusters", "CacheClusterId"),
+        only(&["solo"])
+    );
+    assert_eq!(
+        asked(&seen, "DescribeReplicationGroups", "ReplicationGroupId"),
+        only(&["solo"])
+    );
+    assert_eq!(
+        asked(&seen, "DescribeSnapshots", "CacheClusterId"),
+        only(&["solo"])
+    );
+    assert_eq!(
+        asked(&seen, "DescribeCacheSubnetGroups", "CacheSubnetGroupName"),
+        only(&["subnets"])
+    );
+    let metrics = bodies(&seen, "GetMetricData");
+    assert!(
+        metrics.len() == 1 && metrics[0].contains("solo") && !metrics[0].contains("plain-0"),
+        "{:?}",
+        seen.actions
+    );
+
+    // A serverless cache: no nodes, so no GetMetricData; no subnet or parameter group to read.
+    let (_, seen) = doctor_on("flags");
+    assert_eq!(
+        asked(&seen, "DescribeServerlessCaches", "ServerlessCacheName"),
+        only(&["flags"])
+    );
+    assert_eq!(
+        asked(&seen, "DescribeServerlessCacheSnapshots", "ServerlessCacheName"),
+        only(&["flags"])
+    );
+    for unread in [
+        "GetMetricData",
+        "DescribeCacheSubnetGroups",
+        "DescribeCacheParameterGroups",
+        "DescribeSnapshots",
+    ] {
+        assert_eq!(seen.actions.get(unread), None, "{unread}: {:?}", seen.actions);
+    }
+
+    // A collection of the same region still lists it whole and asks for every node.
+    aws.proxy().set(Faults::none());
+    aws.live(
+        "collect",
+        &[
+            "--regions",
+            "us-east-1",
+            "--metrics",
+            "--output",
+            "inventory.json",
+        ],
+    )
+    .expect(0);
+    let seen = aws.proxy().stats();
+    assert_eq!(
+        asked(&seen, "DescribeReplicationGroups", "ReplicationGroupId"),
+        only(&[""])
+    );
+    let metrics = bodies(&seen, "GetMetricData");
+    assert!(
+        metrics.len() == 1 && metrics[0].contains(plain[0].as_str()) && metrics[0].contains("solo"),
+        "{:?}",
+        seen.actions
+    );
+}
+
+/// A missing id is "no such deployment" (exit 2), not a coverage gap: ElastiCache answers each
+/// lookup by id with its not-found fault, and nothing else is read. A lookup that fails is a
+/// gap: the deployment could not be read (exit 3).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_deployment_is_looked_up_by_id_only() {
+    let aws = Aws::behind_proxy(Faults::none());
+    seed_groups(&aws, true).await;
+    let lookups = [
+        "DescribeReplicationGroups",
+        "DescribeCacheClusters",
+        "DescribeServerlessCaches",
+    ];
+
+    let run = doctor(&aws, &["no-such-cache"], &[]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("no deployment `no-such-cache` in the account and region read"),
+        "{}",
+        run.stderr
+    );
+    let seen = aws.proxy().stats();
+    let (id_param, others): (Vec<_>, Vec<_>) = seen
+        .requests_seen
+        .iter()
+        .partition(|(action, _)| lookups.contains(&action.as_str()));
+    assert_eq!(id_param.len(), 3, "{:?}", seen.actions);
+    for (action, body) in id_param {
+        assert!(body.contains("=no-such-cache"), "{action}: {body}");
+    }
+    // Only the caller's identity besides (STS): no EC2, CloudWatch or tags for nothing.
+    assert!(
+        others.iter().all(|(action, _)| action == "GetCallerIdentity"),
+        "{:?}",
+        seen.actions
+    );
+
+    // An ARN names the kind: one lookup.
+    aws.proxy().set(Faults::none());
+    let arn = format!(
+        "arn:aws:elasticache:us-east-1:{}:serverlesscache:nope",
+        common::moto::ACCOUNT
+    );
+    let run = doctor(&aws, &[&arn], &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "no deployment `nope` in account {}, region us-east-1",
+            common::moto::ACCOUNT
+        )),
+        "{}",
+        run.stderr
+    );
+    let seen = aws.proxy().stats();
+    assert_eq!(
+        asked(&seen, "DescribeServerlessCaches", "ServerlessCacheName"),
+        ["nope".to_string()]
+    );
+    assert_eq!(seen.actions.get("DescribeReplicationGroups"), None);
+    assert_eq!(seen.actions.get("DescribeCacheClusters"), None);
+
+    // A lookup that is refused may hide the deployment: it could not be read.
+    aws.proxy().set(Faults {
+        persistent: vec![Persistent {
+            action: "DescribeCacheClusters".into(),
+            region: None,
+            body_contains: None,
+            access_key: None,
+            fault: Fault::AccessDenied,
+        }],
+        ..Faults::none()
+    });
+    let run = doctor(&aws, &["no-such-cache"], &[]);
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.doc["subject"].is_null());
+    let gaps: Vec<&str> = run.doc["coverage_gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["api"].as_str().unwrap())
+        .collect();
+    assert_eq!(gaps, ["DescribeCacheClusters"]);
 }

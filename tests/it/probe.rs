@@ -8,7 +8,8 @@ use crate::common;
 use std::time::Duration;
 
 use common::redis::*;
-use ecaudit::doctor::probe::{self, DbKeyspace, PingOutcome, ProbeError, TlsFailure};
+use ecaudit::doctor::info::{self, DbKeyspace};
+use ecaudit::doctor::probe::{self, PingOutcome, ProbeError, TlsFailure};
 
 const ENDPOINT: &str = "master.demo.abc123.use1.cache.amazonaws.com";
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -67,12 +68,12 @@ async fn requirepass_outcomes() {
     let outcome = probe::ping(open().await.unwrap(), Some(&wrong_user), TIMEOUT).await;
     assert!(matches!(outcome, PingOutcome::AuthFailed { .. }), "{outcome:?}");
 
-    // The error form (used by `info`) is typed too, and redacted.
-    let err = probe::info(open().await.unwrap(), None, TIMEOUT)
+    // The error form (used by `info::read`) is typed too, and redacted.
+    let err = info::read(open().await.unwrap(), None, TIMEOUT)
         .await
         .unwrap_err();
     assert!(matches!(err, ProbeError::NoAuth { .. }), "{err:?}");
-    let err = probe::info(open().await.unwrap(), Some(&wrong), TIMEOUT)
+    let err = info::read(open().await.unwrap(), Some(&wrong), TIMEOUT)
         .await
         .unwrap_err();
     assert!(matches!(err, ProbeError::AuthFailed { .. }), "{err:?}");
@@ -107,7 +108,7 @@ async fn info_is_parsed() {
     }
 
     let stream = probe::open(&server.addr(), None, TIMEOUT).await.unwrap();
-    let info = probe::info(stream, None, TIMEOUT).await.unwrap();
+    let info = info::read(stream, None, TIMEOUT).await.unwrap();
     println!("{info:#?}");
 
     assert_eq!(info.keyspace.get(&0), Some(&DbKeyspace { keys: 3, expires: 1 }));
@@ -128,7 +129,7 @@ async fn info_is_parsed() {
 async fn info_unlimited_maxmemory_is_zero() {
     let server = RedisServer::plain(&[]);
     let stream = probe::open(&server.addr(), None, TIMEOUT).await.unwrap();
-    let info = probe::info(stream, None, TIMEOUT).await.unwrap();
+    let info = info::read(stream, None, TIMEOUT).await.unwrap();
     assert_eq!(info.maxmemory, Some(0));
     assert_eq!(info.maxmemory_limit(), None);
     assert!(info.keyspace.is_empty());
@@ -160,7 +161,7 @@ async fn tls_with_trusted_ca_and_endpoint_name() {
     assert_eq!(probe::ping(stream, None, TIMEOUT).await, PingOutcome::NoAuth);
 
     let stream = probe::open(&server.addr(), Some(&opts), TIMEOUT).await.unwrap();
-    let info = probe::info(stream, Some(&token), TIMEOUT).await.unwrap();
+    let info = info::read(stream, Some(&token), TIMEOUT).await.unwrap();
     assert_eq!(info.evicted_keys, Some(0));
 }
 

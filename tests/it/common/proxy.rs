@@ -112,6 +112,8 @@ pub struct Stats {
     pub faults: BTreeMap<Fault, u64>,
     /// Requests by operation.
     pub actions: BTreeMap<String, u64>,
+    /// Each request's operation and body (lossy UTF-8), in arrival order: which ids a call asked for.
+    pub requests_seen: Vec<(String, String)>,
     /// Secrets moto handed out (AssumeRole's secret keys and session tokens), for leak checks.
     pub secrets: Vec<String>,
 }
@@ -427,6 +429,9 @@ fn decide(state: &Mutex<State>, call: &Call, body: &[u8]) -> (Option<Fault>, Dur
     s.stats.requests += 1;
     *s.stats.actions.entry(call.action.clone()).or_default() += 1;
     let body = String::from_utf8_lossy(body);
+    s.stats
+        .requests_seen
+        .push((call.action.clone(), body.to_string()));
     let persistent = s.faults.persistent.iter().find(|p| {
         p.action == call.action
             && p.region.as_ref().is_none_or(|r| *r == call.region)
