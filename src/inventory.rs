@@ -81,14 +81,6 @@ pub struct CoverageEntry {
     pub calls: Option<u64>,
 }
 
-/// The `(account, region)` an ElastiCache ARN names (`arn:partition:elasticache:region:account:...`).
-pub fn arn_unit(arn: &str) -> Option<(&str, &str)> {
-    let mut parts = arn.split(':').skip(3);
-    let region = parts.next()?;
-    let account = parts.next()?;
-    Some((account, region))
-}
-
 impl CoverageEntry {
     /// A failed read is a gap in what the scan could see.
     pub fn is_gap(&self) -> bool {

@@ -4,6 +4,7 @@
 //! [`evaluate`] → [`result`] → [`suppress`], [`drift`] → [`report`]. This crate is the library; `src/main.rs` is a thin
 //! binary over [`cmd::run`], which runs one command (`src/cmd/`, a file each).
 
+pub mod arn;
 pub mod cli;
 pub mod cmd;
 pub mod collect;

@@ -237,7 +237,8 @@ pub(crate) async fn prepare(
     let caller_arn = identity.arn().map(str::to_string);
     let partition = identity
         .arn()
-        .and_then(|arn| arn.split(':').nth(1))
+        .and_then(crate::arn::Arn::parse)
+        .map(|arn| arn.partition)
         .unwrap_or("aws")
         .to_string();
 

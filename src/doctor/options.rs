@@ -74,12 +74,15 @@ pub(crate) fn parse_target(s: &str) -> Result<Target, DoctorError> {
             region: None,
         });
     }
-    let parts: Vec<&str> = s.splitn(7, ':').collect();
-    match parts.as_slice() {
-        [_, _, "elasticache", region, account, kind, id]
-            if !region.is_empty() && account.len() == 12 && !id.is_empty() =>
+    let arn = crate::arn::Arn::parse(s);
+    match arn.and_then(|a| Some((a, a.typed_resource()?))) {
+        Some((arn, (kind, id)))
+            if arn.service == "elasticache"
+                && !arn.region.is_empty()
+                && arn.account.len() == 12
+                && !id.is_empty() =>
         {
-            let kind = match *kind {
+            let kind = match kind {
                 "replicationgroup" => DeploymentKind::ReplicationGroup,
                 "cluster" => DeploymentKind::CacheCluster,
                 "serverlesscache" => DeploymentKind::ServerlessCache,
@@ -89,8 +92,8 @@ pub(crate) fn parse_target(s: &str) -> Result<Target, DoctorError> {
                 id: id.to_string(),
                 kind: Some(kind),
                 arn: Some(s.to_string()),
-                account: Some(account.to_string()),
-                region: Some(region.to_string()),
+                account: Some(arn.account.to_string()),
+                region: Some(arn.region.to_string()),
             })
         }
         _ => Err(DoctorError::BadArn(s.to_string())),

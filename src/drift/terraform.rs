@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::permission_lines;
+use crate::arn::Arn;
 use crate::inventory::{Deployment, DeploymentKind, Inventory};
 use crate::result::Identity;
 
@@ -480,7 +481,7 @@ pub fn compare(file: &str, state: &Value, inventory: &Inventory) -> Result<State
                 resource: id.to_string(),
             };
             let unread = match v["arn"].as_str() {
-                Some(arn) => crate::inventory::arn_unit(arn).is_some_and(|unit| gaps.contains(&unit)),
+                Some(arn) => Arn::parse(arn).is_some_and(|a| gaps.contains(&(a.account, a.region))),
                 None => !gaps.is_empty(),
             };
             if unread {

@@ -149,7 +149,7 @@ fn event(result: &ScanResult, f: &crate::result::Finding, time: i64) -> Value {
             "name": r.resource_id,
             "type": resource_type(r.resource_kind),
             "region": r.region,
-            "cloud_partition": r.resource_arn.split(':').nth(1).unwrap_or("aws"),
+            "cloud_partition": crate::arn::Arn::parse(&r.resource_arn).map_or("aws", |a| a.partition),
             "owner": {"account": account},
             "tags": tags,
         }],

@@ -11,6 +11,7 @@ use std::fmt;
 use chrono::NaiveDate;
 use rayon::prelude::*;
 
+use crate::arn::Arn;
 use crate::result::{
     BaselineEntry, BaselineState, EntryState, ScanResult, Status, SuppressionEntry, SuppressionState, Waiver,
     fingerprint,
@@ -354,7 +355,7 @@ pub fn apply_baseline(result: &mut ScanResult, baseline: &Baseline) -> BaselineS
             Some(_) => state.unverified.push(e.clone()),
             None => {
                 let rule_ran = rules.iter().any(|r| r.id == e.rule_id);
-                let at = crate::inventory::arn_unit(&e.resource_arn);
+                let at = Arn::parse(&e.resource_arn).map(|a| (a.account, a.region));
                 if rule_ran && at.is_some_and(|at| read.contains(&at) && !gaps.contains(&at)) {
                     state.resolved.push(e.clone());
                 } else {
