@@ -12,8 +12,8 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// A parser's message without its trailing " at line L[,] column C": the position is reported
-/// in file coordinates instead.
+/// A parser's message without its trailing " at line L, column C" (with or without the comma):
+/// the position is reported in file coordinates instead.
 pub fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_string(),

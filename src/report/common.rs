@@ -95,7 +95,7 @@ pub fn cell(text: &str) -> String {
     inert(text, CELL)
 }
 
-/// [`cell`] cut at `limit` bytes instead of [`CELL`] (`usize::MAX`: never cut).
+/// [`cell`] cut at `limit` bytes instead of 400 (`usize::MAX`: never cut).
 pub fn inert(text: &str, limit: usize) -> String {
     let mut out = String::with_capacity(text.len().min(limit) + 8);
     // Where the value may open a block when it starts a line: a list item (`-`, `+`, `1.`,
