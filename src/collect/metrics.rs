@@ -298,7 +298,25 @@ async fn read_batch(
 /// Reads the utilisation of every node of `deployments` over `window` and stores it on the
 /// nodes, with the window on each deployment. A failed batch makes `utilisation` an unknown
 /// fact of the deployments it covered; the first failure is returned for the coverage.
-pub(crate) async fn read(
+/// Reads the utilisation of `deployments`' nodes over `window`, when a window is asked for and
+/// one of them is node-based (serverless caches have no nodes); the read is recorded in `reads`.
+pub(super) async fn read_if_asked(
+    c: &Client,
+    deployments: &mut [Deployment],
+    window: Option<&UtilisationWindow>,
+    reads: &mut super::Reads,
+) {
+    if let Some(window) = window
+        && deployments
+            .iter()
+            .any(|d| d.kind != crate::inventory::DeploymentKind::ServerlessCache)
+    {
+        let read = read(c, deployments, window).await;
+        reads.record("cloudwatch", "GetMetricData", read);
+    }
+}
+
+async fn read(
     c: &Client,
     deployments: &mut [Deployment],
     window: &UtilisationWindow,

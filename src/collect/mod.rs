@@ -529,14 +529,7 @@ async fn collect_unit(
         alarms.as_deref(),
         tags.as_ref(),
     );
-    if let Some(window) = window
-        && deployments
-            .iter()
-            .any(|d| d.kind != crate::inventory::DeploymentKind::ServerlessCache)
-    {
-        let read = metrics::read(&cloudwatch, &mut deployments, window).await;
-        reads.record("cloudwatch", "GetMetricData", read);
-    }
+    metrics::read_if_asked(&cloudwatch, &mut deployments, window, &mut reads).await;
     // The unit's part of the inventory's order (account and region are the unit's).
     deployments.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
     (deployments, reads.finish(recorder))

@@ -62,14 +62,7 @@ pub(super) async fn collect(
             d.tags = Some(tags.get(&d.arn).cloned().unwrap_or_default());
         }
     }
-    if let Some(window) = window
-        && deployments
-            .iter()
-            .any(|d| d.kind != DeploymentKind::ServerlessCache)
-    {
-        let read = metrics::read(&clients.cloudwatch, &mut deployments, window).await;
-        reads.record("cloudwatch", "GetMetricData", read);
-    }
+    metrics::read_if_asked(&clients.cloudwatch, &mut deployments, window, reads).await;
     deployments.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
     deployments
 }
