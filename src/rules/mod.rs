@@ -7,6 +7,8 @@ mod file;
 pub mod functions;
 pub mod pack;
 pub mod params;
+pub mod reference;
+mod to_cel;
 pub(crate) mod view;
 
 use std::collections::{BTreeMap, HashMap};
