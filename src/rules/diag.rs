@@ -41,7 +41,7 @@ codes! {
     UnknownParam = "unknown-param": "an expression reads params.X but the rule declares no param X",
     BadParam = "bad-param": "a param is not a scalar or a list of scalars",
     UnknownFramework = "unknown-framework": "controls names a framework ecaudit does not know",
-    EmptyText = "empty-text": "title or remediation is empty",
+    EmptyText = "empty-text": "title, remediation or fail_message is empty",
 }
 
 impl fmt::Display for Code {

@@ -34,7 +34,7 @@ pub(super) struct RawRule {
     #[serde(default)]
     pub notes: Option<Spanned<String>>,
     #[serde(default)]
-    pub fail_message: Option<String>,
+    pub fail_message: Option<Spanned<String>>,
     #[serde(default)]
     pub not_applicable_message: Option<String>,
     #[serde(default)]

@@ -484,6 +484,13 @@ fn validate(
             "`remediation` is empty".into(),
         );
     }
+    if let Some(message) = raw.fail_message.as_ref().filter(|m| m.value.trim().is_empty()) {
+        push(
+            Code::EmptyText,
+            at(&message.referenced),
+            "`fail_message` is empty; leave it out for the default (`Not satisfied: <title>`)".into(),
+        );
+    }
 
     let mut params = BTreeMap::new();
     for (name, value) in &raw.params {
@@ -573,7 +580,7 @@ fn validate(
     let title = raw.title.value.trim().to_string();
     let fail_message = raw
         .fail_message
-        .map(|m| m.trim().to_string())
+        .map(|m| m.value.trim().to_string())
         .unwrap_or_else(|| format!("Not satisfied: {title}"));
     let when_source = when.as_ref().map(|w| w.source.clone()).unwrap_or_default();
     let test = test?;

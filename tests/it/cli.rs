@@ -637,6 +637,23 @@ fn rule_file_other_codes() {
 }
 
 #[test]
+fn rule_file_empty_fail_message() {
+    let yaml = rule_yaml(
+        "says-nothing",
+        &[
+            "title: T",
+            "severity: high",
+            "applies_to: [replication_group]",
+            "fail_message: \"  \"",
+            "check: \"true\"",
+            "remediation: R",
+        ],
+    );
+    let err = rejected(&yaml, 6, "empty-text", Some("says-nothing"));
+    assert!(err.contains("`fail_message` is empty"), "{err}");
+}
+
+#[test]
 fn every_error_in_a_file_is_reported() {
     let text = "rules:
   - id: first-bad
