@@ -220,10 +220,10 @@ impl<'a> Checker<'a> {
                         let Some(fields) = fields_of(type_name) else {
                             return other;
                         };
-                        match fields.iter().find(|(n, _)| *n == select.field) {
-                            Some((_, shape)) => Bound::Shape(*shape),
+                        match fields.iter().find(|f| f.name == select.field) {
+                            Some(fact) => Bound::Shape(fact.shape),
                             None => {
-                                let hint = suggest(&select.field, fields.iter().map(|(n, _)| *n))
+                                let hint = suggest(&select.field, fields.iter().map(|f| f.name))
                                     .map(|s| format!(" (did you mean `{s}`?)"))
                                     .unwrap_or_default();
                                 let short = type_name.trim_start_matches("ecaudit.");

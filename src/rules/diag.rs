@@ -35,13 +35,14 @@ codes! {
     BadKind = "bad-kind": "applies_to names something other than replication_group, cache_cluster, serverless_cache",
     CheckForm = "check-form": "a rule needs exactly one of `check` and `violations`",
     CelSyntax = "cel-syntax": "an expression is not valid CEL",
+    CelTooDeep = "cel-too-deep": "an expression nests deeper than CEL's parser allows",
     UnknownFunction = "unknown-function": "an expression calls a function CEL and ecaudit do not define",
     UnknownVariable = "unknown-variable": "an expression names a variable other than d, params, now or a comprehension variable",
     UnknownFieldRef = "unknown-fact": "an expression reads a field the inventory does not have",
     UnknownParam = "unknown-param": "an expression reads params.X but the rule declares no param X",
     BadParam = "bad-param": "a param is not a scalar or a list of scalars",
     UnknownFramework = "unknown-framework": "controls names a framework ecaudit does not know",
-    EmptyText = "empty-text": "title or remediation is empty",
+    EmptyText = "empty-text": "title, remediation or fail_message is empty",
 }
 
 impl fmt::Display for Code {

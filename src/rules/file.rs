@@ -34,7 +34,7 @@ pub(super) struct RawRule {
     #[serde(default)]
     pub notes: Option<Spanned<String>>,
     #[serde(default)]
-    pub fail_message: Option<String>,
+    pub fail_message: Option<Spanned<String>>,
     #[serde(default)]
     pub not_applicable_message: Option<String>,
     #[serde(default)]
@@ -112,6 +112,61 @@ fn tokens(expr: &str) -> usize {
         word = in_word;
     }
     count
+}
+
+/// The most levels an expression may nest: CEL's parser refuses an expression nested inside 96
+/// others (the whole expression is the first level; each bracket or conditional opens another)
+/// with an error of its internals. Checked before CEL parses, so a deep expression is one
+/// diagnostic at the token that goes too deep. A unit test pins this to CEL's limit.
+pub(super) const MAX_NESTING: usize = 95;
+
+/// The character offset of the first token of `expr` nested deeper than [`MAX_NESTING`] levels
+/// of brackets (`(`, `[`, `{`) and conditionals (`? :`), if any. It counts a conditional from
+/// its `?`, one level more than CEL for a bracket in its then-branch: never fewer.
+pub(super) fn too_deep(expr: &str) -> Option<usize> {
+    let mut open: Vec<char> = Vec::new();
+    let (mut quote, mut escaped, mut comment, mut prev) = (None, false, false, ' ');
+    let mut chars = expr.chars().enumerate().peekable();
+    while let Some((offset, c)) = chars.next() {
+        if let Some(q) = quote {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                _ if c == q => quote = None,
+                _ => {}
+            }
+            continue;
+        }
+        if comment || c.is_whitespace() {
+            comment &= c != '\n';
+            continue;
+        }
+        if c == '/' && chars.peek().is_some_and(|(_, next)| *next == '/') {
+            comment = true;
+            continue;
+        }
+        // A conditional ends with the list element or the bracket it is in.
+        let close_conditionals = |open: &mut Vec<char>| {
+            while open.last() == Some(&'?') {
+                open.pop();
+            }
+        };
+        match c {
+            ')' | ']' | '}' => {
+                close_conditionals(&mut open);
+                open.pop();
+            }
+            ',' => close_conditionals(&mut open),
+            _ if open.len() > MAX_NESTING => return Some(offset),
+            '(' | '[' | '{' => open.push(c),
+            // `.?field` and `[?key]` are optional selections, not conditionals.
+            '?' if !matches!(prev, '.' | '[') => open.push(c),
+            '"' | '\'' => quote = Some(c),
+            _ => {}
+        }
+        prev = c;
+    }
+    None
 }
 
 /// Rejects an expression too long for CEL to compile and evaluate safely.

@@ -7,7 +7,9 @@ mod file;
 pub mod functions;
 pub mod pack;
 pub mod params;
+pub mod reference;
 mod severity;
+mod to_cel;
 pub(crate) mod view;
 
 use std::collections::{BTreeMap, HashMap};
@@ -371,8 +373,29 @@ fn compile(
         ));
         return None;
     }
+    let too_deep = || {
+        format!(
+            "the expression nests more than {} levels deep (brackets and conditionals inside one \
+             another), more than CEL's parser allows; flatten it, or split the rule",
+            file::MAX_NESTING
+        )
+    };
+    if let Some(offset) = file::too_deep(text) {
+        diags.push(diag(
+            Code::CelTooDeep,
+            file_position(text, offset, origin),
+            too_deep(),
+        ));
+        return None;
+    }
     let program = match env.compile(text) {
         Ok(p) => p,
+        // CEL's own limit, should a nesting get past `too_deep`: one diagnostic, not a dump of
+        // the parser's internals followed by the errors they cause.
+        Err(errors) if errors.errors.iter().any(is_recursion_limit) => {
+            diags.push(diag(Code::CelTooDeep, (origin.0, origin.1), too_deep()));
+            return None;
+        }
         Err(errors) => {
             for e in errors.errors {
                 // Positions are 1-based lines and 0-based columns within the expression.
@@ -409,6 +432,11 @@ fn compile(
         source: text.to_string(),
         program,
     })
+}
+
+/// Whether a CEL parse error is its recursion limit (worded differently by its two parsers).
+fn is_recursion_limit(e: &cel::ParseError) -> bool {
+    e.msg.to_ascii_lowercase().contains("recursion limit")
 }
 
 /// Validates one raw rule into a [`Rule`]; problems go to `diags`.
@@ -481,6 +509,13 @@ fn validate(
             Code::EmptyText,
             at(&raw.remediation.referenced),
             "`remediation` is empty".into(),
+        );
+    }
+    if let Some(message) = raw.fail_message.as_ref().filter(|m| m.value.trim().is_empty()) {
+        push(
+            Code::EmptyText,
+            at(&message.referenced),
+            "`fail_message` is empty; leave it out for the default (`Not satisfied: <title>`)".into(),
         );
     }
 
@@ -572,7 +607,7 @@ fn validate(
     let title = raw.title.value.trim().to_string();
     let fail_message = raw
         .fail_message
-        .map(|m| m.trim().to_string())
+        .map(|m| m.value.trim().to_string())
         .unwrap_or_else(|| format!("Not satisfied: {title}"));
     let when_source = when.as_ref().map(|w| w.source.clone()).unwrap_or_default();
     let test = test?;
@@ -628,6 +663,63 @@ mod tests {
         assert!(!is_kebab_case("a--b"));
         assert!(!is_kebab_case("-a"));
         assert!(!is_kebab_case("a_b"));
+    }
+
+    /// Nested `levels` deep: parentheses, lists, calls, maps, indexes, a chain of conditionals.
+    fn nestings(levels: usize) -> Vec<String> {
+        vec![
+            format!("{}true{}", "(".repeat(levels), ")".repeat(levels)),
+            format!("{}1{}", "[".repeat(levels), "]".repeat(levels)),
+            format!("{}1{}", "size(".repeat(levels), ")".repeat(levels)),
+            format!("{}1{}", "{1: ".repeat(levels), "}".repeat(levels)),
+            format!("x{}0{}", "[x".repeat(levels), "]".repeat(levels)),
+            format!("{}1", "x ? 1 : ".repeat(levels)),
+        ]
+    }
+
+    #[test]
+    fn nesting_is_counted_as_cel_counts_it() {
+        for expr in nestings(file::MAX_NESTING) {
+            assert_eq!(file::too_deep(&expr), None, "{expr}");
+        }
+        for expr in nestings(file::MAX_NESTING + 1) {
+            assert!(file::too_deep(&expr).is_some(), "{expr}");
+        }
+        let deep = format!("{}true{}", "(".repeat(96), ")".repeat(96));
+        assert_eq!(file::too_deep(&deep), Some(96), "at the first token too deep");
+        // Brackets in strings and comments and empty calls do not nest; a conditional ends with
+        // its list element (a then-branch counts one level more than CEL counts it); optional
+        // selections are not conditionals.
+        let within = |levels: usize, inner: &str| {
+            file::too_deep(&format!("{}{inner}{}", "(".repeat(levels), ")".repeat(levels)))
+        };
+        let inner = "f() + size('((((') + [a ? b : c, d ? e : f].size() // ((((\n+ 1";
+        assert_eq!(within(93, inner), None);
+        assert!(within(94, inner).is_some());
+        assert_eq!(within(95, "x.?y"), None);
+        assert_eq!(within(94, "x[?0]"), None);
+    }
+
+    /// `MAX_NESTING` is CEL's limit: CEL parses every nesting `too_deep` lets through and
+    /// refuses, with its recursion limit, the next level. On a large stack: CEL's parser
+    /// takes some 100 KB of stack per level in a debug build.
+    #[test]
+    fn max_nesting_is_cels_recursion_limit() {
+        std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(|| {
+                let env = cel_env();
+                for expr in nestings(file::MAX_NESTING) {
+                    assert!(env.compile(&expr).is_ok(), "{expr}");
+                }
+                for expr in nestings(file::MAX_NESTING + 1) {
+                    let errors = env.compile(&expr).expect_err(&expr).errors;
+                    assert!(errors.iter().any(is_recursion_limit), "{expr}: {errors:?}");
+                }
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 
     #[test]

@@ -1,648 +1,603 @@
-//! CEL views of the inventory: rules read a deployment through borrowing views, so binding one
-//! copies nothing and a comprehension over nodes or alarms clones two pointers per element.
-//! Derived facts (ingress reaching the cache port, the metrics an alarm watches on a node, ...)
-//! are computed here, in Rust, on access.
+//! The facts rules may read, declared once per object type (the `objects!` table below), and the
+//! borrowing CEL views that answer them: binding a deployment copies nothing, and a
+//! comprehension over nodes or alarms clones two pointers per element. From the table come the
+//! field lookup of the views, the facts the static checks accept (`fields_of`), and the fact
+//! reference of `docs/rules.md` (`super::reference`).
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use cel::ExecutionError;
 use cel::common::traits::Indexer;
-use cel::common::types::{
-    CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelTimestamp, Type,
-};
+use cel::common::types::{CelList, CelString, Type};
 use cel::common::value::{CowVal, Val};
-use chrono::{DateTime, Utc};
 
+use super::to_cel::{ToCel, boolean, count, number, owned, strings, text};
 use crate::facts;
 use crate::inventory::{
-    Alarm, AlarmMetric, AutomaticFailover, ClusterMode, Deployment, DeploymentKind,
-    GlobalDatastoreMembership, GlobalRole, IngressPermission, IpRange, LogDelivery, LookupState, MetricStats,
-    Node, NodeGroup, NodeRole, NodeUtilisation, NotificationTopic, ParameterGroup, SecurityGroup, Subnet,
-    SubnetGroup, TransitEncryptionMode, UtilisationWindow, Vpc,
+    Alarm, AlarmMetric, Deployment, GlobalDatastoreMembership, IngressPermission, IpRange, LogDelivery,
+    LookupState, MetricStats, Node, NodeGroup, NodeUtilisation, NotificationTopic, ParameterGroup,
+    SecurityGroup, Subnet, SubnetGroup, UtilisationWindow, Vpc,
 };
 
-/// A fact as CEL sees it: a value borrowing from the fact.
-pub(crate) trait ToCel {
-    fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v>;
+/// What a fact holds, as far as static checks of rule expressions care: an object (whose own
+/// facts can then be checked), a list of objects, or anything else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    Other,
+    /// An object of this CEL type.
+    Obj(&'static str),
+    /// A list of objects of this CEL type.
+    List(&'static str),
 }
 
-impl ToCel for String {
-    fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
-        Box::new(CelString::from(self.as_str()))
-    }
+/// One fact an object type exposes to rules.
+#[derive(Clone, Copy, Debug)]
+pub struct Fact {
+    pub name: &'static str,
+    pub shape: Shape,
+    /// Computed in Rust on access (`src/facts.rs`) rather than read as stored.
+    pub derived: bool,
+    /// One line, for `docs/rules.md`.
+    pub description: &'static str,
 }
 
-impl ToCel for str {
-    fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
-        Box::new(CelString::from(self))
-    }
+/// An object type rules can reach from `d`, with its facts.
+#[derive(Debug)]
+pub struct Object {
+    /// The CEL type name, e.g. `ecaudit.Deployment`.
+    pub cel_type: &'static str,
+    pub summary: &'static str,
+    /// The inventory type whose fields are the stored facts; `None` for a view that joins two
+    /// inventory objects.
+    pub inventory_type: Option<&'static str>,
+    pub facts: &'static [Fact],
 }
 
-impl ToCel for &str {
-    fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
-        Box::new(CelString::from(*self))
-    }
-}
+/// Declares the object types rules read. Each entry is
+///
+/// ```text
+/// /// summary
+/// Variant(binding: InventoryType [, other: Type]) [as view] {
+///     /// one-line description
+///     stored|derived name [-> Type | -> [Type]] [= value],
+/// }
+/// ```
+///
+/// A `stored` fact without a value reads the field of that name; one with a value (a list of
+/// alarms seen from their node) still stands for that inventory field. A `derived` fact's value
+/// is computed on access. `-> T` / `-> [T]` tell the static checks the fact is an object / a
+/// list of objects of type `T`, so facts read through it are checked too. The first binding's
+/// type is the inventory type whose every field must be a stored fact or listed in [`HIDDEN`];
+/// `as view` marks an object that is not one inventory type.
+macro_rules! objects {
+    ($(
+        $(#[doc = $summary:literal])+
+        $variant:ident($this:ident: $ty:ident $(, $other:ident: $other_ty:ident)?) $(as $view:ident)? {
+            $(
+                $(#[doc = $desc:literal])+
+                $origin:ident $name:ident $(-> $shape:tt)? $(= $value:expr)?
+            ),+ $(,)?
+        }
+    )+) => {
+        /// A borrowed inventory object seen from CEL: its facts are read on access.
+        #[derive(Clone, Copy)]
+        pub(crate) enum Obj<'v> {
+            $($(#[doc = $summary])+ $variant(&'v $ty $(, &'v $other_ty)?),)+
+            /// A rule's parameters.
+            Params(&'v BTreeMap<String, serde_json::Value>),
+        }
 
-impl ToCel for bool {
-    fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
-        Box::new(CelBool::from(*self))
-    }
-}
+        impl<'v> Obj<'v> {
+            /// The value of fact `name`, or `None` when the object has no such fact.
+            fn field(self, name: &str) -> Option<Box<dyn Val + 'v>> {
+                Some(match self {
+                    $(Obj::$variant($this $(, $other)?) => match name {
+                        $(stringify!($name) => value!($origin, $this, $name $(, $value)?),)+
+                        _ => return None,
+                    },)+
+                    Obj::Params(p) => return p.get(name).map(|v| v.to_cel()),
+                })
+            }
 
-macro_rules! int_to_cel {
-    ($($t:ty),*) => {$(
-        impl ToCel for $t {
-            fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
-                Box::new(CelInt::from(i64::try_from(*self).unwrap_or(i64::MAX)))
+            fn type_name(&self) -> &'static Type {
+                match self {
+                    $(Obj::$variant(..) => {
+                        static TYPE: Type = Type::new_struct_type(concat!("ecaudit.", stringify!($variant)));
+                        &TYPE
+                    })+
+                    Obj::Params(_) => {
+                        static TYPE: Type = Type::new_struct_type("ecaudit.Params");
+                        &TYPE
+                    }
+                }
             }
         }
-    )*};
-}
-int_to_cel!(u16, u32, i32, i64, u64, usize);
 
-impl ToCel for f64 {
-    fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
-        Box::new(CelDouble::from(*self))
-    }
-}
+        $(to_cel_obj!($variant, $ty $(, $other_ty)?);)+
 
-impl ToCel for DateTime<Utc> {
-    fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
-        Box::new(CelTimestamp::from(self.fixed_offset()))
-    }
-}
-
-impl<T: ToCel> ToCel for Option<T> {
-    fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
-        match self {
-            Some(v) => v.to_cel(),
-            None => Box::new(CelNull),
-        }
-    }
+        /// Every object type rules can reach, with its facts.
+        pub static OBJECTS: &[Object] = &[$(Object {
+            cel_type: concat!("ecaudit.", stringify!($variant)),
+            summary: concat!($($summary),+),
+            inventory_type: inventory_type!($ty $(, $view)?),
+            facts: &[$(Fact {
+                name: stringify!($name),
+                shape: shape!($($shape)?),
+                derived: derived!($origin),
+                description: concat!($($desc),+),
+            },)+],
+        },)+];
+    };
 }
 
-impl<T: ToCel> ToCel for Vec<T> {
-    fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
-        Box::new(CelList::from(self.iter().map(|v| v.to_cel()).collect::<Vec<_>>()))
-    }
+macro_rules! value {
+    (stored, $this:ident, $name:ident) => {
+        $this.$name.to_cel()
+    };
+    (stored, $this:ident, $name:ident, $value:expr) => {
+        $value
+    };
+    (derived, $this:ident, $name:ident, $value:expr) => {
+        $value
+    };
 }
 
-impl ToCel for BTreeMap<String, String> {
-    fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
-        let map = self
-            .iter()
-            .map(|(k, v)| (CelMapKey::from(k.as_str()), v.to_cel()))
-            .collect::<std::collections::HashMap<_, _>>();
-        Box::new(CelMap::from(map))
-    }
+macro_rules! derived {
+    (stored) => {
+        false
+    };
+    (derived) => {
+        true
+    };
 }
 
-impl ToCel for serde_json::Value {
-    fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
-        use serde_json::Value as J;
-        match self {
-            J::Null => Box::new(CelNull),
-            J::Bool(b) => b.to_cel(),
-            J::Number(n) => match n.as_i64() {
-                Some(i) => Box::new(CelInt::from(i)),
-                None => Box::new(CelDouble::from(n.as_f64().unwrap_or(f64::NAN))),
-            },
-            J::String(s) => s.to_cel(),
-            J::Array(items) => items.to_cel(),
-            J::Object(map) => {
-                let map = map
-                    .iter()
-                    .map(|(k, v)| (CelMapKey::from(k.as_str()), v.to_cel()))
-                    .collect::<std::collections::HashMap<_, _>>();
-                Box::new(CelMap::from(map))
-            }
-        }
-    }
+macro_rules! shape {
+    () => {
+        Shape::Other
+    };
+    ([$t:ident]) => {
+        Shape::List(concat!("ecaudit.", stringify!($t)))
+    };
+    ($t:ident) => {
+        Shape::Obj(concat!("ecaudit.", stringify!($t)))
+    };
 }
 
-/// Enums are CEL strings spelled as in the inventory JSON.
-macro_rules! enum_to_cel {
-    ($($t:ty => { $($variant:path => $s:literal),* $(,)? }),* $(,)?) => {$(
-        impl ToCel for $t {
-            fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
-                Box::new(CelString::from(match self { $($variant => $s),* }))
-            }
-        }
-    )*};
+macro_rules! inventory_type {
+    ($ty:ident) => {
+        Some(stringify!($ty))
+    };
+    ($ty:ident, view) => {
+        None
+    };
 }
 
-enum_to_cel! {
-    DeploymentKind => {
-        DeploymentKind::ReplicationGroup => "replication_group",
-        DeploymentKind::CacheCluster => "cache_cluster",
-        DeploymentKind::ServerlessCache => "serverless_cache",
-    },
-    ClusterMode => {
-        ClusterMode::Enabled => "enabled",
-        ClusterMode::Disabled => "disabled",
-        ClusterMode::Compatible => "compatible",
-    },
-    TransitEncryptionMode => {
-        TransitEncryptionMode::Preferred => "preferred",
-        TransitEncryptionMode::Required => "required",
-    },
-    AutomaticFailover => {
-        AutomaticFailover::Enabled => "enabled",
-        AutomaticFailover::Disabled => "disabled",
-        AutomaticFailover::Enabling => "enabling",
-        AutomaticFailover::Disabling => "disabling",
-    },
-    NodeRole => { NodeRole::Primary => "primary", NodeRole::Replica => "replica" },
-    GlobalRole => { GlobalRole::Primary => "primary", GlobalRole::Secondary => "secondary" },
-    LookupState => {
-        LookupState::Found => "found",
-        LookupState::NotFound => "not_found",
-        LookupState::Unknown => "unknown",
-    },
-}
-
-/// A borrowed inventory object seen from CEL: its fields are read on access.
-#[derive(Clone, Copy)]
-pub(crate) enum Obj<'v> {
-    Deployment(&'v Deployment),
-    NodeGroup(&'v NodeGroup),
-    Node(&'v Node),
-    /// An alarm as seen from the node it watches.
-    Alarm(&'v Alarm, &'v Node),
-    AlarmMetric(&'v AlarmMetric),
-    SubnetGroup(&'v SubnetGroup),
-    Subnet(&'v Subnet),
-    Vpc(&'v Vpc),
-    SecurityGroup(&'v SecurityGroup),
-    Ingress(&'v IngressPermission),
-    /// An ingress permission that reaches the cache port, with the group it belongs to.
-    PortIngress(&'v IngressPermission, &'v SecurityGroup),
-    IpRange(&'v IpRange),
-    ParameterGroup(&'v ParameterGroup),
-    NotificationTopic(&'v NotificationTopic),
-    LogDelivery(&'v LogDelivery),
-    GlobalDatastore(&'v GlobalDatastoreMembership),
-    UtilisationWindow(&'v UtilisationWindow),
-    NodeUtilisation(&'v NodeUtilisation),
-    MetricStats(&'v MetricStats),
-    /// A rule's parameters.
-    Params(&'v BTreeMap<String, serde_json::Value>),
-}
-
+/// An inventory object that is a view on its own is a CEL value (lists of them, too).
 macro_rules! to_cel_obj {
-    ($($t:ty => $variant:ident),* $(,)?) => {$(
-        impl ToCel for $t {
+    ($variant:ident, $ty:ident) => {
+        impl ToCel for $ty {
             fn to_cel<'v>(&'v self) -> Box<dyn Val + 'v> {
                 Box::new(Obj::$variant(self))
             }
         }
-    )*};
-}
-
-to_cel_obj! {
-    Deployment => Deployment,
-    NodeGroup => NodeGroup,
-    Node => Node,
-    AlarmMetric => AlarmMetric,
-    SubnetGroup => SubnetGroup,
-    Subnet => Subnet,
-    Vpc => Vpc,
-    SecurityGroup => SecurityGroup,
-    IngressPermission => Ingress,
-    IpRange => IpRange,
-    ParameterGroup => ParameterGroup,
-    NotificationTopic => NotificationTopic,
-    LogDelivery => LogDelivery,
-    GlobalDatastoreMembership => GlobalDatastore,
-    UtilisationWindow => UtilisationWindow,
-    NodeUtilisation => NodeUtilisation,
-    MetricStats => MetricStats,
-}
-
-/// `match name { "a" => &o.a, ... }` over a struct's stored fields.
-macro_rules! stored {
-    ($o:expr, $name:expr; $($field:ident),* $(,)?) => {
-        match $name {
-            $(stringify!($field) => Some(&$o.$field as &dyn ToCel),)*
-            _ => None,
-        }
     };
+    // Seen together with another object (an alarm with its node): built by the fact that lists it.
+    ($variant:ident, $ty:ident, $other_ty:ident) => {};
 }
 
-/// What a field holds, as far as static checks of rule expressions care: an object (whose own
-/// fields can then be checked), a list of objects, or anything else.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Shape {
-    Other,
-    Obj(&'static str),
-    List(&'static str),
+/// A list of objects computed on access.
+fn objects<'v>(items: impl Iterator<Item = Obj<'v>>) -> Box<dyn Val + 'v> {
+    Box::new(CelList::from(
+        items
+            .map(|o| Box::new(o) as Box<dyn Val + 'v>)
+            .collect::<Vec<_>>(),
+    ))
 }
 
-/// The fields each object exposes, stored and derived, by CEL type name. `docs/rules.md` lists
-/// them; rule validation uses them to reject a misspelt fact before any deployment is evaluated.
-pub(crate) mod fields {
-    use super::Shape::{self, List, Obj, Other};
-
-    pub const DEPLOYMENT: &[(&str, Shape)] = &[
-        ("kind", Other),
-        ("id", Other),
-        ("arn", Other),
-        ("account_id", Other),
-        ("region", Other),
-        ("engine", Other),
-        ("status", Other),
-        ("engine_version", Other),
-        ("node_type", Other),
-        ("created_at", Other),
-        ("port", Other),
-        ("endpoint", Other),
-        ("cluster_mode", Other),
-        ("node_groups", List("ecaudit.NodeGroup")),
-        ("at_rest_encryption", Other),
-        ("kms_key_id", Other),
-        ("transit_encryption", Other),
-        ("transit_encryption_mode", Other),
-        ("auth_token_enabled", Other),
-        ("user_group_ids", Other),
-        ("multi_az", Other),
-        ("automatic_failover", Other),
-        ("pending_changes", Other),
-        ("snapshot_retention_days", Other),
-        ("snapshot_window", Other),
-        ("latest_automatic_snapshot", Other),
-        ("subnet_group", Obj("ecaudit.SubnetGroup")),
-        ("vpc", Obj("ecaudit.Vpc")),
-        ("security_groups", List("ecaudit.SecurityGroup")),
-        ("parameter_group", Obj("ecaudit.ParameterGroup")),
-        ("notification_topic", Obj("ecaudit.NotificationTopic")),
-        ("auto_minor_version_upgrade", Other),
-        ("log_delivery", List("ecaudit.LogDelivery")),
-        ("global_datastore", Obj("ecaudit.GlobalDatastore")),
-        ("tags", Other),
-        ("notes", Other),
-        ("unknown_facts", Other),
-        ("utilisation_window", Obj("ecaudit.UtilisationWindow")),
-        // derived
-        ("nodes", List("ecaudit.Node")),
-        ("node_count", Other),
-        ("availability_zones", Other),
-        ("cache_port", Other),
-        ("cache_port_ingress", List("ecaudit.PortIngress")),
-        ("cache_port_ipv4_sources", Other),
-        ("cache_port_ipv6_sources", Other),
-        ("cache_port_prefix_lists", Other),
-        ("public_cache_port_sources", Other),
-        ("missing_security_groups", Other),
-        ("unreadable_security_groups", Other),
-        ("min_replicas_per_shard", Other),
-        ("min_azs_per_shard", Other),
-        ("notifying_metrics_on_every_node", Other),
-        ("max_cpu_alarm_threshold", Other),
-        ("max_memory_alarm_threshold", Other),
-    ];
-    pub const NODE_GROUP: &[(&str, Shape)] = &[
-        ("id", Other),
-        ("status", Other),
-        ("members", List("ecaudit.Node")),
-        // derived
-        ("availability_zones", Other),
-        ("replica_count", Other),
-    ];
-    pub const NODE: &[(&str, Shape)] = &[
-        ("cache_cluster_id", Other),
-        ("cache_node_id", Other),
-        ("availability_zone", Other),
-        ("role", Other),
-        ("status", Other),
-        ("alarms", List("ecaudit.Alarm")),
-        ("utilisation", Obj("ecaudit.NodeUtilisation")),
-        // derived
-        ("name", Other),
-        ("watched_metrics", Other),
-        ("notifying_metrics", Other),
-    ];
-    pub const ALARM: &[(&str, Shape)] = &[
-        ("name", Other),
-        ("arn", Other),
-        ("namespace", Other),
-        ("metric_name", Other),
-        ("dimensions", Other),
-        ("metrics", List("ecaudit.AlarmMetric")),
-        ("statistic", Other),
-        ("threshold", Other),
-        ("comparison", Other),
-        ("evaluation_periods", Other),
-        ("period_seconds", Other),
-        ("actions_enabled", Other),
-        ("alarm_actions", Other),
-        ("state", Other),
-        // derived
-        ("watched_metrics", Other),
-        ("notifies", Other),
-        ("high_utilisation_metric", Other),
-    ];
-    pub const ALARM_METRIC: &[(&str, Shape)] = &[
-        ("id", Other),
-        ("namespace", Other),
-        ("metric_name", Other),
-        ("dimensions", Other),
-        ("statistic", Other),
-        ("expression", Other),
-    ];
-    pub const SUBNET_GROUP: &[(&str, Shape)] = &[
-        ("name", Other),
-        ("state", Other),
-        ("vpc_id", Other),
-        ("subnets", List("ecaudit.Subnet")),
-    ];
-    pub const SUBNET: &[(&str, Shape)] = &[("id", Other), ("availability_zone", Other)];
-    pub const VPC: &[(&str, Shape)] = &[
-        ("id", Other),
-        ("ipv4_cidr_blocks", Other),
-        ("ipv6_cidr_blocks", Other),
-    ];
-    pub const SECURITY_GROUP: &[(&str, Shape)] = &[
-        ("id", Other),
-        ("name", Other),
-        ("vpc_id", Other),
-        ("state", Other),
-        ("ingress", List("ecaudit.IngressPermission")),
-    ];
-    pub const INGRESS: &[(&str, Shape)] = &[
-        ("protocol", Other),
-        ("from_port", Other),
-        ("to_port", Other),
-        ("ipv4_ranges", List("ecaudit.IpRange")),
-        ("ipv6_ranges", List("ecaudit.IpRange")),
-        ("security_groups", Other),
-        ("prefix_lists", Other),
-    ];
-    pub const PORT_INGRESS: &[(&str, Shape)] = &[
-        ("group_id", Other),
-        ("group_name", Other),
-        ("protocol", Other),
-        ("from_port", Other),
-        ("to_port", Other),
-        ("ipv4_ranges", Other),
-        ("ipv6_ranges", Other),
-        ("security_groups", Other),
-        ("prefix_lists", Other),
-        ("port_range", Other),
-    ];
-    pub const IP_RANGE: &[(&str, Shape)] = &[("cidr", Other), ("description", Other)];
-    pub const PARAMETER_GROUP: &[(&str, Shape)] = &[
-        ("name", Other),
-        ("state", Other),
-        ("family", Other),
-        ("cluster_enabled", Other),
-        ("is_default", Other),
-        ("status", Other),
-    ];
-    pub const NOTIFICATION_TOPIC: &[(&str, Shape)] = &[("arn", Other), ("status", Other)];
-    pub const LOG_DELIVERY: &[(&str, Shape)] = &[
-        ("log_type", Other),
-        ("destination_type", Other),
-        ("destination", Other),
-        ("format", Other),
-        ("status", Other),
-    ];
-    pub const UTILISATION_WINDOW: &[(&str, Shape)] = &[
-        ("length", Other),
-        ("start", Other),
-        ("end", Other),
-        ("period_seconds", Other),
-    ];
-    pub const NODE_UTILISATION: &[(&str, Shape)] = &[
-        ("cpu", Obj("ecaudit.MetricStats")),
-        ("engine_cpu", Obj("ecaudit.MetricStats")),
-        ("memory", Obj("ecaudit.MetricStats")),
-        ("evictions", Obj("ecaudit.MetricStats")),
-        ("connections", Obj("ecaudit.MetricStats")),
-    ];
-    pub const METRIC_STATS: &[(&str, Shape)] = &[
-        ("datapoints", Other),
-        ("average", Other),
-        ("p95", Other),
-        ("maximum", Other),
-        ("sum", Other),
-        ("maximum_at", Other),
-    ];
-    pub const GLOBAL_DATASTORE: &[(&str, Shape)] = &[
-        ("id", Other),
-        ("role", Other),
-        ("at_rest_encryption", Other),
-        ("transit_encryption", Other),
-        ("auth_token_enabled", Other),
-    ];
-}
-
-fn list<'v>(items: impl Iterator<Item = Box<dyn Val + 'v>>) -> Box<dyn Val + 'v> {
-    Box::new(CelList::from(items.collect::<Vec<_>>()))
-}
-
-fn strings<'v>(items: impl Iterator<Item = &'v str>) -> Box<dyn Val + 'v> {
-    list(items.map(|s| Box::new(CelString::from(s)) as Box<dyn Val + 'v>))
-}
-
-impl<'v> Obj<'v> {
-    fn type_name(&self) -> &'static Type {
-        static DEPLOYMENT: Type = Type::new_struct_type("ecaudit.Deployment");
-        static NODE_GROUP: Type = Type::new_struct_type("ecaudit.NodeGroup");
-        static NODE: Type = Type::new_struct_type("ecaudit.Node");
-        static ALARM: Type = Type::new_struct_type("ecaudit.Alarm");
-        static ALARM_METRIC: Type = Type::new_struct_type("ecaudit.AlarmMetric");
-        static SUBNET_GROUP: Type = Type::new_struct_type("ecaudit.SubnetGroup");
-        static SUBNET: Type = Type::new_struct_type("ecaudit.Subnet");
-        static VPC: Type = Type::new_struct_type("ecaudit.Vpc");
-        static SECURITY_GROUP: Type = Type::new_struct_type("ecaudit.SecurityGroup");
-        static INGRESS: Type = Type::new_struct_type("ecaudit.IngressPermission");
-        static PORT_INGRESS: Type = Type::new_struct_type("ecaudit.PortIngress");
-        static IP_RANGE: Type = Type::new_struct_type("ecaudit.IpRange");
-        static PARAMETER_GROUP: Type = Type::new_struct_type("ecaudit.ParameterGroup");
-        static NOTIFICATION_TOPIC: Type = Type::new_struct_type("ecaudit.NotificationTopic");
-        static LOG_DELIVERY: Type = Type::new_struct_type("ecaudit.LogDelivery");
-        static GLOBAL_DATASTORE: Type = Type::new_struct_type("ecaudit.GlobalDatastore");
-        static UTILISATION_WINDOW: Type = Type::new_struct_type("ecaudit.UtilisationWindow");
-        static NODE_UTILISATION: Type = Type::new_struct_type("ecaudit.NodeUtilisation");
-        static METRIC_STATS: Type = Type::new_struct_type("ecaudit.MetricStats");
-        static PARAMS: Type = Type::new_struct_type("ecaudit.Params");
-        match self {
-            Obj::Deployment(_) => &DEPLOYMENT,
-            Obj::NodeGroup(_) => &NODE_GROUP,
-            Obj::Node(_) => &NODE,
-            Obj::Alarm(..) => &ALARM,
-            Obj::AlarmMetric(_) => &ALARM_METRIC,
-            Obj::SubnetGroup(_) => &SUBNET_GROUP,
-            Obj::Subnet(_) => &SUBNET,
-            Obj::Vpc(_) => &VPC,
-            Obj::SecurityGroup(_) => &SECURITY_GROUP,
-            Obj::Ingress(_) => &INGRESS,
-            Obj::PortIngress(..) => &PORT_INGRESS,
-            Obj::IpRange(_) => &IP_RANGE,
-            Obj::ParameterGroup(_) => &PARAMETER_GROUP,
-            Obj::NotificationTopic(_) => &NOTIFICATION_TOPIC,
-            Obj::LogDelivery(_) => &LOG_DELIVERY,
-            Obj::GlobalDatastore(_) => &GLOBAL_DATASTORE,
-            Obj::UtilisationWindow(_) => &UTILISATION_WINDOW,
-            Obj::NodeUtilisation(_) => &NODE_UTILISATION,
-            Obj::MetricStats(_) => &METRIC_STATS,
-            Obj::Params(_) => &PARAMS,
-        }
-    }
-
-    /// The value of field `name`, or `None` when the object has no such field.
-    fn field(&self, name: &str) -> Option<Box<dyn Val + 'v>> {
-        match self.derived(name) {
-            Some(Derived::Val(v)) => Some(v),
-            Some(Derived::Value(k)) => Some(k.into_cel()),
-            None => self.stored(name).map(|f| f.to_cel()),
-        }
-    }
-
-    /// A field stored in the inventory.
-    fn stored(&self, name: &str) -> Option<&'v dyn ToCel> {
-        match *self {
-            Obj::Deployment(d) => stored!(d, name; kind, id, arn, account_id, region, engine, status,
-                engine_version, node_type, created_at, port, endpoint, cluster_mode, node_groups,
-                at_rest_encryption, kms_key_id, transit_encryption, transit_encryption_mode,
-                auth_token_enabled, user_group_ids, multi_az, automatic_failover, pending_changes,
-                snapshot_retention_days, snapshot_window, latest_automatic_snapshot, subnet_group, vpc,
-                security_groups, parameter_group, notification_topic, auto_minor_version_upgrade,
-                log_delivery, global_datastore, tags, notes, unknown_facts, utilisation_window),
-            Obj::NodeGroup(g) => stored!(g, name; id, status),
-            Obj::Node(n) => {
-                stored!(n, name; cache_cluster_id, cache_node_id, availability_zone, role, status,
-                    utilisation)
-            }
-            Obj::Alarm(a, _) => stored!(a, name; name, arn, namespace, metric_name, dimensions, metrics,
-                statistic, threshold, comparison, evaluation_periods, period_seconds, actions_enabled,
-                alarm_actions, state),
-            Obj::AlarmMetric(m) => {
-                stored!(m, name; id, namespace, metric_name, dimensions, statistic, expression)
-            }
-            Obj::SubnetGroup(s) => stored!(s, name; name, state, vpc_id, subnets),
-            Obj::Subnet(s) => stored!(s, name; id, availability_zone),
-            Obj::Vpc(v) => stored!(v, name; id, ipv4_cidr_blocks, ipv6_cidr_blocks),
-            Obj::SecurityGroup(g) => stored!(g, name; id, name, vpc_id, state, ingress),
-            Obj::Ingress(p) => stored!(p, name; protocol, from_port, to_port, ipv4_ranges, ipv6_ranges,
-                security_groups, prefix_lists),
-            Obj::PortIngress(p, _) => {
-                stored!(p, name; protocol, from_port, to_port, security_groups, prefix_lists)
-            }
-            Obj::IpRange(r) => stored!(r, name; cidr, description),
-            Obj::ParameterGroup(p) => {
-                stored!(p, name; name, state, family, cluster_enabled, is_default, status)
-            }
-            Obj::NotificationTopic(t) => stored!(t, name; arn, status),
-            Obj::LogDelivery(l) => stored!(l, name; log_type, destination_type, destination, format, status),
-            Obj::GlobalDatastore(g) => stored!(g, name; id, role, at_rest_encryption, transit_encryption,
-                auth_token_enabled),
-            Obj::UtilisationWindow(w) => stored!(w, name; length, start, end, period_seconds),
-            Obj::NodeUtilisation(u) => stored!(u, name; cpu, engine_cpu, memory, evictions, connections),
-            Obj::MetricStats(m) => stored!(m, name; datapoints, average, p95, maximum, sum, maximum_at),
-            Obj::Params(p) => p.get(name).map(|v| v as &dyn ToCel),
-        }
-    }
-
-    /// A fact derived from stored ones (`src/facts.rs`).
-    fn derived(&self, name: &str) -> Option<Derived<'v>> {
-        use Derived::{Val as V, Value};
-        let strs = |v: Vec<&'v str>| Value(Fact::Strs(v));
-        Some(match (*self, name) {
-            (Obj::Deployment(d), _) => return deployment_derived(d, name),
-            (Obj::NodeGroup(g), "availability_zones") => strs(facts::shard_availability_zones(g)),
-            (Obj::NodeGroup(g), "replica_count") => Value(Fact::Count(Some(facts::replica_count(g)))),
-            (Obj::NodeGroup(g), "members") => V(list(
-                g.members.iter().map(|n| Box::new(Obj::Node(n)) as Box<dyn Val>),
-            )),
-            (Obj::Node(n), "alarms") => V(list(
-                n.alarms
-                    .iter()
-                    .map(|a| Box::new(Obj::Alarm(a, n)) as Box<dyn Val>),
-            )),
-            (Obj::Node(n), "name") => Value(Fact::Owned(facts::node_name(n))),
-            (Obj::Node(n), "watched_metrics") => strs(facts::node_watched_metrics(n)),
-            (Obj::Node(n), "notifying_metrics") => strs(facts::node_notifying_metrics(n)),
-            (Obj::Alarm(a, node), "watched_metrics") => strs(facts::watched_metrics(a, node)),
-            (Obj::Alarm(a, _), "notifies") => Value(Fact::Bool(facts::notifies(a))),
-            (Obj::Alarm(a, _), "high_utilisation_metric") => {
-                Value(Fact::Str(facts::high_utilisation_metric(a)))
-            }
-            (Obj::PortIngress(_, g), "group_id") => Value(Fact::Str(Some(g.id.as_str()))),
-            (Obj::PortIngress(_, g), "group_name") => Value(Fact::Str(g.name.as_deref())),
-            (Obj::PortIngress(p, _), "ipv4_ranges") => {
-                strs(p.ipv4_ranges.iter().map(|r| r.cidr.as_str()).collect())
-            }
-            (Obj::PortIngress(p, _), "ipv6_ranges") => {
-                strs(p.ipv6_ranges.iter().map(|r| r.cidr.as_str()).collect())
-            }
-            (Obj::PortIngress(p, _), "port_range") => Value(Fact::Owned(facts::port_range(p))),
-            _ => return None,
-        })
-    }
-}
-
-/// A derived fact: a plain value, or a CEL value built directly (lists of objects).
-enum Derived<'v> {
-    Value(Fact<'v>),
-    Val(Box<dyn Val + 'v>),
-}
-
-/// The shapes derived facts take.
-enum Fact<'v> {
-    Strs(Vec<&'v str>),
-    Str(Option<&'v str>),
-    Owned(String),
-    Count(Option<usize>),
-    Number(Option<f64>),
-    Bool(bool),
-}
-
-impl<'v> Fact<'v> {
-    fn into_cel(self) -> Box<dyn Val + 'v> {
-        match self {
-            Fact::Strs(v) => strings(v.into_iter()),
-            Fact::Str(Some(s)) => Box::new(CelString::from(s)),
-            Fact::Owned(s) => Box::new(CelString::from(s)),
-            Fact::Count(Some(n)) => Box::new(CelInt::from(i64::try_from(n).unwrap_or(i64::MAX))),
-            Fact::Number(Some(x)) => Box::new(CelDouble::from(x)),
-            Fact::Bool(b) => Box::new(CelBool::from(b)),
-            Fact::Str(None) | Fact::Count(None) | Fact::Number(None) => Box::new(CelNull),
-        }
-    }
-}
-
-fn deployment_derived<'v>(d: &'v Deployment, name: &str) -> Option<Derived<'v>> {
-    use Derived::{Val as V, Value};
-    let strs = |v: Vec<&'v str>| Value(Fact::Strs(v));
-    Some(match name {
-        "nodes" => V(list(d.nodes().map(|n| Box::new(Obj::Node(n)) as Box<dyn Val>))),
-        "node_count" => Value(Fact::Count(Some(d.nodes().count()))),
-        "availability_zones" => strs(facts::availability_zones(d)),
-        "cache_port" => Value(Fact::Count(d.cache_port().map(usize::from))),
-        "cache_port_ingress" => V(list(
+// The order of facts is the order of `docs/rules.md`, and of "did you mean" suggestions on a tie.
+objects! {
+    /// A deployment: `d`.
+    Deployment(d: Deployment) {
+        /// `replication_group`, `cache_cluster` or `serverless_cache`
+        stored kind,
+        /// replication group id, standalone cache cluster id, or serverless cache name
+        stored id,
+        /// the deployment's ARN
+        stored arn,
+        /// the AWS account it lives in
+        stored account_id,
+        /// the AWS region it lives in
+        stored region,
+        /// `redis`, `valkey` or `memcached`
+        stored engine,
+        /// lifecycle status as AWS reports it (`available`, `creating`, `modifying`, `deleting`, ...)
+        stored status,
+        /// full engine version, e.g. `7.1.0` (serverless: `FullEngineVersion`, e.g. `7.2`)
+        stored engine_version,
+        /// node type, e.g. `cache.r7g.large`
+        stored node_type,
+        /// creation time
+        stored created_at,
+        /// the port clients connect to, as reported (see `cache_port`)
+        stored port,
+        /// the address clients connect to (configuration, primary, node or serverless endpoint)
+        stored endpoint,
+        /// Redis OSS / Valkey cluster mode: `enabled`, `disabled` or `compatible`; `null` for Memcached and serverless
+        stored cluster_mode,
+        /// shards and their member nodes (a standalone cluster has one group without an id)
+        stored node_groups -> [NodeGroup],
+        /// `AtRestEncryptionEnabled`
+        stored at_rest_encryption,
+        /// the KMS key used for at-rest encryption; `null` means the AWS-owned key (or unknown)
+        stored kms_key_id,
+        /// `TransitEncryptionEnabled`
+        stored transit_encryption,
+        /// `preferred` (TLS and plaintext accepted) or `required`
+        stored transit_encryption_mode,
+        /// whether an AUTH token is set
+        stored auth_token_enabled,
+        /// RBAC user groups attached
+        stored user_group_ids,
+        /// replication group `MultiAZ` (`enabled` is true)
+        stored multi_az,
+        /// the current `AutomaticFailover` (`enabled`, `disabled`, `enabling`, `disabling`), never the pending one
+        stored automatic_failover,
+        /// pending modifications as AWS reports them (a map), for evidence only
+        stored pending_changes,
+        /// `SnapshotRetentionLimit` in days; `0` means automatic backups are off
+        stored snapshot_retention_days,
+        /// daily snapshot window (UTC), e.g. `03:00-04:00`
+        stored snapshot_window,
+        /// creation time of the newest automatic snapshot; `null` when none exists or unknown
+        stored latest_automatic_snapshot,
+        /// the cache subnet group
+        stored subnet_group -> SubnetGroup,
+        /// the VPC the deployment lives in, with its CIDR blocks
+        stored vpc -> Vpc,
+        /// attached VPC security groups with their ingress permissions
+        stored security_groups -> [SecurityGroup],
+        /// the parameter group
+        stored parameter_group -> ParameterGroup,
+        /// the SNS topic ElastiCache event notifications go to
+        stored notification_topic -> NotificationTopic,
+        /// whether automatic minor version upgrades are on
+        stored auto_minor_version_upgrade,
+        /// slow-log and engine-log delivery
+        stored log_delivery -> [LogDelivery],
+        /// membership in a Global Datastore, if any
+        stored global_datastore -> GlobalDatastore,
+        /// resource tags (a map); `null` when they could not be read, which differs from no tags
+        stored tags,
+        /// what collection could not resolve for this deployment, in plain words
+        stored notes,
+        /// facts whose absence means "could not be read", not "none" (`alarms`, `security_groups`, `utilisation`, ...)
+        stored unknown_facts,
+        /// the span the nodes' `utilisation` covers; `null` when metrics were not collected (`--metrics`)
+        stored utilisation_window -> UtilisationWindow,
+        /// every node of every node group
+        derived nodes -> [Node] = objects(d.nodes().map(Obj::Node)),
+        /// number of nodes
+        derived node_count = count(d.nodes().count()),
+        /// distinct Availability Zones of the nodes
+        derived availability_zones = strings(facts::availability_zones(d)),
+        /// `port`, else the engine's default (6379 Redis OSS/Valkey, 11211 Memcached)
+        derived cache_port = count(d.cache_port().map(usize::from)),
+        /// every ingress permission of every attached security group (state `found`) that reaches the cache port: protocol `-1`, or tcp with a range covering the port
+        derived cache_port_ingress -> [PortIngress] = objects(
             facts::cache_port_ingress(d)
                 .into_iter()
-                .map(|(p, g)| Box::new(Obj::PortIngress(p, g)) as Box<dyn Val>),
-        )),
-        "cache_port_ipv4_sources" => strs(facts::cache_port_ipv4_sources(d)),
-        "cache_port_ipv6_sources" => strs(facts::cache_port_ipv6_sources(d)),
-        "cache_port_prefix_lists" => strs(facts::cache_port_prefix_lists(d)),
-        "public_cache_port_sources" => strs(facts::public_cache_port_sources(d)),
-        "missing_security_groups" => strs(facts::security_groups_in(d, LookupState::NotFound)),
-        "unreadable_security_groups" => strs(facts::security_groups_in(d, LookupState::Unknown)),
-        "min_replicas_per_shard" => Value(Fact::Count(facts::min_replicas_per_shard(d))),
-        "min_azs_per_shard" => Value(Fact::Count(facts::min_azs_per_shard(d))),
-        "notifying_metrics_on_every_node" => strs(facts::notifying_metrics_on_every_node(d)),
-        "max_cpu_alarm_threshold" => Value(Fact::Number(facts::max_alarm_threshold(d, facts::CPU_METRICS))),
-        "max_memory_alarm_threshold" => {
-            Value(Fact::Number(facts::max_alarm_threshold(d, facts::MEMORY_METRICS)))
-        }
-        _ => return None,
-    })
+                .map(|(p, g)| Obj::PortIngress(p, g)),
+        ),
+        /// distinct IPv4 CIDRs admitted to the cache port
+        derived cache_port_ipv4_sources = strings(facts::cache_port_ipv4_sources(d)),
+        /// distinct IPv6 CIDRs admitted to the cache port
+        derived cache_port_ipv6_sources = strings(facts::cache_port_ipv6_sources(d)),
+        /// distinct prefix lists admitted to the cache port
+        derived cache_port_prefix_lists = strings(facts::cache_port_prefix_lists(d)),
+        /// CIDRs admitted to the cache port that hold public addresses and are not inside the VPC's own CIDR blocks
+        derived public_cache_port_sources = strings(facts::public_cache_port_sources(d)),
+        /// ids of attached security groups in state `not_found`
+        derived missing_security_groups = strings(facts::security_groups_in(d, LookupState::NotFound)),
+        /// ids of attached security groups in state `unknown`
+        derived unreadable_security_groups = strings(facts::security_groups_in(d, LookupState::Unknown)),
+        /// the fewest replicas any shard has (`null` without shards)
+        derived min_replicas_per_shard = count(facts::min_replicas_per_shard(d)),
+        /// the fewest Availability Zones any shard's nodes sit in (`null` without shards)
+        derived min_azs_per_shard = count(facts::min_azs_per_shard(d)),
+        /// ElastiCache metrics that every node has a notifying alarm on
+        derived notifying_metrics_on_every_node = strings(facts::notifying_metrics_on_every_node(d)),
+        /// the highest threshold of the high-utilisation alarms on CPUUtilization or EngineCPUUtilization (`null` if none)
+        derived max_cpu_alarm_threshold = number(facts::max_alarm_threshold(d, facts::CPU_METRICS)),
+        /// the highest threshold of the high-utilisation alarms on DatabaseMemoryUsagePercentage (`null` if none)
+        derived max_memory_alarm_threshold = number(facts::max_alarm_threshold(d, facts::MEMORY_METRICS)),
+    }
+
+    /// A shard (node group): an element of `d.node_groups`.
+    NodeGroup(g: NodeGroup) {
+        /// node group id (`0001`); `null` for a standalone cluster
+        stored id,
+        /// status as AWS reports it
+        stored status,
+        /// the shard's nodes
+        stored members -> [Node],
+        /// distinct Availability Zones of the shard's nodes
+        derived availability_zones = strings(facts::shard_availability_zones(g)),
+        /// members with the replica role where roles are reported, else members − 1
+        derived replica_count = count(facts::replica_count(g)),
+    }
+
+    /// A cache node: an element of `d.nodes` or of a shard's `members`.
+    Node(n: Node) {
+        /// the cache cluster id, CloudWatch's `CacheClusterId` dimension
+        stored cache_cluster_id,
+        /// cache node id within the cluster (`0001`)
+        stored cache_node_id,
+        /// the node's Availability Zone
+        stored availability_zone,
+        /// `primary` or `replica` where AWS reports it (not in cluster mode enabled)
+        stored role,
+        /// status as AWS reports it
+        stored status,
+        /// CloudWatch alarms on a metric (or a metric-math metric) with this node's `CacheClusterId`
+        stored alarms -> [Alarm] = objects(n.alarms.iter().map(|a| Obj::Alarm(a, n))),
+        /// CloudWatch statistics over the deployment's `utilisation_window` (`--metrics`)
+        stored utilisation -> NodeUtilisation,
+        /// `cluster-001`, or `cluster/0002` for a Memcached node
+        derived name = owned(facts::node_name(n)),
+        /// the ElastiCache metrics some alarm evaluates for this node
+        derived watched_metrics = strings(facts::node_watched_metrics(n)),
+        /// the ElastiCache metrics watched by an alarm that notifies
+        derived notifying_metrics = strings(facts::node_notifying_metrics(n)),
+    }
+
+    /// A CloudWatch metric alarm, seen from the node it watches: an element of a node's `alarms`.
+    Alarm(a: Alarm, node: Node) {
+        /// alarm name
+        stored name,
+        /// alarm ARN
+        stored arn,
+        /// namespace of a single-metric alarm; `null` for metric math
+        stored namespace,
+        /// metric of a single-metric alarm; `null` for metric math
+        stored metric_name,
+        /// the metric's dimensions (a map)
+        stored dimensions,
+        /// the metrics of a metric-math alarm
+        stored metrics -> [AlarmMetric],
+        /// statistic, e.g. `Average`
+        stored statistic,
+        /// the threshold
+        stored threshold,
+        /// `GreaterThanThreshold`, `GreaterThanOrEqualToThreshold`, ...
+        stored comparison,
+        /// periods evaluated
+        stored evaluation_periods,
+        /// seconds per period
+        stored period_seconds,
+        /// whether actions are enabled
+        stored actions_enabled,
+        /// ARNs notified when the alarm fires
+        stored alarm_actions,
+        /// `OK`, `ALARM` or `INSUFFICIENT_DATA`
+        stored state,
+        /// the ElastiCache metrics it evaluates for that node, alone or in metric math
+        derived watched_metrics = strings(facts::watched_metrics(a, node)),
+        /// actions enabled and at least one alarm action
+        derived notifies = boolean(facts::notifies(a)),
+        /// the metric, for a single-metric ElastiCache alarm on CPU, engine CPU or memory usage that fires above its threshold; else `null`
+        derived high_utilisation_metric = text(facts::high_utilisation_metric(a)),
+    }
+
+    /// One metric of a metric-math alarm: an element of an alarm's `metrics`.
+    AlarmMetric(m: AlarmMetric) {
+        /// the query id
+        stored id,
+        /// the metric's namespace
+        stored namespace,
+        /// the metric's name
+        stored metric_name,
+        /// the metric's dimensions (a map)
+        stored dimensions,
+        /// statistic, e.g. `Maximum`
+        stored statistic,
+        /// a math expression instead of a metric
+        stored expression,
+    }
+
+    /// A cache subnet group: `d.subnet_group`.
+    SubnetGroup(s: SubnetGroup) {
+        /// the group's name; `null` for serverless caches, which take subnet ids directly
+        stored name,
+        /// `found`, `not_found` or `unknown`
+        stored state,
+        /// the VPC of its subnets
+        stored vpc_id,
+        /// its subnets
+        stored subnets -> [Subnet],
+    }
+
+    /// A subnet of the subnet group.
+    Subnet(s: Subnet) {
+        /// subnet id
+        stored id,
+        /// the subnet's Availability Zone
+        stored availability_zone,
+    }
+
+    /// The deployment's VPC: `d.vpc`.
+    Vpc(v: Vpc) {
+        /// VPC id
+        stored id,
+        /// the VPC's IPv4 CIDR blocks
+        stored ipv4_cidr_blocks,
+        /// the VPC's IPv6 CIDR blocks
+        stored ipv6_cidr_blocks,
+    }
+
+    /// An attached security group: an element of `d.security_groups`.
+    SecurityGroup(g: SecurityGroup) {
+        /// group id
+        stored id,
+        /// group name
+        stored name,
+        /// the group's VPC
+        stored vpc_id,
+        /// `found`, `not_found` (deleted after being attached) or `unknown` (could not be read)
+        stored state,
+        /// its inbound permissions
+        stored ingress -> [IngressPermission],
+    }
+
+    /// One inbound permission of a security group: an element of a group's `ingress`.
+    IngressPermission(p: IngressPermission) {
+        /// `tcp`, `udp`, `icmp`, ... or `-1` for all traffic
+        stored protocol,
+        /// first port of the range; `null` for protocol `-1`
+        stored from_port,
+        /// last port of the range
+        stored to_port,
+        /// IPv4 sources
+        stored ipv4_ranges -> [IpRange],
+        /// IPv6 sources
+        stored ipv6_ranges -> [IpRange],
+        /// ids of security groups referenced as sources
+        stored security_groups,
+        /// ids of managed prefix lists referenced as sources
+        stored prefix_lists,
+    }
+
+    /// An ingress permission that reaches the cache port, with the group it belongs to: an element of `d.cache_port_ingress`.
+    PortIngress(p: IngressPermission, g: SecurityGroup) as view {
+        /// the security group's id
+        derived group_id = text(Some(g.id.as_str())),
+        /// the security group's name
+        derived group_name = text(g.name.as_deref()),
+        /// `tcp`, or `-1` for all traffic
+        stored protocol,
+        /// first port of the range
+        stored from_port,
+        /// last port of the range
+        stored to_port,
+        /// IPv4 CIDRs admitted (strings)
+        derived ipv4_ranges = strings(p.ipv4_ranges.iter().map(|r| r.cidr.as_str()).collect()),
+        /// IPv6 CIDRs admitted (strings)
+        derived ipv6_ranges = strings(p.ipv6_ranges.iter().map(|r| r.cidr.as_str()).collect()),
+        /// ids of security groups referenced as sources
+        stored security_groups,
+        /// ids of managed prefix lists referenced as sources
+        stored prefix_lists,
+        /// protocol and ports for evidence: `tcp/6379`, `tcp/6000-7000`, `all traffic`
+        derived port_range = owned(facts::port_range(p)),
+    }
+
+    /// An IPv4 or IPv6 source range of a permission.
+    IpRange(r: IpRange) {
+        /// the CIDR block
+        stored cidr,
+        /// its description
+        stored description,
+    }
+
+    /// The parameter group: `d.parameter_group`.
+    ParameterGroup(p: ParameterGroup) {
+        /// group name
+        stored name,
+        /// `found`, `not_found` or `unknown`
+        stored state,
+        /// e.g. `redis7`, `valkey8`, `memcached1.6`
+        stored family,
+        /// the `cluster-enabled` parameter (`yes`/`no`); `null` for Memcached or when unknown
+        stored cluster_enabled,
+        /// whether it is a default parameter group
+        stored is_default,
+        /// apply status on the deployment (`in-sync`, `applying`, `pending-reboot`)
+        stored status,
+    }
+
+    /// The SNS topic of event notifications: `d.notification_topic`.
+    NotificationTopic(t: NotificationTopic) {
+        /// topic ARN
+        stored arn,
+        /// `active` or `inactive`
+        stored status,
+    }
+
+    /// A log delivery configuration: an element of `d.log_delivery`.
+    LogDelivery(l: LogDelivery) {
+        /// `slow-log` or `engine-log`
+        stored log_type,
+        /// `cloudwatch-logs` or `kinesis-firehose`
+        stored destination_type,
+        /// the log group or delivery stream
+        stored destination,
+        /// `text` or `json`
+        stored format,
+        /// delivery status
+        stored status,
+    }
+
+    /// Membership in a Global Datastore: `d.global_datastore`. A secondary inherits encryption settings from the global group.
+    GlobalDatastore(g: GlobalDatastoreMembership) {
+        /// the Global Datastore's id
+        stored id,
+        /// `primary` or `secondary`
+        stored role,
+        /// the global group's at-rest encryption
+        stored at_rest_encryption,
+        /// the global group's in-transit encryption
+        stored transit_encryption,
+        /// whether the global group has an AUTH token
+        stored auth_token_enabled,
+    }
+
+    /// The span of the utilisation statistics: `d.utilisation_window`.
+    UtilisationWindow(w: UtilisationWindow) {
+        /// the window as asked for, e.g. `7d`
+        stored length,
+        /// when it starts
+        stored start,
+        /// when it ends
+        stored end,
+        /// seconds per datapoint (300 for windows of a day or less, else 3,600)
+        stored period_seconds,
+    }
+
+    /// A node's CloudWatch statistics over the window: a node's `utilisation`. A metric without datapoints is `null`.
+    NodeUtilisation(u: NodeUtilisation) {
+        /// `CPUUtilization`, the period averages
+        stored cpu -> MetricStats,
+        /// `EngineCPUUtilization` (Redis OSS and Valkey), the period averages
+        stored engine_cpu -> MetricStats,
+        /// `DatabaseMemoryUsagePercentage` (Redis OSS and Valkey), the period maxima
+        stored memory -> MetricStats,
+        /// `Evictions`, the period sums
+        stored evictions -> MetricStats,
+        /// `CurrConnections`, the period maxima
+        stored connections -> MetricStats,
+    }
+
+    /// Statistics of one metric's datapoints (one per period) over the window.
+    MetricStats(m: MetricStats) {
+        /// number of datapoints
+        stored datapoints,
+        /// their average
+        stored average,
+        /// their 95th percentile (nearest rank)
+        stored p95,
+        /// the highest
+        stored maximum,
+        /// their sum
+        stored sum,
+        /// when the maximum was reached (the start of its period)
+        stored maximum_at,
+    }
 }
+
+/// Fields of the inventory types above that rules deliberately cannot read, with the reason:
+/// (inventory type, field, why). None today: every field of every type rules reach is a fact.
+/// A test fails when a new inventory field is in neither list.
+pub static HIDDEN: &[(&str, &str, &str)] = &[];
 
 impl fmt::Debug for Obj<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -705,30 +660,9 @@ impl<'o> Indexer for Obj<'o> {
     }
 }
 
-/// The names `field` answers for an object type, by CEL type name (for validation and docs).
-pub(crate) fn fields_of(type_name: &str) -> Option<&'static [(&'static str, Shape)]> {
-    Some(match type_name {
-        "ecaudit.Deployment" => fields::DEPLOYMENT,
-        "ecaudit.NodeGroup" => fields::NODE_GROUP,
-        "ecaudit.Node" => fields::NODE,
-        "ecaudit.Alarm" => fields::ALARM,
-        "ecaudit.AlarmMetric" => fields::ALARM_METRIC,
-        "ecaudit.SubnetGroup" => fields::SUBNET_GROUP,
-        "ecaudit.Subnet" => fields::SUBNET,
-        "ecaudit.Vpc" => fields::VPC,
-        "ecaudit.SecurityGroup" => fields::SECURITY_GROUP,
-        "ecaudit.IngressPermission" => fields::INGRESS,
-        "ecaudit.PortIngress" => fields::PORT_INGRESS,
-        "ecaudit.IpRange" => fields::IP_RANGE,
-        "ecaudit.ParameterGroup" => fields::PARAMETER_GROUP,
-        "ecaudit.NotificationTopic" => fields::NOTIFICATION_TOPIC,
-        "ecaudit.LogDelivery" => fields::LOG_DELIVERY,
-        "ecaudit.GlobalDatastore" => fields::GLOBAL_DATASTORE,
-        "ecaudit.UtilisationWindow" => fields::UTILISATION_WINDOW,
-        "ecaudit.NodeUtilisation" => fields::NODE_UTILISATION,
-        "ecaudit.MetricStats" => fields::METRIC_STATS,
-        _ => return None,
-    })
+/// The facts an object type answers, by CEL type name (for the static checks).
+pub(crate) fn fields_of(type_name: &str) -> Option<&'static [Fact]> {
+    OBJECTS.iter().find(|o| o.cel_type == type_name).map(|o| o.facts)
 }
 
 /// Binds a deployment for evaluation.
@@ -754,9 +688,10 @@ mod tests {
         serde_json::from_value(d).unwrap()
     }
 
-    /// Every field the static checks accept is one the view answers, for every object type.
+    /// Every fact the table declares is one the view answers, with the declared type, for every
+    /// object type; and nothing else is answered.
     #[test]
-    fn listed_fields_resolve() {
+    fn declared_facts_resolve() {
         let d = deployment();
         let node = d.nodes().next().unwrap();
         let group = &d.security_groups[0];
@@ -766,11 +701,19 @@ mod tests {
             Obj::NodeGroup(&d.node_groups[0]),
             Obj::Node(node),
             Obj::Alarm(&node.alarms[0], node),
+            Obj::AlarmMetric(&AlarmMetric {
+                id: "m1".into(),
+                namespace: None,
+                metric_name: None,
+                dimensions: BTreeMap::new(),
+                statistic: None,
+                expression: Some("m2 * 2".into()),
+            }),
             Obj::SubnetGroup(d.subnet_group.as_ref().unwrap()),
             Obj::Subnet(&d.subnet_group.as_ref().unwrap().subnets[0]),
             Obj::Vpc(d.vpc.as_ref().unwrap()),
             Obj::SecurityGroup(group),
-            Obj::Ingress(perm),
+            Obj::IngressPermission(perm),
             Obj::PortIngress(perm, group),
             Obj::IpRange(&perm.ipv4_ranges[0]),
             Obj::ParameterGroup(d.parameter_group.as_ref().unwrap()),
@@ -781,16 +724,56 @@ mod tests {
             Obj::NodeUtilisation(node.utilisation.as_ref().unwrap()),
             Obj::MetricStats(node.utilisation.as_ref().unwrap().cpu.as_ref().unwrap()),
         ];
+        assert_eq!(objects.len(), OBJECTS.len(), "one object of each type");
         for obj in objects {
             let name = obj.type_name().name().to_string();
-            let listed = fields_of(&name).unwrap_or_else(|| panic!("no field list for {name}"));
-            for (field, _) in listed {
-                assert!(
-                    obj.field(field).is_some(),
-                    "{name}.{field} is listed but not answered"
-                );
+            let declared = fields_of(&name).unwrap_or_else(|| panic!("no facts for {name}"));
+            for fact in declared {
+                let value = obj
+                    .field(fact.name)
+                    .unwrap_or_else(|| panic!("{name}.{} is declared but not answered", fact.name));
+                let got = value.get_type().name();
+                match fact.shape {
+                    Shape::Obj(t) => assert!(got == t || got == "null", "{name}.{}: {got}", fact.name),
+                    Shape::List(_) => assert_eq!(got, "list", "{name}.{}", fact.name),
+                    Shape::Other => {}
+                }
             }
             assert!(obj.field("no_such_field").is_none());
+        }
+    }
+
+    /// The shapes name declared object types, and descriptions fit on one table row.
+    #[test]
+    fn shapes_name_objects_and_descriptions_are_one_line() {
+        for object in OBJECTS {
+            assert!(!object.summary.trim().is_empty(), "{}", object.cel_type);
+            for fact in object.facts {
+                if let Shape::Obj(t) | Shape::List(t) = fact.shape {
+                    assert!(
+                        fields_of(t).is_some(),
+                        "{}.{}: no object type {t}",
+                        object.cel_type,
+                        fact.name
+                    );
+                }
+                let text = fact.description.trim();
+                assert!(
+                    !text.is_empty() && !text.contains(['\n', '|']),
+                    "{}.{}: {text:?}",
+                    object.cel_type,
+                    fact.name
+                );
+            }
+            let mut names: Vec<&str> = object.facts.iter().map(|f| f.name).collect();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(
+                names.len(),
+                object.facts.len(),
+                "{}: a fact declared twice",
+                object.cel_type
+            );
         }
     }
 }

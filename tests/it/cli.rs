@@ -668,6 +668,47 @@ fn rule_file_other_codes() {
 }
 
 #[test]
+fn rule_file_empty_fail_message() {
+    let yaml = rule_yaml(
+        "says-nothing",
+        &[
+            "title: T",
+            "severity: high",
+            "applies_to: [replication_group]",
+            "fail_message: \"  \"",
+            "check: \"true\"",
+            "remediation: R",
+        ],
+    );
+    let err = rejected(&yaml, 6, "empty-text", Some("says-nothing"));
+    assert!(err.contains("`fail_message` is empty"), "{err}");
+}
+
+/// An expression nested deeper than CEL's parser allows is one diagnostic, not a dump of the
+/// parser's internals (`OtherError(ParseError { ... })`) and the errors they cause.
+#[test]
+fn rule_file_expression_nested_too_deep() {
+    let parens = format!("{}true{}", "(".repeat(100), ")".repeat(100));
+    let conditionals = format!("{}1 == 1", "true ? 1 : ".repeat(100));
+    for (id, check) in [("deep-parens", parens), ("deep-conditionals", conditionals)] {
+        let yaml = rule_yaml(
+            id,
+            &[
+                "title: T",
+                "severity: high",
+                "applies_to: [replication_group]",
+                &format!("check: \"{check}\""),
+                "remediation: R",
+            ],
+        );
+        let err = rejected(&yaml, 6, "cel-too-deep", Some(id));
+        assert_eq!(err.matches("error[").count(), 1, "{err}");
+        assert!(err.contains("nests more than 95 levels deep"), "{err}");
+        assert!(!err.contains("ParseError"), "{err}");
+    }
+}
+
+#[test]
 fn every_error_in_a_file_is_reported() {
     let text = "rules:
   - id: first-bad
