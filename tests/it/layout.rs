@@ -1,5 +1,6 @@
-//! The source tree's shape, as DESIGN.md states it: no `unsafe`, and no import cycle between
-//! modules (data flows one way; a module never reaches back into one that uses it).
+//! The source tree's shape, as DESIGN.md states it: no `unsafe`, no import cycle between modules
+//! (data flows one way; a module never reaches back into one that uses it), no file over ~800
+//! lines.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -205,6 +206,28 @@ fn no_unsafe_in_src() {
                     if line.contains("unsafe") {
                         found.push(format!("{}:{}: {line}", path.display(), n + 1));
                     }
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&repo_path("src"), &mut found);
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+/// One concern per module: no source file grows past ~800 lines (a file that needs more holds
+/// more than one thing).
+#[test]
+fn no_source_file_over_800_lines() {
+    fn walk(dir: &Path, found: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+                if lines > 800 {
+                    found.push(format!("{}: {lines} lines", path.display()));
                 }
             }
         }
