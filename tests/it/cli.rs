@@ -1310,8 +1310,8 @@ fn json_report_shape() {
     assert_eq!(report["tool"]["name"], "ecaudit");
     let findings = report["findings"].as_array().unwrap();
     // 13 deployments, each with every rule that applies to its kind.
-    assert_eq!(findings.len(), 308);
-    assert_eq!(report["summary"]["findings"]["total"], 308);
+    assert_eq!(findings.len(), 310);
+    assert_eq!(report["summary"]["findings"]["total"], 310);
     for f in findings {
         for key in [
             "rule_id",
@@ -1392,8 +1392,8 @@ fn severity_filter_hides_findings_but_not_counts() {
             .all(|f| f["severity"] == "high" || f["severity"] == "critical"),
         "{shown:?}"
     );
-    // 9 of the node's 24 findings are high or critical.
-    assert_eq!(all["findings"].as_array().unwrap().len(), 24);
+    // 9 of the node's 25 findings are high or critical.
+    assert_eq!(all["findings"].as_array().unwrap().len(), 25);
     assert_eq!(shown.len(), 9);
     // The filter never changes the exit code.
     s.scan(&inv, &["--severity", "critical"]).expect(1);

@@ -71,8 +71,8 @@ fn the_demo_fleet_totals_gate_and_failures() {
         ]
         .map(|k| row[k].as_u64().unwrap())
     };
-    assert_eq!(counts(&summary["findings"]), [52, 245, 11, 0, 0, 0]);
-    assert_eq!(summary["findings"]["total"], 308);
+    assert_eq!(counts(&summary["findings"]), [53, 245, 12, 0, 0, 0]);
+    assert_eq!(summary["findings"]["total"], 310);
     let by_severity: Vec<(&str, [u64; 6])> = summary["by_severity"]
         .as_array()
         .unwrap()
@@ -84,7 +84,7 @@ fn the_demo_fleet_totals_gate_and_failures() {
         [
             ("critical", [3, 10, 0, 0, 0, 0]),
             ("high", [18, 75, 5, 0, 0, 0]),
-            ("medium", [21, 104, 4, 0, 0, 0]),
+            ("medium", [22, 104, 5, 0, 0, 0]),
             ("low", [10, 56, 2, 0, 0, 0]),
             ("info", [0, 0, 0, 0, 0, 0]),
         ]
@@ -109,7 +109,7 @@ fn the_demo_fleet_totals_gate_and_failures() {
             ("at-rest-encryption-cmk", 5, 7, 1),
             ("auth-required", 3, 9, 1),
             ("auto-minor-version-upgrade", 2, 11, 0),
-            ("automatic-failover", 1, 8, 0),
+            ("automatic-failover", 2, 8, 1),
             ("event-notifications", 2, 9, 0),
             ("evictions", 1, 10, 0),
             ("in-transit-encryption", 2, 11, 0),
@@ -208,6 +208,7 @@ fn the_demo_fleet_totals_gate_and_failures() {
                 "at-rest-encryption",
                 "at-rest-encryption-cmk",
                 "auth-required",
+                "automatic-failover",
                 "in-transit-encryption",
                 "in-transit-encryption-required",
                 "multi-az",

@@ -159,14 +159,14 @@ fn waivers_did_what_the_fixture_says() {
         (baseline.entries, baseline.matched, baseline.resolved.len()),
         (2, 1, 1)
     );
-    // Of the 74 findings: orders-cache's undecided subnet group; queue-memcached-stg's public
+    // Of the 76 findings: orders-cache's undecided subnet group; queue-memcached-stg's public
     // ingress suppressed by file, its ingress-within-vpc and multi-az failing (the tag without a
     // reason suppresses nothing); reporting-legacy's four encryption failures suppressed by file,
-    // two by tag, snapshot-retention baselined, three failing.
+    // two by tag, snapshot-retention baselined, four failing (automatic-failover among them).
     let c = summary.findings;
     assert_eq!(
         (c.total, c.pass, c.fail, c.error, c.not_applicable),
-        (74, 49, 5, 1, 11)
+        (76, 49, 6, 1, 12)
     );
     assert_eq!((c.suppressed, c.baselined), (7, 1));
     // Waived findings are not gated on: only ingress-within-vpc (high) on queue-memcached-stg.
@@ -293,10 +293,10 @@ fn sarif_is_valid_and_meets_githubs_requirements() {
         assert_eq!(score, expected);
     }
 
-    // Only failing findings are results (waived ones included: 5 + 7 + 1), each located as GitHub
+    // Only failing findings are results (waived ones included: 6 + 7 + 1), each located as GitHub
     // requires.
     let results = run["results"].as_array().unwrap();
-    assert_eq!(results.len(), 13);
+    assert_eq!(results.len(), 14);
     let mut fingerprints = std::collections::HashSet::new();
     for r in results {
         let id = r["ruleId"].as_str().unwrap();
@@ -371,7 +371,7 @@ fn ocsf_events_are_valid_compliance_findings() {
     let (result, summary) = waived_fleet();
     let text = rendered_from(&result, &summary, Format::Ocsf, Severity::Info);
     let events: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(events.len(), 74, "one event per finding");
+    assert_eq!(events.len(), 76, "one event per finding");
     let mut compliance_status = BTreeMap::new();
     for (e, f) in events.iter().zip(&result.findings) {
         let errors: Vec<String> = validator
@@ -408,7 +408,7 @@ fn ocsf_events_are_valid_compliance_findings() {
             .entry(e["compliance"]["status"].as_str().unwrap().to_string())
             .or_insert(0) += 1;
     }
-    assert_eq!(compliance_status["Fail"], 13, "{compliance_status:?}");
+    assert_eq!(compliance_status["Fail"], 14, "{compliance_status:?}");
     assert_eq!(compliance_status["Pass"], 49, "{compliance_status:?}");
 }
 
@@ -453,12 +453,12 @@ fn junit_reads_back_with_consistent_counts() {
             _ => {}
         }
     }
-    // A suite per rule; skipped: 11 not applicable, 7 suppressed, 1 baselined.
+    // A suite per rule; skipped: 12 not applicable, 7 suppressed, 1 baselined.
     assert_eq!(suites, 26);
-    assert_eq!(cases, 74);
-    assert_eq!((failures, errors), (5, 1));
-    assert_eq!(skipped, 19);
-    assert_eq!(declared, (74, 5, 19));
+    assert_eq!(cases, 76);
+    assert_eq!((failures, errors), (6, 1));
+    assert_eq!(skipped, 20);
+    assert_eq!(declared, (76, 6, 20));
     assert!(
         messages
             .iter()
@@ -509,7 +509,7 @@ fn csv_has_one_row_per_finding_and_reads_back() {
     let header = reader.headers().unwrap().clone();
     assert_eq!(&header[0], "rule_id");
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), 74);
+    assert_eq!(rows.len(), 76);
     let status = header.iter().position(|h| h == "status").unwrap();
     let reason = header.iter().position(|h| h == "waiver_reason").unwrap();
     let suppressed: Vec<_> = rows.iter().filter(|r| &r[status] == "suppressed").collect();
@@ -552,7 +552,7 @@ print(len(suites), len(cases), kinds(Failure), kinds(Error), kinds(Skipped))
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // Suites, cases, failures, errors, skipped: as read with quick-xml above.
-    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "26 74 5 1 19");
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "26 76 6 1 20");
 }
 
 /// The result document is one model, written and read back: a result with every part

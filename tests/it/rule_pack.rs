@@ -201,10 +201,8 @@ fn applies_to_excludes_kinds_without_the_setting() {
     for rule in serverless_excluded {
         assert!(!applies(fixture("serverless"), rule), "{rule} on serverless");
     }
-    for rule in ["automatic-failover", "nodes-span-azs"] {
-        assert!(!applies(fixture("standalone"), rule), "{rule} on standalone");
-        assert!(!applies(fixture("memcached"), rule), "{rule} on memcached");
-    }
+    assert!(!applies(fixture("standalone"), "nodes-span-azs"));
+    assert!(!applies(fixture("memcached"), "nodes-span-azs"));
     // Every rule applies to a replication group.
     for rule in RULE_IDS {
         assert!(
@@ -662,6 +660,29 @@ fn automatic_failover_disabled_with_pending_enabled_fails() {
 fn automatic_failover_enabled_with_pending_disable_still_passes() {
     let d = rg(json!({"pending_changes": {"automatic_failover": "disabled"}}));
     pass(d, "automatic-failover");
+}
+
+/// A standalone Redis OSS or Valkey node has no automatic failover: the rule fails on it and
+/// says why; Memcached has nothing to fail over to.
+#[test]
+fn automatic_failover_fails_a_standalone_node_and_skips_memcached() {
+    let standalone = fixture("standalone");
+    assert_eq!(standalone["kind"], "cache_cluster");
+    assert_eq!(standalone["engine"], "redis");
+    let o = fail(
+        standalone,
+        "automatic-failover",
+        &["standalone node", "no automatic failover"],
+    );
+    assert_eq!(o.message, "Automatic failover is not enabled");
+    fail(
+        patched("standalone", json!({"engine": "valkey", "engine_version": "8.0"})),
+        "automatic-failover",
+        &["standalone node"],
+    );
+    let o = not_applicable(fixture("memcached"), "automatic-failover");
+    assert_eq!(o.message, "Memcached has no replicas to fail over to");
+    assert!(!applies(fixture("serverless"), "automatic-failover"));
 }
 
 #[test]
