@@ -13,7 +13,7 @@ WORK=${BENCH_DIR:-$(mktemp -d)}
 mkdir -p "$WORK"
 
 cargo build --release --locked --quiet
-cargo bench --locked --quiet --bench synth_inventory -- "$N" > "$WORK/inventory.json"
+cargo run --release --locked --quiet --example synth_inventory -- "$N" > "$WORK/inventory.json"
 bytes=$(stat -c %s "$WORK/inventory.json")
 echo "inventory: $N deployments, $((bytes / 1024 / 1024)) MiB ($((bytes / N)) bytes per deployment)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"

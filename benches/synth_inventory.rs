@@ -276,10 +276,9 @@ fn deployment(i: usize, now: chrono::DateTime<Utc>) -> Deployment {
 }
 
 fn main() {
-    // `cargo bench` may pass `--bench`; the first other argument is N. Without one (as when a
-    // test run executes every target) there is nothing to do.
+    // The first argument that is not a flag is N; without one there is nothing to do.
     let Some(n) = std::env::args().skip(1).find(|a| !a.starts_with("--")) else {
-        eprintln!("usage: cargo bench --bench synth_inventory -- N > inventory.json");
+        eprintln!("usage: cargo run --release --example synth_inventory -- N > inventory.json");
         return;
     };
     let n: usize = n.parse().expect("N: a number of deployments");
