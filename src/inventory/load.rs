@@ -37,6 +37,8 @@ pub enum InventoryError {
         found: String,
         expected: u32,
     },
+    #[error("{path}: larger than the limit of {} MiB; refused before parsing", max / (1024 * 1024))]
+    TooLarge { path: String, max: u64 },
     #[error("{path}: deployments[{index}] and deployments[{first}] have the same ARN {arn}")]
     DuplicateArn {
         path: String,
@@ -74,16 +76,41 @@ pub struct Document<'a> {
 
 /// Reads a file (`-` for standard input) into memory as UTF-8 text.
 pub fn read_text(path: &Path) -> Result<String, InventoryError> {
+    read_text_at_most(path, u64::MAX)
+}
+
+/// Reads a file (`-` for standard input) of at most `max` bytes into memory as UTF-8 text; a
+/// larger one is refused before it is read whole (documents from pull requests and shared
+/// directories are untrusted).
+pub fn read_text_at_most(path: &Path, max: u64) -> Result<String, InventoryError> {
     let display = path.display().to_string();
     let io = |source| InventoryError::Io {
         path: display.clone(),
         source,
     };
+    let too_large = || InventoryError::TooLarge {
+        path: display.clone(),
+        max,
+    };
     let mut bytes = Vec::new();
     if path.as_os_str() == "-" {
-        std::io::stdin().lock().read_to_end(&mut bytes).map_err(io)?;
+        let stdin = std::io::stdin().lock();
+        stdin
+            .take(max.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
     } else {
-        bytes = std::fs::read(path).map_err(io)?;
+        let file = std::fs::File::open(path).map_err(io)?;
+        if file.metadata().map_err(io)?.len() > max {
+            return Err(too_large());
+        }
+        // The size may change while it is read: the read is bounded too.
+        file.take(max.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+    }
+    if bytes.len() as u64 > max {
+        return Err(too_large());
     }
     String::from_utf8(bytes).map_err(|e| not_utf8(&display, e.as_bytes(), e.utf8_error()))
 }
@@ -307,6 +334,26 @@ mod tests {
         std::fs::write(&bad, b"{\n\"a\": \"\xff\"}").unwrap();
         let err = read_text(&bad).unwrap_err().to_string();
         assert!(err.contains("bad.json:2:") && err.contains("not UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn a_file_over_the_limit_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.json");
+        std::fs::write(&big, vec![b' '; 3 * 1024 * 1024]).unwrap();
+        let err = read_text_at_most(&big, 2 * 1024 * 1024).unwrap_err();
+        assert!(matches!(err, InventoryError::TooLarge { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: larger than the limit of 2 MiB; refused before parsing",
+                big.display()
+            )
+        );
+        assert_eq!(
+            read_text_at_most(&big, 3 * 1024 * 1024).unwrap().len(),
+            3 * 1024 * 1024
+        );
     }
 
     #[test]
