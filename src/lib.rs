@@ -25,3 +25,4 @@ pub mod result;
 pub mod rules;
 pub mod shard;
 pub mod suppress;
+pub mod text;

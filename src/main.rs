@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     match ecaudit::cmd::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("ecaudit: error: {e}");
+            eprintln!("ecaudit: error: {}", e.for_terminal());
             ExitCode::from(ecaudit::exit::USAGE)
         }
     }

@@ -86,3 +86,22 @@ pub enum Error {
         source: io::Error,
     },
 }
+
+impl Error {
+    /// The message for standard error: input text in it escaped (`text::terminal`), so a value
+    /// cannot start a line or drive the terminal; rule diagnostics one per line.
+    pub fn for_terminal(&self) -> String {
+        match self {
+            Error::Rules(errors) => std::iter::once("invalid rules:".to_string())
+                .chain(
+                    errors
+                        .0
+                        .iter()
+                        .map(|d| crate::text::terminal(&d.to_string()).into_owned()),
+                )
+                .collect::<Vec<_>>()
+                .join("\n"),
+            other => crate::text::terminal(&other.to_string()).into_owned(),
+        }
+    }
+}

@@ -16,7 +16,11 @@ pub fn run(args: &ReportArgs) -> Result<u8, Error> {
     template.render(&AuditReport::new(doc), &mut page)?;
     output.write(|w| w.write_all(&page))?;
     if !output.is_stdout() {
-        eprintln!("ecaudit: wrote {output} ({} report)", template.format().name());
+        eprintln!(
+            "ecaudit: wrote {} ({} report)",
+            crate::text::terminal(&output.to_string()),
+            template.format().name()
+        );
     }
     Ok(0)
 }

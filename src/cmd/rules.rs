@@ -15,6 +15,7 @@ use crate::output::Output;
 use crate::report;
 use crate::rules::Severity;
 use crate::rules::{Rule, RuleSet, Test};
+use crate::text;
 
 #[derive(Serialize)]
 struct RuleListing<'a> {
@@ -65,12 +66,15 @@ pub fn list(format: ListFormat, args: &RuleArgs) -> Result<u8, Error> {
                 } else {
                     format!("{} (disabled)", r.id)
                 };
-                t.add_row(vec![
-                    id,
-                    r.severity.to_string(),
-                    r.applies_to.join(", "),
-                    r.title.to_string(),
-                ]);
+                t.add_row(
+                    [
+                        id,
+                        r.severity.to_string(),
+                        r.applies_to.join(", "),
+                        r.title.to_string(),
+                    ]
+                    .map(|s| text::cell(&s).into_owned()),
+                );
             }
             Output::Stdout.write(|w| writeln!(w, "{t}"))?;
         }
@@ -87,7 +91,10 @@ pub fn show(id: &str, args: &RuleArgs) -> Result<u8, Error> {
         text.push_str(&s);
         text.push('\n');
     };
-    line(format!("{} — {}", rule.id, rule.title));
+    // Rule files are input too (a pull request may bring one): every value is escaped, and a
+    // multi-line one is shown behind a gutter, so none of its lines starts a line of the output.
+    let t = |s: &str| text::terminal(s).into_owned();
+    line(format!("{} — {}", t(&rule.id), t(&rule.title)));
     line(format!(
         "severity: {}{}",
         rule.severity,
@@ -106,53 +113,65 @@ pub fn show(id: &str, args: &RuleArgs) -> Result<u8, Error> {
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    line(format!("defined in: {}:{}", rule.origin.file, rule.origin.line));
+    line(format!(
+        "defined in: {}:{}",
+        t(&rule.origin.file),
+        rule.origin.line
+    ));
     if let Some(d) = &rule.description {
-        line(format!("\n{d}"));
+        line(format!("\n{}", block(d)));
     }
     if let Some(w) = &rule.when {
-        line(format!("\nwhen:\n  {}", w.source.replace('\n', "\n  ")));
+        line(format!("\nwhen:\n{}", block(&w.source)));
     }
     let (label, expr) = match &rule.test {
         Test::Check(e) => ("check", e),
         Test::Violations(e) => ("violations", e),
     };
-    line(format!("\n{label}:\n  {}", expr.source.replace('\n', "\n  ")));
+    line(format!("\n{label}:\n{}", block(&expr.source)));
     if let Some(e) = &rule.evidence {
-        line(format!("\nevidence:\n  {}", e.source.replace('\n', "\n  ")));
+        line(format!("\nevidence:\n{}", block(&e.source)));
     }
     if !rule.params.is_empty() {
         line("\nparams (in effect):".into());
         for (k, v) in &rule.params {
             let default = &rule.default_params[k];
             let note = if v != default {
-                format!("   (default {default})")
+                format!("   (default {})", t(&default.to_string()))
             } else {
                 String::new()
             };
-            line(format!("  {k} = {v}{note}"));
+            line(format!("  {} = {}{note}", t(k), t(&v.to_string())));
         }
     }
-    line(format!(
-        "\nremediation:\n  {}",
-        rule.remediation.replace('\n', "\n  ")
-    ));
+    line(format!("\nremediation:\n{}", block(&rule.remediation)));
     if !rule.controls.is_empty() {
         line("\ncontrols:".into());
         for (framework, refs) in &rule.controls {
-            line(format!("  {framework}: {}", refs.join(", ")));
+            line(format!("  {}: {}", t(framework), t(&refs.join(", "))));
         }
     }
     for r in &rule.references {
-        line(format!("see: {r}"));
+        line(format!("see: {}", t(r)));
     }
     Output::Stdout.write(|w| w.write_all(text.as_bytes()))?;
     Ok(0)
 }
 
+/// A multi-line value of a rule, each line escaped and behind a gutter.
+fn block(s: &str) -> String {
+    let lines: Vec<String> = s.lines().map(|l| format!("  │ {}", text::terminal(l))).collect();
+    if lines.is_empty() {
+        "  │".to_string()
+    } else {
+        lines.join("\n")
+    }
+}
+
 pub fn validate(dir: &Path) -> Result<u8, Error> {
     let set = RuleSet::validate_dir(dir)?;
     let n = set.rules().len();
-    Output::Stdout.write(|w| writeln!(w, "{}: {n} rule(s) valid", dir.display()))?;
+    let dir = text::terminal(&dir.display().to_string()).into_owned();
+    Output::Stdout.write(|w| writeln!(w, "{dir}: {n} rule(s) valid"))?;
     Ok(0)
 }

@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use super::check::{Mark, Section};
 use super::runbook::Diagnosis;
+use crate::text::terminal as t;
 
 pub fn render_json(d: &Diagnosis, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, d)?;
@@ -22,8 +23,12 @@ pub fn render_table(d: &Diagnosis, out: &mut dyn Write) -> io::Result<()> {
                 .unwrap_or_default();
             writeln!(
                 out,
-                "  ✘ {} {} {}:{} — {error}",
-                gap.account_id, gap.region, gap.service, gap.api
+                "  ✘ {} {} {}:{} — {}",
+                t(&gap.account_id),
+                t(&gap.region),
+                t(&gap.service),
+                t(&gap.api),
+                t(&error)
             )?;
         }
         return Ok(());
@@ -31,26 +36,26 @@ pub fn render_table(d: &Diagnosis, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "ecaudit doctor: {} ({}, {} {}) in {} {}",
-        s.id,
-        s.kind,
-        s.engine,
-        s.engine_version.as_deref().unwrap_or("?"),
-        s.account_id,
-        s.region
+        t(&s.id),
+        t(&s.kind.to_string()),
+        t(&s.engine.to_string()),
+        t(s.engine_version.as_deref().unwrap_or("?")),
+        t(&s.account_id),
+        t(&s.region)
     )?;
     let endpoint = match (&s.endpoint, s.port) {
         (Some(e), Some(p)) => format!("{e}:{p}"),
         (Some(e), None) => e.clone(),
         _ => "none reported".into(),
     };
-    write!(out, "endpoint {endpoint}")?;
+    write!(out, "endpoint {}", t(&endpoint))?;
     if let Some(a) = &d.address
         && *a != endpoint
     {
-        write!(out, ", connecting to {a}")?;
+        write!(out, ", connecting to {}", t(a))?;
     }
     if !d.sources.is_empty() {
-        write!(out, " from {}", d.sources.join(", "))?;
+        write!(out, " from {}", t(&d.sources.join(", ")))?;
     }
     writeln!(out)?;
     let mut section: Option<Section> = None;
@@ -59,19 +64,26 @@ pub fn render_table(d: &Diagnosis, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "\n{}", c.section.title())?;
             section = Some(c.section);
         }
-        writeln!(out, "  {} {}", c.mark.symbol(), c.title)?;
+        writeln!(out, "  {} {}", c.mark.symbol(), t(&c.title))?;
         for e in &c.evidence {
-            writeln!(out, "      {e}")?;
+            writeln!(out, "      {}", t(e))?;
         }
         if let Some(next) = &c.next_step {
-            writeln!(out, "      → {next}")?;
+            writeln!(out, "      → {}", t(next))?;
         }
     }
     if !d.coverage_gaps.is_empty() {
         writeln!(out, "\nNot read")?;
         for gap in &d.coverage_gaps {
             let error = gap.error.as_ref().map(|e| e.code.as_str()).unwrap_or_default();
-            writeln!(out, "  {}:{} in {} ({error})", gap.service, gap.api, gap.region)?;
+            writeln!(
+                out,
+                "  {}:{} in {} ({})",
+                t(&gap.service),
+                t(&gap.api),
+                t(&gap.region),
+                t(error)
+            )?;
         }
     }
     writeln!(

@@ -95,6 +95,20 @@ pub fn cell(text: &str) -> String {
     inert(text, CELL)
 }
 
+/// A rule id as Markdown code (`` `id` ``) when it is plain (a rule file's ids are kebab-case);
+/// any other text (a rule id read from a saved result or a history file) as an inert [`cell`].
+pub fn code(id: &str) -> String {
+    if !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:*".contains(&b))
+    {
+        format!("`{id}`")
+    } else {
+        cell(id)
+    }
+}
+
 /// [`cell`] cut at `limit` bytes instead of 400 (`usize::MAX`: never cut).
 pub fn inert(text: &str, limit: usize) -> String {
     let mut out = String::with_capacity(text.len().min(limit) + 8);
@@ -136,6 +150,8 @@ pub fn inert(text: &str, limit: usize) -> String {
                 out.push('\\');
                 out.push(c);
             }
+            // Control, bidi and zero-width characters are shown, not obeyed (`\u{202e}`).
+            c if crate::text::hidden_in_markup(c) => out.extend(c.escape_default()),
             c => out.push(c),
         }
     }
@@ -169,5 +185,9 @@ mod tests {
         assert_eq!(cell("a - b 1. c"), "a - b 1. c");
         assert_eq!(cell("81.2% of 0.1.0"), "81.2% of 0.1.0");
         assert_eq!(cell("$x$"), "\\$x\\$");
+        // Invisible and control characters are shown.
+        assert_eq!(cell("ab\u{202e}c\u{200b}\u{1b}"), "ab\\u{202e}c\\u{200b}\\u{1b}");
+        assert_eq!(code("no-public-ingress"), "`no-public-ingress`");
+        assert_eq!(code("x`|y"), "x\\`\\|y");
     }
 }

@@ -5,9 +5,10 @@ use std::io::{self, Write};
 
 use comfy_table::Cell;
 
-use super::common::cell;
+use super::common::{cell, code};
 use crate::drift::terraform::StateDrift;
 use crate::result::{DriftReport, FindingRef};
+use crate::text;
 
 fn status(s: Option<crate::result::Status>) -> &'static str {
     s.map_or("absent", |s| s.as_str())
@@ -90,11 +91,11 @@ fn table_body(report: &DriftReport, color: bool, width: Option<u16>, out: &mut d
     writeln!(
         out,
         "{} ({}, {} deployment(s)) → {} ({}, {} deployment(s))",
-        report.old.file,
-        report.old.document,
+        text::terminal(&report.old.file),
+        text::terminal(&report.old.document),
         report.old.deployments,
-        report.new.file,
-        report.new.document,
+        text::terminal(&report.new.file),
+        text::terminal(&report.new.document),
         report.new.deployments
     )?;
     let rows = rows(report);
@@ -104,12 +105,7 @@ fn table_body(report: &DriftReport, color: bool, width: Option<u16>, out: &mut d
         let mut t = super::common::styled_table(color, width);
         t.set_header(vec!["Deployment", "What", "Before", "Now"]);
         for (d, what, old, new) in rows {
-            t.add_row(vec![
-                Cell::new(d),
-                Cell::new(what),
-                Cell::new(old),
-                Cell::new(new),
-            ]);
+            t.add_row([d, what, old, new].map(|s| Cell::new(text::cell(&s))));
         }
         writeln!(out, "\nDeployments\n{t}")?;
     }
@@ -120,13 +116,16 @@ fn table_body(report: &DriftReport, color: bool, width: Option<u16>, out: &mut d
         let mut t = super::common::styled_table(color, width);
         t.set_header(vec!["Severity", "Rule", "Deployment", "Before", "Now"]);
         for f in list {
-            t.add_row(vec![
-                f.severity.as_str(),
-                &f.rule_id,
-                &f.resource_id,
-                status(f.old_status),
-                status(f.new_status),
-            ]);
+            t.add_row(
+                [
+                    f.severity.as_str(),
+                    &f.rule_id,
+                    &f.resource_id,
+                    status(f.old_status),
+                    status(f.new_status),
+                ]
+                .map(text::cell),
+            );
         }
         writeln!(out, "\n{label} findings\n{t}")?;
     }
@@ -134,7 +133,13 @@ fn table_body(report: &DriftReport, color: bool, width: Option<u16>, out: &mut d
         writeln!(
             out,
             "\nNot compared (a coverage gap on either side): {}",
-            report.deployments.unread.join(", ")
+            report
+                .deployments
+                .unread
+                .iter()
+                .map(|id| text::terminal(id))
+                .collect::<Vec<_>>()
+                .join(", ")
         )?;
     }
     writeln!(out, "\n{} still failing.", report.findings.still_failing.len())
@@ -222,9 +227,9 @@ fn markdown_body(report: &DriftReport, heading: &str, out: &mut dyn Write) -> io
         for x in list.iter().take(TOP) {
             writeln!(
                 out,
-                "| {} | `{}` | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |",
                 x.severity,
-                x.rule_id,
+                code(&x.rule_id),
                 cell(&x.resource_id),
                 status(x.old_status),
                 status(x.new_status)
@@ -289,7 +294,7 @@ pub fn state_table(d: &StateDrift, color: bool, width: Option<u16>, out: &mut dy
     writeln!(
         out,
         "{}: {} managed deployment(s) found live, {} attribute(s) differ, {} missing, {} unmanaged",
-        d.state,
+        text::terminal(&d.state),
         d.managed,
         d.differ.len(),
         d.missing.len(),
@@ -300,7 +305,7 @@ pub fn state_table(d: &StateDrift, color: bool, width: Option<u16>, out: &mut dy
         let mut t = super::common::styled_table(color, width);
         t.set_header(vec!["Terraform address", "Resource", "What", "Declared", "Live"]);
         for r in rows {
-            t.add_row(r.to_vec());
+            t.add_row(r.each_ref().map(|s| text::cell(s)));
         }
         writeln!(out, "{t}")?;
     }

@@ -42,19 +42,8 @@ impl Counts {
     }
 }
 
-/// Text XML 1.0 can hold: control characters other than tab, newline and carriage return
-/// (which may come from AWS) become U+FFFD.
-fn xml_text(s: &str) -> std::borrow::Cow<'_, str> {
-    let legal = |c: char| !c.is_control() || matches!(c, '\t' | '\n' | '\r') || c > '\u{9f}';
-    if s.chars().all(legal) {
-        s.into()
-    } else {
-        s.chars()
-            .map(|c| if legal(c) { c } else { '\u{fffd}' })
-            .collect::<String>()
-            .into()
-    }
-}
+// Text XML 1.0 can hold (`text::xml`): every value that reaches the document passes through it.
+use crate::text::xml as xml_text;
 
 /// The body of a failure: evidence, the resource, and how to fix it.
 fn details(r: &FindingRecord) -> String {
@@ -104,12 +93,12 @@ pub fn render(result: &ScanResult, options: &RenderOptions, out: &mut dyn Write)
         w.write_event(Event::Start(
             counts.attributes(
                 BytesStart::new("testsuite")
-                    .with_attributes([("name", rule.id.as_str()), ("timestamp", timestamp.as_str())]),
+                    .with_attributes([("name", &*xml_text(&rule.id)), ("timestamp", timestamp.as_str())]),
             ),
         ))?;
         w.write_event(Event::Start(BytesStart::new("properties")))?;
         for (name, value) in [
-            ("title", rule.title.as_str()),
+            ("title", &*xml_text(&rule.title)),
             ("severity", rule.severity.as_str()),
         ] {
             w.write_event(Event::Empty(
@@ -122,7 +111,7 @@ pub fn render(result: &ScanResult, options: &RenderOptions, out: &mut dyn Write)
             let name = xml_text(&format!("{} ({} {})", r.resource_id, r.account_id, r.region)).into_owned();
             let case = BytesStart::new("testcase").with_attributes([
                 ("name", name.as_str()),
-                ("classname", &r.rule_id),
+                ("classname", &*xml_text(&r.rule_id)),
                 ("time", "0"),
             ]);
             let child = match f.status {
@@ -204,7 +193,10 @@ pub fn render(result: &ScanResult, options: &RenderOptions, out: &mut dyn Write)
 mod tests {
     #[test]
     fn control_characters_do_not_reach_the_xml() {
-        assert_eq!(super::xml_text("a\u{1}b\tc\u{7f}é"), "a\u{fffd}b\tc\u{fffd}é");
+        assert_eq!(
+            super::xml_text("a\u{1}b\tc\u{7f}é\u{fffe}"),
+            "a\u{fffd}b\tc\u{fffd}é\u{fffd}"
+        );
         assert_eq!(super::xml_text("plain"), "plain");
     }
 }

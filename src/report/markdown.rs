@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use super::common::{RenderOptions, cell};
+use super::common::{RenderOptions, cell, code};
 use crate::result::ScanResult;
 use crate::result::Summary;
 use crate::result::document::FindingRecord;
@@ -122,8 +122,8 @@ fn body(
             };
             writeln!(
                 out,
-                "| {severity} | `{}` | {} | {} / {} | {} |",
-                rule.id,
+                "| {severity} | {} | {} | {} / {} | {} |",
+                code(&rule.id),
                 cell(&d.id),
                 cell(&d.account_id),
                 cell(&d.region),
@@ -203,8 +203,8 @@ fn body(
                 .unwrap_or_default();
             writeln!(
                 out,
-                "| `{}` | {} | {} | {} |",
-                r.rule_id,
+                "| {} | {} | {} | {} |",
+                code(&r.rule_id),
                 cell(&r.resource_id),
                 cell(&reason),
                 cell(&source)
@@ -234,8 +234,8 @@ fn body(
     for r in &summary.by_rule {
         writeln!(
             out,
-            "| `{}` | {} | {} |",
-            r.rule_id,
+            "| {} | {} | {} |",
+            code(&r.rule_id),
             r.severity,
             counts(&r.counts)
         )?;

@@ -14,9 +14,20 @@ use crate::result::document::FindingRecord;
 use crate::result::summary::StatusCounts;
 use crate::rules::Severity;
 use crate::rules::pack::PACK_VERSION;
+use crate::text;
 
 /// Suppressed findings listed in full; the rest are counted.
 const SUPPRESSED_LISTED: usize = 100;
+
+/// A cell of input text: escaped and cut (`text::cell`).
+fn text_cell(s: &str) -> Cell {
+    Cell::new(text::cell(s))
+}
+
+/// Lines of input text in one cell, each escaped and cut on its own.
+fn lines_cell<'a>(lines: impl IntoIterator<Item = &'a str>) -> Cell {
+    Cell::new(lines.into_iter().map(text::cell).collect::<Vec<_>>().join("\n"))
+}
 
 fn table(options: &RenderOptions) -> Table {
     styled_table(options.color, options.width)
@@ -115,7 +126,7 @@ pub fn render(
     by_rule.set_header(counts_header(&["Rule", "Severity"], waived));
     for r in &summary.by_rule {
         by_rule.add_row(counts_row(
-            vec![Cell::new(&r.rule_id), severity_cell(r.severity, color)],
+            vec![text_cell(&r.rule_id), severity_cell(r.severity, color)],
             &r.counts,
             waived,
             color,
@@ -139,10 +150,10 @@ pub fn render(
         for f in &shown {
             let rule = result.rule(f);
             let d = result.resource(f);
-            let mut text = f.message.to_string();
+            let mut finding = text::cell(&f.message).into_owned();
             for line in &f.evidence {
-                text.push_str("\n• ");
-                text.push_str(line);
+                finding.push_str("\n• ");
+                finding.push_str(&text::cell(line));
             }
             let severity = if f.status == Status::Error {
                 let cell = Cell::new("error");
@@ -152,9 +163,13 @@ pub fn render(
             };
             findings.add_row(vec![
                 severity,
-                Cell::new(&rule.id),
-                Cell::new(format!("{}\n{}\n{} {}", d.id, d.kind, d.account_id, d.region)),
-                Cell::new(text),
+                text_cell(&rule.id),
+                lines_cell([
+                    d.id.as_str(),
+                    d.kind.as_str(),
+                    &format!("{} {}", d.account_id, d.region),
+                ]),
+                Cell::new(finding),
             ]);
         }
         writeln!(out, "\nFailing and undecided findings\n{findings}")?;
@@ -176,21 +191,21 @@ pub fn render(
         for f in suppressed.iter().take(SUPPRESSED_LISTED) {
             let r = FindingRecord::new(result, f);
             let Some(w) = r.waiver.as_ref() else { continue };
-            let mut reason = w.reason.to_string();
+            let mut reason = text::cell(&w.reason).into_owned();
             for (label, value) in [
                 ("owner", w.owner.as_deref().map(str::to_string)),
                 ("ticket", w.ticket.as_deref().map(str::to_string)),
                 ("until", w.expires.map(|d| d.to_string())),
             ] {
                 if let Some(v) = value {
-                    reason.push_str(&format!("\n{label}: {v}"));
+                    reason.push_str(&format!("\n{label}: {}", text::cell(&v)));
                 }
             }
             t.add_row(vec![
-                Cell::new(r.rule_id),
-                Cell::new(format!("{}\n{} {}", r.resource_id, r.account_id, r.region)),
+                text_cell(&r.rule_id),
+                lines_cell([&*r.resource_id, &format!("{} {}", r.account_id, r.region)]),
                 Cell::new(reason),
-                Cell::new(&w.source),
+                text_cell(&w.source),
             ]);
         }
         writeln!(out, "\nSuppressed findings\n{t}")?;
@@ -213,7 +228,7 @@ pub fn render(
     if !notices.is_empty() {
         writeln!(out, "\nSuppressions and baseline to tidy")?;
         for n in &notices {
-            writeln!(out, "- {n}")?;
+            writeln!(out, "- {}", text::terminal(n))?;
         }
     }
 
@@ -228,10 +243,10 @@ pub fn render(
                 .map(|e| format!("{}: {}", e.code, e.message))
                 .unwrap_or_default();
             coverage.add_row(vec![
-                Cell::new(&g.account_id),
-                Cell::new(&g.region),
-                Cell::new(format!("{}:{}", g.service, g.api)),
-                Cell::new(error),
+                text_cell(&g.account_id),
+                text_cell(&g.region),
+                text_cell(&format!("{}:{}", g.service, g.api)),
+                text_cell(&error),
             ]);
         }
         writeln!(out, "\nCoverage gaps: what this scan could not read\n{coverage}")?;
@@ -244,6 +259,7 @@ pub fn render(
     writeln!(
         out,
         "\nResult: {} → exit {}",
-        summary.gate.reason, summary.gate.exit_code
+        text::terminal(&summary.gate.reason),
+        summary.gate.exit_code
     )
 }

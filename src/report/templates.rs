@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use clap::ValueEnum;
-use minijinja::{AutoEscape, Environment, Output, State, Value, escape_formatter};
+use minijinja::{AutoEscape, Environment, HtmlEscape, Output, State, Value, escape_formatter};
 use sha2::{Digest, Sha256};
 
 use super::audit::AuditReport;
@@ -168,9 +168,26 @@ fn format_value(out: &mut Output, state: &mut State, value: &Value) -> Result<()
         } else {
             write!(out, "{}", super::common::inert(&value.to_string(), usize::MAX))
         }
-        .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())),
+        .map_err(write_failure),
+        AutoEscape::Html if !value.is_safe() => {
+            write!(out, "{}", html(&value.to_string())).map_err(write_failure)
+        }
         _ => escape_formatter(out, state, value),
     }
+}
+
+fn write_failure(e: std::fmt::Error) -> minijinja::Error {
+    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
+}
+
+/// Input text as HTML: control, bidi and zero-width characters shown as escapes, markup
+/// escaped, and line breaks as character references (rendered the same) so a value's next line
+/// never starts a line of the file.
+fn html(s: &str) -> String {
+    HtmlEscape(&crate::text::markup(s))
+        .to_string()
+        .replace('\n', "&#10;")
+        .replace('\r', "&#13;")
 }
 
 #[cfg(test)]
@@ -195,6 +212,14 @@ mod tests {
         assert_eq!(
             out,
             "&lt;script&gt;\\*x\\*&lt;/script&gt; @\u{2060}team|**bold**|"
+        );
+    }
+
+    #[test]
+    fn html_values_show_invisible_characters_and_keep_to_their_line() {
+        assert_eq!(
+            html("<b>\u{202e}evil\u{200b}\u{1b}[2J</b>\n::error ::x\r"),
+            "&lt;b&gt;\\u{202e}evil\\u{200b}\\u{1b}[2J&lt;&#x2f;b&gt;&#10;::error ::x&#13;"
         );
     }
 }

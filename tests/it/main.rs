@@ -24,3 +24,4 @@ mod schema;
 mod secrets;
 mod shard;
 mod terraform;
+mod untrusted_text;

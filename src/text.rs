@@ -1,0 +1,155 @@
+//! Text from inputs (tag values, names, rule, suppression and config files, paths) made safe to
+//! print: on a terminal or in a CI log, in Markdown and HTML, and in XML. JSON, SARIF, OCSF and
+//! CSV carry values exactly (they are data) and do not pass through here.
+//!
+//! Whoever sets a tag value on an audited cache controls what ecaudit prints. Raw, an ESC starts
+//! a terminal escape sequence (retitle the window, clear the screen, fake a hyperlink), a CR or BS
+//! overwrites what came before, a newline starts a fresh line (`\n::error ::x` is a GitHub Actions
+//! workflow command), and bidi controls or zero-width characters make one name look like another.
+//! These functions show such characters as escapes (`\u{1b}`, `\n`) instead.
+
+use std::borrow::Cow;
+
+use unicode_general_category::{GeneralCategory, get_general_category};
+
+/// Characters of a value kept in a table cell; the rest is cut with an ellipsis, so a long token
+/// costs the table (whose wrapping is quadratic in a word's length) a bounded time.
+pub const CELL_CHARS: usize = 200;
+
+/// Invisible or line-breaking: format characters (bidi controls, zero-width characters, soft
+/// hyphen: all of category Cf) and the Unicode line and paragraph separators.
+fn invisible(c: char) -> bool {
+    matches!(
+        get_general_category(c),
+        GeneralCategory::Format | GeneralCategory::LineSeparator | GeneralCategory::ParagraphSeparator
+    )
+}
+
+/// Shown escaped on a terminal or in a log: every control character but tab (C0 with newline and
+/// CR, DEL, C1), and every [`invisible`] one.
+pub fn hidden_on_terminal(c: char) -> bool {
+    (c.is_control() && c != '\t') || invisible(c)
+}
+
+/// Shown escaped in Markdown and HTML, where tab, newline and CR are left to the format's own
+/// escaping (a `<br>`, a character reference).
+pub fn hidden_in_markup(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || invisible(c)
+}
+
+/// `s` for a terminal or a log line: hidden characters as escapes (`\u{1b}`, `\n`, `\u{202e}`),
+/// so the value stays on its line and shows what it holds. Clean text is not copied.
+pub fn terminal(s: &str) -> Cow<'_, str> {
+    escape(s, hidden_on_terminal, usize::MAX)
+}
+
+/// [`terminal`] cut to [`CELL_CHARS`] characters (escapes counted as written), with an
+/// ellipsis: a value for a table cell.
+pub fn cell(s: &str) -> Cow<'_, str> {
+    escape(s, hidden_on_terminal, CELL_CHARS)
+}
+
+/// `s` for Markdown or HTML before the format's own escaping: control and invisible characters
+/// as escapes; tab, newline and CR kept.
+pub fn markup(s: &str) -> Cow<'_, str> {
+    escape(s, hidden_in_markup, usize::MAX)
+}
+
+/// `s` escaped where `hide` says, at most `max` characters written (then `…`).
+fn escape(s: &str, hide: fn(char) -> bool, max: usize) -> Cow<'_, str> {
+    let mut n = 0;
+    if s.chars().all(|c| {
+        n += 1;
+        n <= max && !hide(c)
+    }) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len().min(max.saturating_mul(4)) + 8);
+    let mut written = 0;
+    for c in s.chars() {
+        let escaped = hide(c).then(|| c.escape_default());
+        let width = escaped.clone().map_or(1, Iterator::count);
+        if written + width > max {
+            out.push('…');
+            break;
+        }
+        written += width;
+        match escaped {
+            Some(e) => out.extend(e),
+            None => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Whether XML 1.0 can hold `c` and it is not discouraged there: tab, newline, CR and
+/// everything from space up, but DEL, the C1 controls and the noncharacters U+FFFE and U+FFFF.
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || !(c.is_control() || matches!(c, '\u{fffe}' | '\u{ffff}'))
+}
+
+/// `s` as XML 1.0 text or attribute value (before the writer escapes markup): every character it
+/// forbids (C0 controls but tab, newline and CR; U+FFFE, U+FFFF) or discourages (DEL, C1)
+/// replaced with U+FFFD, so any input gives a well-formed document.
+pub fn xml(s: &str) -> Cow<'_, str> {
+    if s.chars().all(xml_char) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(
+            s.chars()
+                .map(|c| if xml_char(c) { c } else { '\u{fffd}' })
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_text_shows_controls_and_invisible_characters_as_escapes() {
+        assert_eq!(terminal("\u{1b}]0;pwned\u{7}x"), "\\u{1b}]0;pwned\\u{7}x");
+        assert_eq!(terminal("x\n::error ::boom\r"), "x\\n::error ::boom\\r");
+        assert_eq!(
+            terminal("a\u{8}\u{7f}\u{85}\u{9b}b"),
+            "a\\u{8}\\u{7f}\\u{85}\\u{9b}b"
+        );
+        assert_eq!(
+            terminal("\u{202e}\u{2066}\u{200b}\u{200d}\u{2060}\u{feff}\u{61c}\u{200e}\u{ad}\u{2028}"),
+            "\\u{202e}\\u{2066}\\u{200b}\\u{200d}\\u{2060}\\u{feff}\\u{61c}\\u{200e}\\u{ad}\\u{2028}"
+        );
+        assert_eq!(terminal("tab\tstays, é ✔ 日本"), "tab\tstays, é ✔ 日本");
+        assert!(matches!(terminal("clean"), Cow::Borrowed("clean")));
+    }
+
+    #[test]
+    fn markup_keeps_line_breaks_for_the_format_to_escape() {
+        assert_eq!(markup("a\nb\r\tc\u{1b}\u{202e}"), "a\nb\r\tc\\u{1b}\\u{202e}");
+        assert!(matches!(markup("a\nb"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn cells_are_cut_with_an_ellipsis() {
+        let long = "a".repeat(1 << 20);
+        let c = cell(&long);
+        assert_eq!(c.chars().count(), CELL_CHARS + 1);
+        assert!(c.ends_with("a…"));
+        assert!(matches!(cell(&"a".repeat(CELL_CHARS)), Cow::Borrowed(_)));
+        // An escape is never cut in half.
+        let escape_at_the_end = format!("{}\u{1b}", "a".repeat(CELL_CHARS - 3));
+        assert_eq!(
+            cell(&escape_at_the_end),
+            format!("{}…", "a".repeat(CELL_CHARS - 3))
+        );
+    }
+
+    #[test]
+    fn xml_text_holds_only_what_xml_allows() {
+        assert_eq!(
+            xml("a\u{1}b\tc\u{7f}é\u{fffe}\u{ffff}\u{85}\n"),
+            "a\u{fffd}b\tc\u{fffd}é\u{fffd}\u{fffd}\u{fffd}\n"
+        );
+        assert!(matches!(xml("plain \u{202e}"), Cow::Borrowed(_)));
+    }
+}
