@@ -13,7 +13,9 @@ use crate::output::Output;
 use crate::report::Format;
 use crate::rules::RuleSet;
 use crate::rules::Severity;
+use crate::rules::UnknownSeverity;
 use crate::rules::params::{check_override, parse_for};
+use crate::suppress::{MAX_PATTERN, TagPolicy, excerpt};
 
 /// The file read when `--config` is not given, if it exists in the working directory.
 pub const DEFAULT_FILE: &str = "ecaudit.toml";
@@ -45,7 +47,18 @@ struct RawConfig {
     #[serde(default)]
     targets: Targets,
     #[serde(default)]
+    suppress: RawSuppress,
+    #[serde(default)]
     rules: BTreeMap<Spanned<String>, Spanned<RawRuleConfig>>,
+}
+
+/// `[suppress]`: what the `ecaudit:suppress` tags of scanned resources may suppress.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSuppress {
+    tags: Option<bool>,
+    tags_max_severity: Option<Spanned<String>>,
+    tags_rules: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -109,14 +122,15 @@ impl std::str::FromStr for OutputSpec {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (format, path) = s
             .split_once('=')
-            .ok_or_else(|| format!("expected FORMAT=FILE, got `{s}`"))?;
+            .ok_or_else(|| format!("expected FORMAT=FILE, got `{}`", excerpt(s)))?;
         let format = <Format as clap::ValueEnum>::from_str(format.trim(), true).map_err(|_| {
             let names: Vec<String> = Format::value_variants()
                 .iter()
                 .filter_map(|f| f.to_possible_value().map(|v| v.get_name().to_string()))
                 .collect();
             format!(
-                "unknown format `{format}` (expected one of: {})",
+                "unknown format `{}` (expected one of: {})",
+                excerpt(format),
                 names.join(", ")
             )
         })?;
@@ -165,6 +179,10 @@ pub struct Config {
     pub outputs: Vec<OutputSpec>,
     pub rules: Vec<RuleConfig>,
     pub targets: Targets,
+    /// `[suppress]`: what resource tags may suppress (off unless `tags = true`).
+    pub tags: TagPolicy,
+    /// Where each `[suppress] tags_rules` id was written, checked by [`Config::apply`].
+    pub tags_rules_at: Vec<Span>,
 }
 
 fn line_column(text: &str, offset: usize) -> Span {
@@ -226,14 +244,63 @@ impl Config {
                 message,
             }
         };
-        let raw: RawConfig =
-            toml::from_str(text).map_err(|e| invalid(e.span(), e.message().trim().to_string()))?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| invalid(e.span(), clip(e.message().trim())))?;
+        // Ids, severities and output specs are short: a long one is a mistake or an attack, and
+        // is refused before it reaches a message or a matcher.
+        let bounded = |s: &Spanned<String>, key: &str| -> Result<(), ConfigError> {
+            match s.get_ref().len() > MAX_PATTERN {
+                true => Err(invalid(
+                    Some(s.span()),
+                    format!(
+                        "{key}: `{}` is {} bytes long; a value here holds at most {MAX_PATTERN}",
+                        excerpt(s.get_ref()),
+                        s.get_ref().len()
+                    ),
+                )),
+                false => Ok(()),
+            }
+        };
+        let keys = raw.rules.iter().flat_map(|(id, rule)| {
+            std::iter::once((id, "rules"))
+                .chain(rule.get_ref().params.keys().map(|name| (name, "rules.*.params")))
+                .chain(rule.get_ref().severity.iter().map(|s| (s, "rules.*.severity")))
+        });
+        let scan = [
+            (&raw.scan.fail_on, "scan.fail_on"),
+            (&raw.scan.severity, "scan.severity"),
+        ];
+        let scan = scan
+            .into_iter()
+            .filter_map(|(s, key)| s.as_ref().map(|s| (s, key)));
+        let outputs = raw.scan.outputs.iter().map(|o| (o, "scan.outputs"));
+        let suppress = raw
+            .suppress
+            .tags_rules
+            .iter()
+            .flatten()
+            .map(|id| (id, "suppress.tags_rules"));
+        let severity_max = raw
+            .suppress
+            .tags_max_severity
+            .iter()
+            .map(|s| (s, "suppress.tags_max_severity"));
+        for (value, key) in keys
+            .chain(scan)
+            .chain(outputs)
+            .chain(suppress)
+            .chain(severity_max)
+        {
+            bounded(value, key)?;
+        }
         let severity = |s: &Option<Spanned<String>>, key: &str| -> Result<Option<Severity>, ConfigError> {
             s.as_ref()
                 .map(|s| {
-                    s.get_ref()
-                        .parse::<Severity>()
-                        .map_err(|e| invalid(Some(s.span()), format!("{key}: {e}")))
+                    s.get_ref().parse::<Severity>().map_err(|e| {
+                        invalid(
+                            Some(s.span()),
+                            format!("{key}: {}", UnknownSeverity(excerpt(&e.0))),
+                        )
+                    })
                 })
                 .transpose()
         };
@@ -244,7 +311,11 @@ impl Config {
                 let json = toml_to_json(value.get_ref()).map_err(|e| {
                     invalid(
                         Some(value.span()),
-                        format!("rules.{}.params.{}: {e}", id.get_ref(), name.get_ref()),
+                        format!(
+                            "rules.{}.params.{}: {e}",
+                            excerpt(id.get_ref()),
+                            excerpt(name.get_ref())
+                        ),
                     )
                 })?;
                 params.push((name.get_ref().clone(), json, line_column(text, name.span().start)));
@@ -254,12 +325,30 @@ impl Config {
                 at: line_column(text, id.span().start),
                 severity: severity(
                     &rule.get_ref().severity,
-                    &format!("rules.{}.severity", id.get_ref()),
+                    &format!("rules.{}.severity", excerpt(id.get_ref())),
                 )?,
                 enabled: rule.get_ref().enabled,
                 params,
             });
         }
+        let defaults = TagPolicy::default();
+        let tags = TagPolicy {
+            enabled: raw.suppress.tags.unwrap_or(defaults.enabled),
+            max_severity: severity(&raw.suppress.tags_max_severity, "suppress.tags_max_severity")?
+                .unwrap_or(defaults.max_severity),
+            rules: raw
+                .suppress
+                .tags_rules
+                .as_ref()
+                .map(|ids| ids.iter().map(|id| id.get_ref().trim().to_string()).collect()),
+        };
+        let tags_rules_at = raw
+            .suppress
+            .tags_rules
+            .iter()
+            .flatten()
+            .map(|id| line_column(text, id.span().start))
+            .collect();
         Ok(Config {
             file: None,
             fail_on: severity(&raw.scan.fail_on, "scan.fail_on")?,
@@ -281,6 +370,8 @@ impl Config {
                 .collect::<Result<_, _>>()?,
             rules,
             targets: raw.targets,
+            tags,
+            tags_rules_at,
         })
     }
 
@@ -302,7 +393,7 @@ impl Config {
             let Some(rule) = rules.get_mut(&rc.id) else {
                 return Err(invalid(
                     &rc.at,
-                    format!("unknown rule id `{}` (see `ecaudit rules list`)", rc.id),
+                    format!("unknown rule id `{}` (see `ecaudit rules list`)", excerpt(&rc.id)),
                 ));
             };
             if let Some(severity) = rc.severity {
@@ -315,22 +406,54 @@ impl Config {
                         unknown_param(&rc.id, name, rule.default_params.keys()),
                     ));
                 };
-                check_override(default, value)
-                    .map_err(|e| invalid(at, format!("rules.{}.params.{name}: {e}", rc.id)))?;
+                check_override(default, value).map_err(|e| {
+                    invalid(
+                        at,
+                        format!("rules.{}.params.{}: {e}", excerpt(&rc.id), excerpt(name)),
+                    )
+                })?;
                 rule.params.insert(name.clone(), value.clone());
             }
             if let Some(enabled) = rc.enabled {
                 rules.set_enabled(&rc.id, enabled);
             }
         }
+        let allowed = self.tags.rules.iter().flatten();
+        for (id, at) in allowed.zip(&self.tags_rules_at) {
+            if rules.get_mut(id).is_none() {
+                return Err(invalid(
+                    at,
+                    format!(
+                        "suppress.tags_rules: unknown rule id `{}` (see `ecaudit rules list`)",
+                        excerpt(id)
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
+}
+
+/// A message of the TOML parser, which may quote a value of the file (in backticks): each
+/// quoted value shortened.
+fn clip(message: &str) -> String {
+    message
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| match i % 2 {
+            1 => excerpt(part),
+            _ => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("`")
 }
 
 fn unknown_param<'a>(rule: &str, name: &str, declared: impl Iterator<Item = &'a String>) -> String {
     let declared: Vec<&str> = declared.map(String::as_str).collect();
     format!(
-        "rule `{rule}` has no param `{name}` (its params: {})",
+        "rule `{}` has no param `{}` (its params: {})",
+        excerpt(rule),
+        excerpt(name),
         if declared.is_empty() {
             "none".to_string()
         } else {
@@ -383,6 +506,55 @@ mod tests {
         assert_eq!(c.rules[0].id, "snapshot-retention");
         assert_eq!(c.rules[0].at.line, 5);
         assert_eq!(c.rules[0].params[0].1, serde_json::json!(14));
+    }
+
+    #[test]
+    fn tag_suppressions_are_off_unless_turned_on() {
+        let c = Config::parse("", "c.toml").unwrap();
+        let off = TagPolicy {
+            enabled: false,
+            max_severity: Severity::Medium,
+            rules: None,
+        };
+        assert_eq!(c.tags, off);
+        let c = Config::parse(
+            "[suppress]\ntags = true\ntags_max_severity = \"high\"\ntags_rules = [\"multi-az\"]\n",
+            "c.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            c.tags,
+            TagPolicy {
+                enabled: true,
+                max_severity: Severity::High,
+                rules: Some(vec!["multi-az".into()])
+            }
+        );
+        assert_eq!(c.tags_rules_at, [Span { line: 4, column: 15 }]);
+    }
+
+    #[test]
+    fn long_values_are_refused_and_quoted_briefly() {
+        let long = "z".repeat(5000);
+        let e = Config::parse(&format!("[suppress]\ntags_rules = [\"{long}\"]\n"), "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            format!(
+                "c.toml:2:15: suppress.tags_rules: `{}… (5000 bytes)` is 5000 bytes long; a value here holds at most 1024",
+                "z".repeat(200)
+            )
+        );
+        // A value of exactly 1 KiB is a value (here, an unknown severity, quoted briefly).
+        let e = Config::parse(&format!("[scan]\nfail_on = \"{}\"\n", "z".repeat(1024)), "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("c.toml:2:11: scan.fail_on: unknown severity `zzz"),
+            "{e}"
+        );
+        assert!(e.len() < 400, "{e}");
     }
 
     #[test]

@@ -1,15 +1,25 @@
 //! Nightly history: each scan's inventory and result kept under a dated name in a directory,
-//! the newest earlier run found to compare against, and only the last N runs kept.
+//! the newest earlier run found to compare against, and only the last N runs kept. The
+//! directory may be shared: a file is taken for a run only when its content says ecaudit wrote
+//! it, before this run; anything else is reported and left alone.
 
+use std::fmt;
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+use crate::result::document::SCHEMA_VERSION;
+use crate::suppress::excerpt;
 
 /// File names: `ecaudit-<UTC stamp>.inventory.json` and `ecaudit-<UTC stamp>.scan.json`; the
 /// stamp sorts as time does.
 const PREFIX: &str = "ecaudit-";
 const INVENTORY: &str = ".inventory.json";
 const SCAN: &str = ".scan.json";
+const STAMP: &str = "%Y%m%dT%H%M%SZ";
 
 #[derive(Debug, thiserror::Error)]
 #[error("{dir}: {what}: {source}")]
@@ -20,12 +30,19 @@ pub struct HistoryError {
     pub source: std::io::Error,
 }
 
-/// The sort key of a stamp: its time, then its `-N` suffix (none is 1).
-fn order(stamp: &str) -> (String, u32) {
-    match stamp.split_once('-') {
-        Some((base, n)) => (base.to_string(), n.parse().unwrap_or(u32::MAX)),
-        None => (stamp.to_string(), 1),
-    }
+/// The time and `-N` suffix (none is 1) of a stamp, `None` if ecaudit would not have named a
+/// run so.
+fn parse_stamp(stamp: &str) -> Option<(NaiveDateTime, u32)> {
+    let (base, n) = match stamp.split_once('-') {
+        Some((base, n)) if !n.starts_with(['+', '0']) => (base, n.parse().ok().filter(|&n| n >= 2)?),
+        Some(_) => return None,
+        None => (stamp, 1),
+    };
+    // `%Y` would also take a sign or five digits: the length pins the form ecaudit writes.
+    (base.len() == 16)
+        .then(|| NaiveDateTime::parse_from_str(base, STAMP).ok())
+        .flatten()
+        .map(|t| (t, n))
 }
 
 /// One recorded run: its inventory and its scan result.
@@ -34,6 +51,114 @@ pub struct Run {
     pub stamp: String,
     pub inventory: PathBuf,
     pub scan: PathBuf,
+}
+
+/// A run ecaudit recorded, as its result document dates it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    pub run: Run,
+    /// `scan.evaluated_at` of its result document.
+    pub evaluated_at: DateTime<Utc>,
+}
+
+/// A file named like a run that is not taken for one, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ignored {
+    /// The file name, escaped and shortened for a message.
+    pub name: String,
+    pub why: String,
+}
+
+impl fmt::Display for Ignored {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} is not taken for a run: {}", self.name, self.why)
+    }
+}
+
+/// The runs of a directory as seen by the run about to be recorded.
+#[derive(Debug, Default)]
+pub struct Survey {
+    /// Runs ecaudit recorded before this one, newest first (by `evaluated_at`, then stamp).
+    pub earlier: Vec<Recorded>,
+    /// Files named like runs that are future-dated, foreign or unreadable.
+    pub ignored: Vec<Ignored>,
+}
+
+/// What the head of a result document says about who wrote it and when.
+#[derive(Default)]
+struct Head {
+    schema_version: Option<u32>,
+    tool: Option<String>,
+    evaluated_at: Option<DateTime<Utc>>,
+}
+
+/// Reads the first keys of a result document (`schema_version`, `tool`, `scan`: ecaudit writes
+/// them first) and stops there, so a survey reads a few bytes of each run, not its findings.
+struct HeadSeed<'h>(&'h mut Head);
+
+/// The error that ends reading once the head is known.
+const HEAD_READ: &str = "(head read)";
+
+impl<'de> DeserializeSeed<'de> for HeadSeed<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for HeadSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a scan result document")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        #[derive(Deserialize)]
+        struct Tool {
+            name: String,
+        }
+        #[derive(Deserialize)]
+        struct Scan {
+            evaluated_at: DateTime<Utc>,
+        }
+        for _ in 0..3 {
+            let Some(key) = map.next_key::<String>()? else {
+                return Ok(());
+            };
+            match key.as_str() {
+                "schema_version" => self.0.schema_version = Some(map.next_value()?),
+                "tool" => self.0.tool = Some(map.next_value::<Tool>()?.name),
+                "scan" => self.0.evaluated_at = Some(map.next_value::<Scan>()?.evaluated_at),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Err(de::Error::custom(HEAD_READ))
+    }
+}
+
+/// When the result document at `path` says it was evaluated, if ecaudit wrote it.
+fn evaluated_at(path: &Path) -> Result<DateTime<Utc>, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot be read: {e}"))?;
+    let mut head = Head::default();
+    let mut de = serde_json::Deserializer::from_reader(BufReader::new(file));
+    let read = HeadSeed(&mut head).deserialize(&mut de);
+    match (head, read) {
+        (
+            Head {
+                schema_version: Some(SCHEMA_VERSION),
+                tool: Some(tool),
+                evaluated_at: Some(at),
+            },
+            _,
+        ) if tool == "ecaudit" => Ok(at),
+        (_, Err(e)) if !e.to_string().starts_with(HEAD_READ) => {
+            Err(format!("not a scan result: {}", excerpt(&e.to_string())))
+        }
+        _ => Err(format!(
+            "not a scan result ecaudit (schema_version {SCHEMA_VERSION}) wrote"
+        )),
+    }
 }
 
 /// A history directory.
@@ -57,7 +182,7 @@ impl History {
     /// The stamp of a run at `at`: `20261129T030000Z` (seconds; a second run in the same second
     /// gets a suffix).
     pub fn stamp(&self, at: DateTime<Utc>) -> String {
-        let base = at.format("%Y%m%dT%H%M%SZ").to_string();
+        let base = at.format(STAMP).to_string();
         let mut stamp = base.clone();
         let mut n = 1;
         while self.dir.join(format!("{PREFIX}{stamp}{SCAN}")).exists() {
@@ -67,27 +192,70 @@ impl History {
         stamp
     }
 
-    /// Complete runs (both files present), oldest first.
-    pub fn runs(&self) -> Result<Vec<Run>, HistoryError> {
+    /// The runs recorded before the run `stamp`, evaluated at `evaluated_at`: complete (both
+    /// files present), named as ecaudit names runs, dated no later than this run by name and by
+    /// the `scan.evaluated_at` of the result document ecaudit wrote, which the name does not
+    /// predate. Everything else named like a run is ignored, and said why. Reads the head of
+    /// one document at a time.
+    pub fn survey(&self, stamp: &str, evaluated_at: DateTime<Utc>) -> Result<Survey, HistoryError> {
         let entries = std::fs::read_dir(&self.dir).map_err(|source| HistoryError {
             dir: self.dir.display().to_string(),
             what: "cannot list the history directory",
             source,
         })?;
-        let mut runs = Vec::new();
+        let this = parse_stamp(stamp);
+        let mut survey = Survey::default();
         for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(stamp) = name.strip_prefix(PREFIX).and_then(|n| n.strip_suffix(SCAN)) else {
+            let raw = entry.file_name();
+            let lossy = raw.to_string_lossy();
+            if !(lossy.starts_with(PREFIX) && lossy.ends_with(SCAN)) {
+                continue;
+            }
+            let mut ignore = |why: String| {
+                survey.ignored.push(Ignored {
+                    name: excerpt(&lossy),
+                    why,
+                })
+            };
+            let Some(name) = raw.to_str() else {
+                ignore("its name is not UTF-8".into());
                 continue;
             };
-            let run = self.run(stamp);
-            if run.inventory.is_file() {
-                runs.push(run);
+            let run_stamp = &name[PREFIX.len()..name.len() - SCAN.len()];
+            let Some(named) = parse_stamp(run_stamp) else {
+                ignore("ecaudit names runs ecaudit-YYYYMMDDTHHMMSSZ[-N].scan.json".into());
+                continue;
+            };
+            if this.is_some_and(|this| named > this) {
+                ignore("it is dated after this run".into());
+                continue;
+            }
+            let run = self.run(run_stamp);
+            if !run.inventory.is_file() {
+                // Half written (or being written): not a run yet, and not a stranger either.
+                continue;
+            }
+            match self::evaluated_at(&run.scan) {
+                Err(why) => ignore(why),
+                Ok(at) if at > evaluated_at => ignore(format!(
+                    "it was evaluated at {at}, after this run ({evaluated_at})"
+                )),
+                // A run is named when it is recorded, after it was evaluated.
+                Ok(at) if at.naive_utc().format(STAMP).to_string().as_str() > &run_stamp[..16] => {
+                    ignore(format!("it was evaluated at {at}, after the time its name gives"))
+                }
+                Ok(at) => survey.earlier.push(Recorded {
+                    run,
+                    evaluated_at: at,
+                }),
             }
         }
-        // Stamps sort as time does; a `-N` suffix after its base.
-        runs.sort_by_key(|r| order(&r.stamp));
-        Ok(runs)
+        survey
+            .earlier
+            .sort_by_key(|r| (r.evaluated_at, parse_stamp(&r.run.stamp)));
+        survey.earlier.reverse();
+        survey.ignored.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(survey)
     }
 
     /// The files of the run `stamp`.
@@ -99,11 +267,14 @@ impl History {
         }
     }
 
-    /// Deletes all but the newest `keep` runs; returns the runs deleted.
-    pub fn prune(&self, keep: usize) -> Result<Vec<Run>, HistoryError> {
-        let runs = self.runs()?;
-        let excess = runs.len().saturating_sub(keep);
-        let old: Vec<Run> = runs.into_iter().take(excess).collect();
+    /// Deletes all but the newest `keep` runs, the one just recorded included (never deleted):
+    /// of `earlier` (a [`Survey`]'s: runs ecaudit recorded), all but the newest `keep - 1` by
+    /// recording time. Returns the runs deleted.
+    pub fn prune(&self, keep: usize, earlier: &[Recorded]) -> Result<Vec<Run>, HistoryError> {
+        let mut runs: Vec<&Run> = earlier.iter().map(|r| &r.run).collect();
+        runs.sort_by_key(|r| parse_stamp(&r.stamp));
+        let excess = runs.len().saturating_sub(keep.saturating_sub(1));
+        let old: Vec<Run> = runs.into_iter().take(excess).cloned().collect();
         for run in &old {
             for file in [&run.scan, &run.inventory] {
                 std::fs::remove_file(file).map_err(|source| HistoryError {
@@ -121,44 +292,142 @@ impl History {
 mod tests {
     use super::*;
 
-    fn touch(p: &Path) {
-        std::fs::write(p, "{}").unwrap();
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    /// Records a run as ecaudit would: named at `named`, evaluated at `evaluated`.
+    fn record(h: &History, named: &str, evaluated: &str) -> Run {
+        let run = h.run(&h.stamp(at(named)));
+        std::fs::write(&run.inventory, "{}").unwrap();
+        let head = format!(
+            r#"{{"schema_version":1,"tool":{{"name":"ecaudit","version":"0","rule_pack":"0"}},"scan":{{"evaluated_at":"{evaluated}","min_severity":"info"}},"findings":[]}}"#
+        );
+        std::fs::write(&run.scan, head).unwrap();
+        run
+    }
+
+    fn stamps(runs: &[Recorded]) -> Vec<&str> {
+        runs.iter().map(|r| r.run.stamp.as_str()).collect()
     }
 
     #[test]
-    fn runs_sort_by_time_and_prune_keeps_the_newest() {
+    fn stamps_are_the_form_ecaudit_writes() {
+        let t = |s: &str| NaiveDateTime::parse_from_str(s, STAMP).unwrap();
+        assert_eq!(parse_stamp("20261129T030000Z"), Some((t("20261129T030000Z"), 1)));
+        assert_eq!(
+            parse_stamp("20261129T030000Z-12"),
+            Some((t("20261129T030000Z"), 12))
+        );
+        for bad in [
+            "+20261129T030000Z",
+            "020261129T030000Z",
+            "20261129T030000Z-1",
+            "20261129T030000Z-02",
+            "20261129T030000Z-x",
+            "20261329T030000Z",
+            "latest",
+        ] {
+            assert_eq!(parse_stamp(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn earlier_runs_are_chosen_by_content_and_prune_keeps_this_one() {
         let dir = tempfile::tempdir().unwrap();
         let h = History::open(&dir.path().join("history")).unwrap();
-        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
-        for t in [
-            "2026-11-28T03:00:00Z",
-            "2026-11-27T03:00:00Z",
-            "2026-11-29T03:00:00Z",
-        ] {
-            let run = h.run(&h.stamp(at(t)));
-            touch(&run.inventory);
-            touch(&run.scan);
-        }
+        record(&h, "2026-11-28T03:00:00Z", "2026-11-28T02:59:00Z");
+        record(&h, "2026-11-27T03:00:00Z", "2026-11-27T02:59:00Z");
+        record(&h, "2026-11-29T03:00:00Z", "2026-11-29T02:59:00Z");
         // A second run in the same second, and a half-written one (no inventory).
-        let again = h.run(&h.stamp(at("2026-11-29T03:00:00Z")));
+        let again = record(&h, "2026-11-29T03:00:00Z", "2026-11-29T02:59:00Z");
         assert_eq!(again.stamp, "20261129T030000Z-2");
-        touch(&again.inventory);
-        touch(&again.scan);
-        touch(&h.run("20261130T030000Z").scan);
-        let stamps: Vec<String> = h.runs().unwrap().into_iter().map(|r| r.stamp).collect();
+        std::fs::write(h.run("20261130T010000Z").scan, "{}").unwrap();
+        // Planted: named in the future, empty, foreign, dated after its own name.
+        let plant = |stamp: &str, text: &str| {
+            let run = h.run(stamp);
+            std::fs::write(&run.inventory, "{}").unwrap();
+            std::fs::write(&run.scan, text).unwrap();
+        };
+        plant("99991231T235959Z", "");
+        plant("20261101T000000Z", "");
+        plant(
+            "20261102T000000Z",
+            r#"{"schema_version":1,"tool":{"name":"other"},"scan":{"evaluated_at":"2026-11-02T00:00:00Z"}}"#,
+        );
+        record(&h, "2026-11-03T00:00:00Z", "2026-11-20T00:00:00Z");
+        std::fs::write(dir.path().join("history/ecaudit-latest.scan.json"), "{}").unwrap();
+        std::fs::write(dir.path().join("history/notes.txt"), "not a run").unwrap();
+
+        let this = h.stamp(at("2026-11-30T03:00:00Z"));
+        let survey = h.survey(&this, at("2026-11-30T02:59:00Z")).unwrap();
         assert_eq!(
-            stamps,
+            stamps(&survey.earlier),
             [
-                "20261127T030000Z",
-                "20261128T030000Z",
+                "20261129T030000Z-2",
                 "20261129T030000Z",
-                "20261129T030000Z-2"
+                "20261128T030000Z",
+                "20261127T030000Z"
             ]
         );
-        let deleted = h.prune(2).unwrap();
-        assert_eq!(deleted.len(), 2);
-        let stamps: Vec<String> = h.runs().unwrap().into_iter().map(|r| r.stamp).collect();
-        assert_eq!(stamps, ["20261129T030000Z", "20261129T030000Z-2"]);
-        assert!(!deleted[0].inventory.exists() && !deleted[0].scan.exists());
+        let ignored: Vec<(&str, &str)> = survey
+            .ignored
+            .iter()
+            .map(|i| (i.name.as_str(), i.why.split(':').next().unwrap()))
+            .collect();
+        assert_eq!(
+            ignored,
+            [
+                ("ecaudit-20261101T000000Z.scan.json", "not a scan result"),
+                (
+                    "ecaudit-20261102T000000Z.scan.json",
+                    "not a scan result ecaudit (schema_version 1) wrote"
+                ),
+                (
+                    "ecaudit-20261103T000000Z.scan.json",
+                    "it was evaluated at 2026-11-20 00"
+                ),
+                ("ecaudit-99991231T235959Z.scan.json", "it is dated after this run"),
+                (
+                    "ecaudit-latest.scan.json",
+                    "ecaudit names runs ecaudit-YYYYMMDDTHHMMSSZ[-N].scan.json"
+                ),
+            ]
+        );
+        // Evaluated after this run: not an earlier run, whatever its name.
+        let survey = h.survey(&this, at("2026-11-28T12:00:00Z")).unwrap();
+        assert_eq!(stamps(&survey.earlier), ["20261128T030000Z", "20261127T030000Z"]);
+
+        // This run is recorded; keeping 2 keeps it and the newest earlier one, and deletes only
+        // runs ecaudit recorded.
+        let survey = h.survey(&this, at("2026-11-30T02:59:00Z")).unwrap();
+        record(&h, "2026-11-30T03:00:00Z", "2026-11-30T02:59:00Z");
+        let deleted = h.prune(2, &survey.earlier).unwrap();
+        let deleted: Vec<&str> = deleted.iter().map(|r| r.stamp.as_str()).collect();
+        assert_eq!(
+            deleted,
+            ["20261127T030000Z", "20261128T030000Z", "20261129T030000Z"]
+        );
+        let mut left: Vec<String> = std::fs::read_dir(dir.path().join("history"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(SCAN))
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "ecaudit-20261101T000000Z.scan.json",
+                "ecaudit-20261102T000000Z.scan.json",
+                "ecaudit-20261103T000000Z.scan.json",
+                "ecaudit-20261129T030000Z-2.scan.json",
+                "ecaudit-20261130T010000Z.scan.json",
+                "ecaudit-20261130T030000Z.scan.json",
+                "ecaudit-99991231T235959Z.scan.json",
+                "ecaudit-latest.scan.json",
+            ]
+        );
+        // `--keep 1` keeps this run only, and deletes nothing it did not record.
+        assert_eq!(h.prune(1, &[]).unwrap(), []);
     }
 }

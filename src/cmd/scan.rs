@@ -28,7 +28,7 @@ use crate::result::ScanResult;
 use crate::result::summary::{GateOptions, Summary};
 use crate::rules::RuleSet;
 use crate::rules::Severity;
-use crate::suppress::{Baseline, Suppression};
+use crate::suppress::{Baseline, Suppression, TagPolicy};
 
 /// What `scan` does, resolved from the command line over the config file over the defaults.
 #[derive(Clone, Debug)]
@@ -47,6 +47,8 @@ pub struct ScanSettings {
     pub now: Option<DateTime<Utc>>,
     /// Suppressions files: the config's, then the command line's.
     pub suppressions: Vec<PathBuf>,
+    /// What resource tags may suppress (`[suppress]` of the config; off by default).
+    pub tags: TagPolicy,
     pub baseline: Option<PathBuf>,
     /// Where this run's failing fingerprints go: a file, never standard output.
     pub update_baseline: Option<Output>,
@@ -91,6 +93,7 @@ impl ScanSettings {
             },
             now: args.now,
             suppressions: suppression_files(config, &args.suppressions),
+            tags: config.tags.clone(),
             baseline: args.baseline.clone().or_else(|| config.baseline.clone()),
             update_baseline: args.update_baseline.clone(),
             history: args.history.as_ref().map(|dir| HistorySettings {
@@ -356,6 +359,7 @@ fn evaluate_source(settings: &ScanSettings, rules: RuleSet) -> Result<Evaluated,
 /// The suppressions and baseline of a scan, read and validated before any work starts.
 struct Waivers<'a> {
     suppressions: Vec<Suppression>,
+    tags: &'a TagPolicy,
     baseline: Option<Baseline>,
     update_baseline: Option<&'a Output>,
 }
@@ -364,6 +368,7 @@ impl<'a> Waivers<'a> {
     fn load(settings: &'a ScanSettings, rules: &RuleSet) -> Result<Waivers<'a>, Error> {
         Ok(Waivers {
             suppressions: load_suppressions(&settings.suppressions, rules)?,
+            tags: &settings.tags,
             baseline: settings.baseline.as_deref().map(Baseline::load).transpose()?,
             update_baseline: settings.update_baseline.as_ref(),
         })
@@ -371,7 +376,7 @@ impl<'a> Waivers<'a> {
 
     /// Applies the suppressions, then the baseline, then writes and applies `--update-baseline`.
     fn apply(self, result: &mut ScanResult, today: NaiveDate) -> Result<(), Error> {
-        crate::suppress::apply_suppressions(result, self.suppressions, today);
+        crate::suppress::apply(result, self.suppressions, self.tags, today);
         let mut state = self
             .baseline
             .as_ref()
@@ -511,6 +516,16 @@ outputs = [\"sarif=config.sarif\"]\n";
             settings(&["--history=runs"], "").unwrap().history.unwrap().keep,
             KEEP
         );
+    }
+
+    #[test]
+    fn tag_suppressions_are_the_configs_and_off_without_it() {
+        assert_eq!(settings(&[], "").unwrap().tags, TagPolicy::default());
+        assert!(!TagPolicy::default().enabled);
+        let s = settings(&[], "[suppress]\ntags = true\ntags_rules = [\"multi-az\"]\n").unwrap();
+        assert!(s.tags.enabled);
+        assert_eq!(s.tags.max_severity, Severity::Medium);
+        assert_eq!(s.tags.rules, Some(vec!["multi-az".to_string()]));
     }
 
     #[test]

@@ -103,7 +103,8 @@ pub struct Waivers {
     /// File entries in file order, then tag suppressions by resource.
     pub suppressions: Vec<SuppressionState>,
     pub baseline: Option<BaselineState>,
-    /// Tag suppressions that were ignored, and why.
+    /// Tag suppressions that were ignored (tags off, a rule above `tags_max_severity` or not in
+    /// `tags_rules`, no reason, no such rule), and why.
     pub warnings: Vec<String>,
 }
 
@@ -155,16 +156,26 @@ impl Waivers {
     }
 }
 
+/// At most ~200 characters of a value a notice quotes. (`crate::suppress::excerpt` also escapes
+/// control characters, but `suppress` imports this module, so it cannot be used here.)
+fn excerpt(value: &str) -> String {
+    match value.char_indices().nth(200) {
+        Some((at, _)) => format!("{}… ({} bytes)", &value[..at], value.len()),
+        None => value.to_string(),
+    }
+}
+
+/// An entry as a notice names it; each value quoted in part only (they come from files).
 fn describe(e: &SuppressionEntry) -> String {
-    let mut s = format!("`{}` on `{}`", e.rule, e.resource);
+    let mut s = format!("`{}` on `{}`", excerpt(&e.rule), excerpt(&e.resource));
     if let Some(owner) = &e.owner {
-        s.push_str(&format!(" (owner {owner}"));
+        s.push_str(&format!(" (owner {}", excerpt(owner)));
         if let Some(t) = &e.ticket {
-            s.push_str(&format!(", ticket {t}"));
+            s.push_str(&format!(", ticket {}", excerpt(t)));
         }
         s.push(')');
     } else if let Some(t) = &e.ticket {
-        s.push_str(&format!(" (ticket {t})"));
+        s.push_str(&format!(" (ticket {})", excerpt(t)));
     }
     s
 }

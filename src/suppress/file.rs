@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::{Pattern, Source, Suppression, SuppressionError};
+use super::{Pattern, Source, Suppression, SuppressionError, excerpt};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -67,11 +67,9 @@ pub fn parse(file: &str, text: &str, rule_ids: &[&str]) -> Result<Vec<Suppressio
             .location()
             .map(|l| (l.line() as usize, l.column() as usize))
             .unwrap_or((0, 0));
-        invalid(
-            line,
-            column,
-            crate::position::strip_position(&e.without_snippet().to_string()),
-        )
+        // The parser's message may quote a value of the file, however long.
+        let message = crate::position::strip_position(&e.without_snippet().to_string());
+        invalid(line, column, excerpt(&message))
     })?;
     let at = |l: &serde_saphyr::Location| (l.line() as usize, l.column() as usize);
     let pattern = |s: &Spanned<String>, what: &str| {
@@ -104,11 +102,14 @@ pub fn parse(file: &str, text: &str, rule_ids: &[&str]) -> Result<Vec<Suppressio
         if !rule_ids.iter().any(|id| rule.matches(id)) {
             let (l, c) = at(&e.rule.referenced);
             let what = if rule.is_literal() {
-                format!("unknown rule id `{}` (see `ecaudit rules list`)", e.rule.value)
+                format!(
+                    "unknown rule id `{}` (see `ecaudit rules list`)",
+                    excerpt(&e.rule.value)
+                )
             } else {
                 format!(
                     "the pattern `{}` matches no rule id (see `ecaudit rules list`)",
-                    e.rule.value
+                    excerpt(&e.rule.value)
                 )
             };
             return Err(invalid(l, c, what));
@@ -121,7 +122,10 @@ pub fn parse(file: &str, text: &str, rule_ids: &[&str]) -> Result<Vec<Suppressio
                     invalid(
                         l,
                         c,
-                        format!("`expires` is not a date (YYYY-MM-DD): `{}`: {err}", s.value),
+                        format!(
+                            "`expires` is not a date (YYYY-MM-DD): `{}`: {err}",
+                            excerpt(&s.value)
+                        ),
                     )
                 })?,
             ),

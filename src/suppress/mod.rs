@@ -16,6 +16,7 @@ use crate::result::{
     BaselineEntry, BaselineState, EntryState, ScanResult, Status, SuppressionEntry, SuppressionState, Waiver,
     fingerprint,
 };
+use crate::rules::Severity;
 pub use baseline::Baseline;
 
 /// The resource tag whose value lists the rule ids suppressed on that resource.
@@ -40,18 +41,71 @@ pub enum SuppressionError {
     },
 }
 
+/// The longest pattern a suppressions or config file may hold, in bytes: ids, ARNs and globs
+/// are far shorter, and a long glob is what makes the glob library's compiler blow up.
+pub const MAX_PATTERN: usize = 1024;
+
+/// Characters of an input value a message quotes at most.
+const EXCERPT: usize = 200;
+
+/// `value` as a message may quote it: at most ~200 characters (then `…` and the length), control
+/// and Unicode format characters (bidi controls, zero-width) shown as escapes, so a value from a
+/// file or a tag can neither flood a terminal nor steer it.
+pub fn excerpt(value: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in value.chars().enumerate() {
+        if i == EXCERPT {
+            out.push_str(&format!("… ({} bytes)", value.len()));
+            break;
+        }
+        if c.is_control() || is_format(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Unicode format characters (category Cf) that reorder or hide text.
+fn is_format(c: char) -> bool {
+    matches!(c,
+        '\u{ad}' | '\u{61c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
+}
+
 /// An exact value, or a glob (`*`, `?`, `[...]`, `{a,b}`; `*` also matches `:` and `/`).
 #[derive(Clone, Debug)]
 pub struct Pattern {
     text: String,
-    glob: Option<globset::GlobMatcher>,
+    glob: Option<globset::GlobSet>,
 }
 
 impl Pattern {
+    /// A pattern of at most [`MAX_PATTERN`] bytes; errors quote an excerpt of `text` only.
     pub fn new(text: &str) -> Result<Pattern, String> {
+        // Checked before compiling: the glob compiler panics on very long globs.
+        if text.len() > MAX_PATTERN {
+            return Err(format!(
+                "`{}` is {} bytes long; a pattern holds at most {MAX_PATTERN}",
+                excerpt(text),
+                text.len()
+            ));
+        }
         let glob = if text.contains(['*', '?', '[', '{']) {
-            let glob = globset::Glob::new(text).map_err(|e| format!("bad glob `{text}`: {}", e.kind()))?;
-            Some(glob.compile_matcher())
+            let bad = |e: globset::Error| {
+                // A regex error spans lines and quotes the whole expression: its first line only.
+                let kind = e.kind().to_string();
+                format!(
+                    "bad glob `{}`: {}",
+                    excerpt(text),
+                    excerpt(kind.lines().next().unwrap_or_default())
+                )
+            };
+            let glob = globset::Glob::new(text).map_err(bad)?;
+            // A set of one, not `compile_matcher`: that panics where the regex cannot be built.
+            let set = globset::GlobSetBuilder::new().add(glob).build().map_err(bad)?;
+            Some(set)
         } else {
             None
         };
@@ -151,40 +205,109 @@ impl Suppression {
     }
 }
 
-/// Reads the `ecaudit:suppress` tags of the scanned resources into suppressions; tags without a
-/// reason or naming no known rule are ignored with a warning.
-fn tag_suppressions(result: &ScanResult, warnings: &mut Vec<String>) -> Vec<(usize, Suppression)> {
+/// What the `ecaudit:suppress` tags of scanned resources may suppress (`[suppress]` of
+/// `ecaudit.toml`). Off by default: the teams whose caches are audited set those tags, so
+/// honouring them is the auditor's choice, up to a severity and for named rules only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TagPolicy {
+    /// `tags`: whether tags suppress at all.
+    pub enabled: bool,
+    /// `tags_max_severity`: a tag may suppress findings of rules up to this severity.
+    pub max_severity: Severity,
+    /// `tags_rules`: the rule ids a tag may name (`None`: any, within `max_severity`).
+    pub rules: Option<Vec<String>>,
+}
+
+impl TagPolicy {
+    /// Every valid tag honoured, whatever its rule's severity: how tags worked before they were
+    /// opt-in. Only for callers that have no config to ask (see [`apply_suppressions`]).
+    pub const UNRESTRICTED: TagPolicy = TagPolicy {
+        enabled: true,
+        max_severity: Severity::Critical,
+        rules: None,
+    };
+}
+
+impl Default for TagPolicy {
+    fn default() -> Self {
+        TagPolicy {
+            enabled: false,
+            max_severity: Severity::Medium,
+            rules: None,
+        }
+    }
+}
+
+/// Reads the `ecaudit:suppress` tags of the scanned resources into suppressions, as `policy`
+/// allows; every tag or rule id it does not honour is a warning that says why.
+fn tag_suppressions(
+    result: &ScanResult,
+    policy: &TagPolicy,
+    warnings: &mut Vec<String>,
+) -> Vec<(usize, Suppression)> {
     let mut out = Vec::new();
     for (index, r) in result.resources.iter().enumerate() {
         let Some(tags) = &r.tags else { continue };
         let Some(value) = tags.get(SUPPRESS_TAG) else {
             continue;
         };
+        let ignored = |why: &str| {
+            format!(
+                "{}: tag {SUPPRESS_TAG}={} ignored: {why}",
+                excerpt(&r.arn),
+                excerpt(value)
+            )
+        };
+        if !policy.enabled {
+            warnings.push(ignored(
+                "tag suppressions are off (`[suppress] tags = true` in ecaudit.toml turns them on)",
+            ));
+            continue;
+        }
         let reason = tags.get(REASON_TAG).map(|s| s.trim()).unwrap_or_default();
         if reason.is_empty() {
-            warnings.push(format!(
-                "{}: tag {SUPPRESS_TAG}={value} ignored: the {REASON_TAG} tag that says why is missing",
-                r.arn
-            ));
+            warnings.push(ignored(&format!("the {REASON_TAG} tag that says why is missing")));
             continue;
         }
         // Rule ids only, no globs: whoever may tag a resource should not silence every rule.
         for id in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            if !result.rules.ids().any(|known| known == id) {
-                warnings.push(format!(
-                    "{}: tag {SUPPRESS_TAG} names `{id}`, which is no rule id (globs are not accepted in tags); ignored",
-                    r.arn
+            let not_for = |why: String| {
+                format!(
+                    "{}: tag {SUPPRESS_TAG} names `{}`, {why}; ignored",
+                    excerpt(&r.arn),
+                    excerpt(id)
+                )
+            };
+            let Some(rule) = result.rules.rules().iter().find(|rule| rule.id == id) else {
+                warnings.push(not_for(
+                    "which is no rule id (globs are not accepted in tags)".into(),
+                ));
+                continue;
+            };
+            if policy
+                .rules
+                .as_ref()
+                .is_some_and(|allowed| !allowed.iter().any(|a| a == id))
+            {
+                warnings.push(not_for(
+                    "which `[suppress] tags_rules` in ecaudit.toml does not list".into(),
                 ));
                 continue;
             }
-            let rule = Pattern::literal(id);
+            if rule.severity > policy.max_severity {
+                warnings.push(not_for(format!(
+                    "a {} rule: tags suppress up to `[suppress] tags_max_severity` ({})",
+                    rule.severity, policy.max_severity
+                )));
+                continue;
+            }
             out.push((
                 index,
                 Suppression {
                     source: Source::Tag {
                         resource_arn: r.arn.clone(),
                     },
-                    rule,
+                    rule: Pattern::literal(id),
                     resource: Pattern::literal(&r.arn),
                     account: None,
                     region: None,
@@ -213,12 +336,19 @@ fn matches_resource(e: &Suppression, r: &crate::result::Resource) -> bool {
         })
 }
 
-/// Marks the failing and undecided findings that a suppression (from `entries` or a resource
-/// tag) matches as `suppressed`, as of `today`; the first matching entry wins. Records every
-/// entry's state in `result.waivers`.
+/// [`apply`] with every valid tag honoured ([`TagPolicy::UNRESTRICTED`]), as before tags were
+/// opt-in. Left for `diff` and the format goldens until they pass a policy; a scan uses
+/// [`apply`] with its config's.
 pub fn apply_suppressions(result: &mut ScanResult, entries: Vec<Suppression>, today: NaiveDate) {
+    apply(result, entries, &TagPolicy::UNRESTRICTED, today);
+}
+
+/// Marks the failing and undecided findings that a suppression (from `entries`, or a resource
+/// tag as `tags` allows) matches as `suppressed`, as of `today`; the first matching entry wins.
+/// Records every entry's state, and every tag ignored and why, in `result.waivers`.
+pub fn apply(result: &mut ScanResult, entries: Vec<Suppression>, tags: &TagPolicy, today: NaiveDate) {
     let mut warnings = Vec::new();
-    let tagged = tag_suppressions(result, &mut warnings);
+    let tagged = tag_suppressions(result, tags, &mut warnings);
     let file_entries = entries.len();
     let mut all = entries;
     // Per resource, the entries whose resource conditions hold, in precedence order.
@@ -371,4 +501,44 @@ pub fn apply_baseline(result: &mut ScanResult, baseline: &Baseline) -> BaselineS
         .filter(|f| f.status == Status::Baselined)
         .count();
     state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_excerpt_is_short_and_shows_what_would_steer_a_terminal() {
+        assert_eq!(excerpt("orders-cache"), "orders-cache");
+        assert_eq!(
+            excerpt("a\u{1b}]0;x\u{7}b\nc\u{202e}d\u{200b}é"),
+            "a\\u{1b}]0;x\\u{7}b\\u{a}c\\u{202e}d\\u{200b}é"
+        );
+        let long = "ü".repeat(300);
+        assert_eq!(excerpt(&long), format!("{}… (600 bytes)", "ü".repeat(200)));
+        assert_eq!(excerpt(&"x".repeat(200)), "x".repeat(200));
+    }
+
+    #[test]
+    fn patterns_are_bounded_before_they_are_compiled() {
+        let e = Pattern::new(&"{a,b}*".repeat(25_000)).unwrap_err();
+        assert_eq!(
+            e,
+            format!(
+                "`{}… (150000 bytes)` is 150000 bytes long; a pattern holds at most 1024",
+                "{a,b}*".repeat(34).chars().take(200).collect::<String>()
+            )
+        );
+        // Up to the limit, a glob compiles and matches.
+        let glob = format!("{}*", "{a,b}".repeat(203));
+        assert!(glob.len() <= MAX_PATTERN);
+        let p = Pattern::new(&glob).unwrap();
+        assert!(p.matches(&format!("{}zzz", "ab".repeat(101) + "a")));
+        assert!(!p.matches("c"));
+        let e = Pattern::new("orders-[cache").unwrap_err();
+        assert_eq!(
+            e,
+            "bad glob `orders-[cache`: unclosed character class; missing ']'"
+        );
+    }
 }

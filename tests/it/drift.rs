@@ -610,12 +610,150 @@ mod nightly {
                 "--exit-zero",
             ],
         );
-        run.expect(0).stderr_has("the previous run cannot be compared");
+        run.expect(0).stderr_has(
+            "ecaudit-20260101T000000Z.scan.json is not taken for a run: not a scan result \
+             ecaudit (schema_version 1) wrote; ignored, and never deleted",
+        );
         assert!(run.json()["drift"].is_null());
         assert_eq!(runs(&history).len(), 4, "tonight's run is recorded beside it");
+        // `--keep 1` keeps tonight's run and deletes nothing it did not record.
+        s.scan(
+            &inv,
+            &[
+                "--history",
+                history.to_str().unwrap(),
+                "--keep",
+                "1",
+                "--exit-zero",
+            ],
+        )
+        .expect(0)
+        .stderr_has("ecaudit-20260101T000000Z.scan.json is not taken for a run")
+        .stderr_has("removed 1 older run(s), keeping 1");
+        assert_eq!(runs(&history).len(), 4);
+        assert!(history.join("ecaudit-20260101T000000Z.scan.json").is_file());
         s.scan(&inv, &["--keep", "3"]).expect(2);
         s.scan(&inv, &["--history", history.to_str().unwrap(), "--keep", "0"])
             .expect(2);
+    }
+}
+
+/// Issue 25: an empty file named like a run from the year 9999 became "the previous run"
+/// forever, and `--keep 1` deleted the run just recorded instead of it.
+mod planted_runs {
+    use super::*;
+    use common::cli::Scratch;
+
+    fn tuesday() -> Value {
+        let mut changed = demo_fleet();
+        for d in changed["deployments"].as_array_mut().unwrap() {
+            if d["id"] == "orders-cache" {
+                d["snapshot_retention_days"] = json!(1);
+            }
+        }
+        changed
+    }
+
+    fn names(dir: &std::path::Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".scan.json"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_run_from_the_year_9999_is_warned_about_and_ignored() {
+        let s = Scratch::new();
+        let history = s.path("history");
+        let h = history.to_str().unwrap();
+        let monday = s.json("monday.json", &demo_fleet());
+        s.scan(&monday, &["--history", h, "--exit-zero"]).expect(0);
+        let recorded_monday = names(&history);
+        assert_eq!(recorded_monday.len(), 1);
+        for ext in ["scan", "inventory"] {
+            std::fs::write(history.join(format!("ecaudit-99991231T235959Z.{ext}.json")), "").unwrap();
+        }
+        // A file named to inject escapes into the log: its name is shown escaped.
+        std::fs::write(history.join("ecaudit-\u{1b}]0;pwned\u{7}.scan.json"), "").unwrap();
+
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let tuesday = s.json("tuesday.json", &tuesday());
+        let run = s.scan(
+            &tuesday,
+            &["--history", h, "--keep", "1", "--format", "json", "--exit-zero"],
+        );
+        run.expect(0)
+            .stderr_has(&format!(
+                "ecaudit: warning: history {h}: ecaudit-99991231T235959Z.scan.json is not taken for \
+                 a run: it is dated after this run; ignored, and never deleted"
+            ))
+            .stderr_has("ecaudit-\\u{1b}]0;pwned\\u{7}.scan.json is not taken for a run")
+            .stderr_has("removed 1 older run(s), keeping 1");
+        assert!(!run.stderr().contains('\u{1b}'), "{}", run.stderr());
+        // The drift is Monday's to Tuesday's, not "cannot be compared".
+        let drift = &run.json()["drift"];
+        assert_eq!(drift["drifted"], true, "{drift}");
+        assert!(
+            drift["old"]["file"]
+                .as_str()
+                .unwrap()
+                .ends_with(&recorded_monday[0].replace(".scan.", ".inventory.")),
+            "{drift}"
+        );
+        assert_eq!(
+            drift["findings"]["newly_failing"][0]["rule_id"],
+            "snapshot-retention"
+        );
+        // --keep 1 deleted Monday, kept tonight's run and left the planted files alone.
+        let left = names(&history);
+        assert_eq!(left.len(), 3, "{left:?}");
+        assert!(!left.contains(&recorded_monday[0]), "{left:?}");
+        assert!(history.join("ecaudit-99991231T235959Z.inventory.json").is_file());
+        assert!(left.contains(&"ecaudit-99991231T235959Z.scan.json".to_string()));
+        let tonight: Vec<&String> = left.iter().filter(|n| n.starts_with("ecaudit-2")).collect();
+        assert_eq!(tonight.len(), 1, "{left:?}");
+
+        // The next night compares with tonight's run, still not with the planted one.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let run = s.scan(&tuesday, &["--history", h, "--format", "json", "--exit-zero"]);
+        let drift = &run.json()["drift"];
+        assert_eq!(drift["drifted"], false, "{drift}");
+        assert!(
+            drift["old"]["file"]
+                .as_str()
+                .unwrap()
+                .ends_with(&tonight[0].replace(".scan.", ".inventory.")),
+            "{drift}"
+        );
+    }
+
+    #[test]
+    fn the_newest_run_that_can_be_compared_is_the_previous_one() {
+        let s = Scratch::new();
+        let history = s.path("history");
+        let h = history.to_str().unwrap();
+        let monday = s.json("monday.json", &demo_fleet());
+        s.scan(&monday, &["--history", h, "--exit-zero"]).expect(0);
+        // A run after Monday (the same second, a later suffix) whose inventory is broken: warned
+        // about, and Monday compared instead.
+        let monday_name = names(&history)[0].clone();
+        let stamp = format!(
+            "{}-2",
+            &monday_name["ecaudit-".len()..monday_name.len() - ".scan.json".len()]
+        );
+        let broken = format!("ecaudit-{stamp}");
+        let monday_scan = history.join(&monday_name);
+        let text = std::fs::read_to_string(&monday_scan).unwrap();
+        std::fs::write(history.join(format!("{broken}.scan.json")), text).unwrap();
+        std::fs::write(history.join(format!("{broken}.inventory.json")), "{ not json").unwrap();
+        let tuesday = s.json("tuesday.json", &tuesday());
+        let run = s.scan(&tuesday, &["--history", h, "--format", "json", "--exit-zero"]);
+        run.expect(0)
+            .stderr_has(&format!("the previous run {stamp} cannot be compared"));
+        assert_eq!(run.json()["drift"]["drifted"], true);
     }
 }
 

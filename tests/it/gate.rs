@@ -185,7 +185,21 @@ fn stale_entries_and_tag_suppressions_are_reported() {
         "suppressions.yaml",
         "suppressions:\n  - rule: multi-az\n    resource: orders-cache\n    reason: orders-cache is multi-AZ already\n",
     );
-    let run = scan_json(&s, &inv, &["--suppressions", sup.to_str().unwrap()]);
+    // snapshot-retention is high: tags must be on, and allowed that far.
+    let config = s.file(
+        "ecaudit.toml",
+        "[suppress]\ntags = true\ntags_max_severity = \"high\"\n",
+    );
+    let run = scan_json(
+        &s,
+        &inv,
+        &[
+            "--suppressions",
+            sup.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
     run.expect(0)
         .stderr_has(":2: suppression of `multi-az` on `orders-cache` is stale")
         .stderr_has("names `no-such-rule`, which is no rule id");
@@ -212,7 +226,16 @@ fn stale_entries_and_tag_suppressions_are_reported() {
             d["tags"]["ecaudit:suppress"] = json!("snapshot-retention")
         }),
     );
-    let run = s.scan(&inv, &["--format", "json", "--exit-zero"]);
+    let run = s.scan(
+        &inv,
+        &[
+            "--format",
+            "json",
+            "--exit-zero",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
     run.stderr_has("the ecaudit:reason tag that says why is missing");
     assert_eq!(
         finding(&run.json(), "snapshot-retention", "reporting-legacy")["status"],
@@ -574,7 +597,17 @@ fn tags_name_rule_ids_not_globs() {
             d["tags"]["ecaudit:reason"] = json!("silence everything");
         }),
     );
-    let run = s.scan(&inv, &["--format", "json", "--exit-zero"]);
+    let config = s.file("ecaudit.toml", "[suppress]\ntags = true\n");
+    let run = s.scan(
+        &inv,
+        &[
+            "--format",
+            "json",
+            "--exit-zero",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
     run.stderr_has("globs are not accepted in tags");
     assert!(with_status(&run.json(), "suppressed").is_empty());
 }
@@ -673,4 +706,270 @@ fn the_baseline_file_is_never_an_output_too() {
         .expect(2)
         .stderr_has("needs a file");
     assert!(!s.path("b.json").exists());
+}
+
+/// Issue 25: the audited could silence the auditor. Tags are off unless `ecaudit.toml` turns
+/// them on; each one ignored is a warning that says why.
+mod tag_suppressions {
+    use super::*;
+
+    const ARN: &str = "arn:aws:elasticache:ap-southeast-2:222222222222:cluster:reporting-legacy";
+
+    /// reporting-legacy tagged to suppress a medium rule (multi-az), a high one
+    /// (snapshot-retention) and a critical one (no-public-ingress, which it does not fail).
+    fn tagged(s: &Scratch) -> std::path::PathBuf {
+        s.json(
+            "fleet.json",
+            &fleet_with("reporting-legacy", |d| {
+                d["tags"]["ecaudit:suppress"] = json!("multi-az, snapshot-retention");
+                d["tags"]["ecaudit:reason"] = json!("Decommissioned in Q1");
+            }),
+        )
+    }
+
+    fn with_config(s: &Scratch, toml: &str) -> common::cli::Run {
+        let inv = tagged(s);
+        let config = s.file("ecaudit.toml", toml);
+        scan_json(s, &inv, &["--config", config.to_str().unwrap()])
+    }
+
+    fn warnings(report: &Value) -> Vec<String> {
+        report["waivers"]["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn are_ignored_by_default_with_a_warning() {
+        let s = Scratch::new();
+        let inv = tagged(&s);
+        let run = scan_json(&s, &inv, &[]);
+        let expected = format!(
+            "{ARN}: tag ecaudit:suppress=multi-az, snapshot-retention ignored: tag suppressions \
+             are off (`[suppress] tags = true` in ecaudit.toml turns them on)"
+        );
+        run.expect(0).stderr_has(&format!("ecaudit: warning: {expected}"));
+        let report = run.json();
+        assert_eq!(finding(&report, "multi-az", "reporting-legacy")["status"], "fail");
+        assert_eq!(
+            finding(&report, "snapshot-retention", "reporting-legacy")["status"],
+            "fail"
+        );
+        assert_eq!(report["waivers"]["suppressions"], json!([]));
+        assert_eq!(warnings(&report), std::slice::from_ref(&expected));
+        // The table and Markdown say so too.
+        let run = s.scan(&inv, &["--exit-zero", "--format", "markdown"]);
+        run.stdout_has("tag suppressions are off");
+        // `tags = false` is the same as no setting.
+        let run = with_config(&s, "[suppress]\ntags = false\n");
+        assert_eq!(warnings(&run.json()), [expected]);
+    }
+
+    #[test]
+    fn when_enabled_suppress_up_to_the_maximum_severity_only() {
+        let s = Scratch::new();
+        // Enabled, the default maximum (medium): multi-az is suppressed, snapshot-retention
+        // (high) is not.
+        let run = with_config(&s, "[suppress]\ntags = true\n");
+        run.expect(0).stderr_has(
+            "names `snapshot-retention`, a high rule: tags suppress up to `[suppress] \
+             tags_max_severity` (medium); ignored",
+        );
+        let report = run.json();
+        let f = finding(&report, "multi-az", "reporting-legacy");
+        assert_eq!(f["status"], "suppressed");
+        assert_eq!(f["waiver"]["source"], format!("tag ecaudit:suppress on {ARN}"));
+        assert_eq!(
+            finding(&report, "snapshot-retention", "reporting-legacy")["status"],
+            "fail"
+        );
+        // Every honoured tag suppression is listed with its source.
+        let listed = &report["waivers"]["suppressions"];
+        assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+        assert_eq!(listed[0]["source"], format!("tag ecaudit:suppress on {ARN}"));
+        assert_eq!(
+            (&listed[0]["rule"], &listed[0]["state"], &listed[0]["matched"]),
+            (&json!("multi-az"), &json!("active"), &json!(1))
+        );
+        assert_eq!(warnings(&report).len(), 1);
+
+        // Up to high: both suppressed.
+        let run = with_config(&s, "[suppress]\ntags = true\ntags_max_severity = \"high\"\n");
+        let report = run.json();
+        assert_eq!(
+            finding(&report, "snapshot-retention", "reporting-legacy")["status"],
+            "suppressed"
+        );
+        assert_eq!(warnings(&report), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_critical_finding_is_not_suppressed_by_a_tag_under_a_lower_maximum() {
+        let s = Scratch::new();
+        // events-stream is open to the internet: no-public-ingress (critical) fails.
+        let inv = s.json(
+            "fleet.json",
+            &fleet_with("events-stream", |d| {
+                d["tags"]["ecaudit:suppress"] = json!("no-public-ingress");
+                d["tags"]["ecaudit:reason"] = json!("trust us");
+            }),
+        );
+        let config = s.file(
+            "ecaudit.toml",
+            "[suppress]\ntags = true\ntags_max_severity = \"high\"\n",
+        );
+        let run = s.scan(&inv, &["--config", config.to_str().unwrap()]);
+        // Still failing: the gate fails (exit 1), and the table says why the tag was ignored.
+        run.expect(1)
+            .stderr_has("names `no-public-ingress`, a critical rule: tags suppress up to `[suppress] tags_max_severity` (high); ignored")
+            .stdout_has("names `no-public-ingress`, a critical rule");
+        let run = scan_json(&s, &inv, &["--config", config.to_str().unwrap()]);
+        assert_eq!(
+            finding(&run.json(), "no-public-ingress", "events-stream")["status"],
+            "fail"
+        );
+    }
+
+    #[test]
+    fn only_the_rules_tags_rules_lists_when_it_is_given() {
+        let s = Scratch::new();
+        let run = with_config(
+            &s,
+            "[suppress]\ntags = true\ntags_max_severity = \"high\"\ntags_rules = [\"snapshot-retention\"]\n",
+        );
+        run.expect(0).stderr_has(
+            "names `multi-az`, which `[suppress] tags_rules` in ecaudit.toml does not list; ignored",
+        );
+        let report = run.json();
+        assert_eq!(finding(&report, "multi-az", "reporting-legacy")["status"], "fail");
+        assert_eq!(
+            finding(&report, "snapshot-retention", "reporting-legacy")["status"],
+            "suppressed"
+        );
+    }
+
+    #[test]
+    fn bad_settings_exit_2_with_file_and_line() {
+        let s = Scratch::new();
+        let inv = tagged(&s);
+        for (toml, expected) in [
+            (
+                "[suppress]\ntags = true\ntags_rules = [\"multi-az\", \"no-such-rule\"]\n",
+                "ecaudit.toml:3:27: suppress.tags_rules: unknown rule id `no-such-rule`",
+            ),
+            (
+                "[suppress]\ntags_max_severity = \"severe\"\n",
+                "ecaudit.toml:2:21: suppress.tags_max_severity: unknown severity `severe`",
+            ),
+            ("[suppress]\ntags = \"yes\"\n", "ecaudit.toml:2:8:"),
+            (
+                "[suppress]\ntag = true\n",
+                "ecaudit.toml:2:1: unknown field `tag`",
+            ),
+        ] {
+            let config = s.file("ecaudit.toml", toml);
+            s.scan(&inv, &["--config", config.to_str().unwrap()])
+                .expect(2)
+                .stderr_has(expected);
+        }
+    }
+}
+
+/// Issue 25: a ~150 KB glob panicked inside the glob library (exit 101), a 240 KB pattern was
+/// accepted and echoed whole. Patterns hold at most 1 KiB; every error says where, briefly.
+mod bounded_patterns {
+    use super::*;
+
+    fn scan_with(s: &Scratch, yaml: &str) -> common::cli::Run {
+        let inv = s.json("fleet.json", &fleet());
+        let sup = s.file("suppressions.yaml", yaml);
+        s.scan(&inv, &["--suppressions", sup.to_str().unwrap()])
+    }
+
+    #[test]
+    fn a_150_kb_glob_is_exit_2_with_file_and_line_not_a_panic() {
+        let s = Scratch::new();
+        let glob = "{a,b}*".repeat(25_000);
+        let run = scan_with(
+            &s,
+            &format!("suppressions:\n  - rule: multi-az\n    resource: \"{glob}\"\n    reason: r\n"),
+        );
+        run.expect(2)
+            .stderr_has("suppressions.yaml:3:15: resource: `{a,b}*{a,b}*")
+            .stderr_has("… (150000 bytes)` is 150000 bytes long; a pattern holds at most 1024");
+        assert!(!run.stderr().contains("panicked"), "{}", run.stderr());
+        assert!(run.stderr().len() < 600, "{}", run.stderr());
+    }
+
+    #[test]
+    fn a_240_kb_pattern_is_rejected_and_its_message_is_short() {
+        let s = Scratch::new();
+        for (key, at) in [("rule", "2:11"), ("resource", "3:15"), ("account", "4:14")] {
+            let mut entry = [
+                ("rule", "multi-az".to_string()),
+                ("resource", "orders-cache".to_string()),
+                ("account", "111111111111".to_string()),
+            ];
+            entry.iter_mut().find(|(k, _)| *k == key).unwrap().1 = "x".repeat(240_000);
+            let yaml = format!(
+                "suppressions:\n  - rule: {}\n    resource: {}\n    account: {}\n    reason: r\n",
+                entry[0].1, entry[1].1, entry[2].1
+            );
+            let run = scan_with(&s, &yaml);
+            run.expect(2).stderr_has(&format!(
+                "suppressions.yaml:{at}: {key}: `{}… (240000 bytes)` is 240000 bytes long",
+                "x".repeat(200)
+            ));
+            assert!(run.stderr().len() < 600, "{key}: {} bytes", run.stderr().len());
+        }
+    }
+
+    #[test]
+    fn a_glob_that_does_not_compile_is_a_diagnostic() {
+        let s = Scratch::new();
+        let run = scan_with(
+            &s,
+            "suppressions:\n  - rule: multi-az\n    resource: \"orders-[cache\"\n    reason: r\n",
+        );
+        run.expect(2).stderr_has(
+            "suppressions.yaml:3:15: resource: bad glob `orders-[cache`: unclosed character class",
+        );
+    }
+
+    #[test]
+    fn long_values_of_the_config_are_refused_briefly() {
+        let s = Scratch::new();
+        let inv = s.json("fleet.json", &fleet());
+        let long = "y".repeat(240_000);
+        for (toml, expected) in [
+            (
+                format!("[suppress]\ntags_rules = [\"{long}\"]\n"),
+                "ecaudit.toml:2:15: suppress.tags_rules: `yyyy",
+            ),
+            (
+                format!("[rules.{long}]\nseverity = \"low\"\n"),
+                "ecaudit.toml:1:8: rules: `yyyy",
+            ),
+            (
+                format!("[scan]\noutputs = [\"json={long}\"]\n"),
+                "ecaudit.toml:2:12: scan.outputs: `json=yyyy",
+            ),
+            (
+                format!("[scan]\n{long} = 1\n"),
+                "ecaudit.toml:2:1: unknown field `yyyy",
+            ),
+        ] {
+            let config = s.file("ecaudit.toml", &toml);
+            let run = s.scan(&inv, &["--config", config.to_str().unwrap()]);
+            run.expect(2).stderr_has(expected);
+            assert!(
+                run.stderr().len() < 800,
+                "{expected}: {} bytes",
+                run.stderr().len()
+            );
+        }
+    }
 }

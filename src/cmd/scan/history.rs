@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::cmd::Error;
+use crate::history::Recorded;
 use crate::inventory::{Deployment, Document, Inventory, InventoryError, Spooled, read_text};
 use crate::output::Output;
 use crate::report;
@@ -68,10 +69,13 @@ pub struct Recorder {
     history: crate::history::History,
     dir: PathBuf,
     stamp: String,
+    /// The runs ecaudit recorded before this one: the only ones `--keep` may delete.
+    earlier: Vec<Recorded>,
 }
 
 impl Recorder {
-    /// Writes this run's inventory and result (atomically), then keeps only the newest `keep`.
+    /// Writes this run's inventory and result (atomically), then keeps only the newest `keep`
+    /// (this one included).
     pub fn record(
         self,
         inventory: &ThisRun,
@@ -82,7 +86,7 @@ impl Recorder {
         let run = self.history.run(&self.stamp);
         Output::File(run.inventory).write(|w| inventory.write(w))?;
         Output::File(run.scan).write(|w| document::write(result, summary, Severity::Info, false, w))?;
-        let pruned = self.history.prune(keep)?;
+        let pruned = self.history.prune(keep, &self.earlier)?;
         eprintln!(
             "ecaudit: recorded run {} in {}{}",
             self.stamp,
@@ -97,10 +101,12 @@ impl Recorder {
     }
 }
 
-/// Compares this run with the newest earlier run in `dir` (the drift goes into the outputs) and
-/// returns where this run will be recorded. An unreadable earlier run is a warning, not a lost
-/// scan. Neither inventory is held parsed whole: the earlier one's deployments are parsed one at
-/// a time from its text, this run's read back from its spool.
+/// Compares this run with the newest run recorded before it in `dir` (the drift goes into the
+/// outputs) and returns where this run will be recorded. Files named like runs that are not
+/// (dated after this run, not written by ecaudit, unreadable) are warnings and ignored; an
+/// earlier run that cannot be compared is a warning, and the next older one is tried: never a
+/// lost scan. Neither inventory is held parsed whole: the earlier one's deployments are parsed
+/// one at a time from its text, this run's read back from its spool.
 pub fn compare_with_history(
     dir: &Path,
     inventory: &ThisRun,
@@ -109,46 +115,59 @@ pub fn compare_with_history(
     use crate::drift::DriftError;
     use crate::result::{DriftReport, Side};
     let history = crate::history::History::open(dir)?;
-    let previous = history.runs()?.pop();
     let stamp = history.stamp(chrono::Utc::now());
-    if let Some(prev) = previous {
-        let mut compare = || -> Result<DriftReport, DriftError> {
-            let old_states = crate::drift::read_finding_states(&prev.scan)?;
-            let file = prev.inventory.display().to_string();
-            let text = read_text(&prev.inventory)?;
-            let old = Document::parse(&text, &file)?;
-            let drift = crate::drift::diff_each(
-                old.len(),
-                |i| old.deployment(i).map(Cow::Owned),
-                inventory.deployments(),
-                &old.header.coverage,
-                &inventory.header().coverage,
-            )?;
-            let side = |file: String, header: &Inventory, deployments| Side {
-                file,
-                document: "inventory".into(),
-                collected_at: header.collected_at,
-                deployments,
-            };
-            Ok(DriftReport::new(
-                side(file, &old.header, old.len()),
-                side(
-                    history.run(&stamp).inventory.display().to_string(),
-                    inventory.header(),
-                    inventory.len(),
-                ),
-                drift,
-                crate::drift::mark(&old_states, result),
-            ))
+    let survey = history.survey(&stamp, result.evaluated_at)?;
+    for ignored in &survey.ignored {
+        eprintln!(
+            "ecaudit: warning: history {}: {ignored}; ignored, and never deleted",
+            dir.display()
+        );
+    }
+    let compare = |prev: &crate::history::Run, result: &mut ScanResult| -> Result<DriftReport, DriftError> {
+        let old_states = crate::drift::read_finding_states(&prev.scan)?;
+        let file = prev.inventory.display().to_string();
+        let text = read_text(&prev.inventory)?;
+        let old = Document::parse(&text, &file)?;
+        let drift = crate::drift::diff_each(
+            old.len(),
+            |i| old.deployment(i).map(Cow::Owned),
+            inventory.deployments(),
+            &old.header.coverage,
+            &inventory.header().coverage,
+        )?;
+        let side = |file: String, header: &Inventory, deployments| Side {
+            file,
+            document: "inventory".into(),
+            collected_at: header.collected_at,
+            deployments,
         };
-        match compare() {
-            Ok(report) => result.drift = Some(report),
-            Err(e) => eprintln!("ecaudit: warning: the previous run cannot be compared: {e}"),
+        Ok(DriftReport::new(
+            side(file, &old.header, old.len()),
+            side(
+                history.run(&stamp).inventory.display().to_string(),
+                inventory.header(),
+                inventory.len(),
+            ),
+            drift,
+            crate::drift::mark(&old_states, result),
+        ))
+    };
+    for prev in &survey.earlier {
+        match compare(&prev.run, result) {
+            Ok(report) => {
+                result.drift = Some(report);
+                break;
+            }
+            Err(e) => eprintln!(
+                "ecaudit: warning: the previous run {} cannot be compared: {e}",
+                prev.run.stamp
+            ),
         }
     }
     Ok(Recorder {
         history,
         dir: dir.to_path_buf(),
         stamp,
+        earlier: survey.earlier,
     })
 }
