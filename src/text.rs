@@ -49,6 +49,27 @@ pub fn cell(s: &str) -> Cow<'_, str> {
     escape(s, hidden_on_terminal, CELL_CHARS)
 }
 
+/// A value quoted in a message: as in a [`cell`] (escaped, at most [`CELL_CHARS`] characters)
+/// and, when cut, followed by its length, so no message echoes a whole input.
+pub fn excerpt(s: &str) -> String {
+    let shown = cell(s);
+    let width: usize = s
+        .chars()
+        .map(|c| {
+            if hidden_on_terminal(c) {
+                c.escape_default().count()
+            } else {
+                1
+            }
+        })
+        .sum();
+    if width > CELL_CHARS {
+        format!("{shown} ({} bytes)", s.len())
+    } else {
+        shown.into_owned()
+    }
+}
+
 /// `s` for Markdown or HTML before the format's own escaping: control and invisible characters
 /// as escapes; tab, newline and CR kept.
 pub fn markup(s: &str) -> Cow<'_, str> {

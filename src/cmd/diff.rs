@@ -13,7 +13,7 @@ use crate::output::Output;
 use crate::report;
 use crate::result::{DriftReport, Side};
 use crate::rules::RuleSet;
-use crate::suppress::Suppression;
+use crate::suppress::{Suppression, TagPolicy};
 
 /// What `diff` does, resolved from the command line and the config file.
 #[derive(Clone, Debug)]
@@ -22,6 +22,8 @@ pub struct DiffSettings {
     pub new: PathBuf,
     /// Applied to both inventories' findings: the config's, then the command line's.
     pub suppressions: Vec<PathBuf>,
+    /// Which resource tags may suppress (`[suppress]` of the config), as a scan's.
+    pub tags: TagPolicy,
     pub format: DiffFormat,
     pub output: Output,
     pub color: ColorChoice,
@@ -33,6 +35,7 @@ impl DiffSettings {
             old: args.old.clone(),
             new: args.new.clone(),
             suppressions: suppression_files(config, &args.suppressions),
+            tags: config.tags.clone(),
             format: args.format,
             output: args.output.clone().unwrap_or_default(),
             color: args.color,
@@ -61,8 +64,8 @@ fn diff(settings: &DiffSettings, rules: impl Fn() -> Result<RuleSet, Error>) -> 
             new_side,
             crate::drift::diff(a, b),
             crate::drift::transitions(
-                &findings(a, first, suppressions.clone()),
-                &findings(b, rules()?, suppressions),
+                &findings(a, first, suppressions.clone(), &settings.tags),
+                &findings(b, rules()?, suppressions, &settings.tags),
             ),
         ),
         (Input::Scan(a), Input::Scan(b)) => {
@@ -111,10 +114,15 @@ fn side(path: &Path, input: &Input) -> Side {
 }
 
 /// Findings of an inventory for a diff: evaluated as of its collection time, suppressions applied.
-fn findings(inventory: &Inventory, rules: RuleSet, suppressions: Vec<Suppression>) -> Vec<FindingState> {
+fn findings(
+    inventory: &Inventory,
+    rules: RuleSet,
+    suppressions: Vec<Suppression>,
+    tags: &TagPolicy,
+) -> Vec<FindingState> {
     let now = inventory.collected_at.unwrap_or_else(chrono::Utc::now);
     let mut result = crate::evaluate::evaluate(inventory, rules, now);
-    crate::suppress::apply_suppressions(&mut result, suppressions, now.date_naive());
+    crate::suppress::apply(&mut result, suppressions, tags, now.date_naive());
     crate::drift::finding_states(&result)
 }
 

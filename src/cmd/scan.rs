@@ -29,6 +29,7 @@ use crate::result::summary::{GateOptions, Summary};
 use crate::rules::RuleSet;
 use crate::rules::Severity;
 use crate::suppress::{Baseline, Suppression, TagPolicy};
+use crate::text;
 
 /// What `scan` does, resolved from the command line over the config file over the defaults.
 #[derive(Clone, Debug)]
@@ -249,22 +250,26 @@ fn scan(settings: &ScanSettings, rules: RuleSet) -> Result<u8, Error> {
         if !spec.to.is_stdout() {
             eprintln!(
                 "ecaudit: wrote {} ({}): {} deployment(s), {} failing finding(s); {} → exit {}",
-                spec.to,
+                text::terminal(&spec.to.to_string()),
                 spec.format.name(),
                 summary.deployments,
                 summary.findings.fail,
-                summary.gate.reason,
+                text::terminal(&summary.gate.reason),
                 summary.gate.exit_code
             );
         }
     }
     for notice in result.waivers.notices() {
-        eprintln!("ecaudit: warning: {notice}");
+        eprintln!("ecaudit: warning: {}", text::terminal(&notice));
     }
     if let Some(b) = &result.waivers.baseline
         && let Some(path) = &b.updated
     {
-        eprintln!("ecaudit: wrote baseline {path}: {} failing finding(s)", b.written);
+        eprintln!(
+            "ecaudit: wrote baseline {}: {} failing finding(s)",
+            text::terminal(path),
+            b.written
+        );
     }
     if let Some(stats) = &summary.collection
         && !settings.quiet
@@ -340,7 +345,10 @@ fn evaluate_source(settings: &ScanSettings, rules: RuleSet) -> Result<Evaluated,
                 (Some(Ok(spooled)), Some(header)) => Some(ThisRun::Spooled { spooled, header }),
                 (Some(Err(e)), _) => {
                     let e = dir.error(e);
-                    eprintln!("ecaudit: error: this run cannot be compared or recorded: {e}");
+                    eprintln!(
+                        "ecaudit: error: this run cannot be compared or recorded: {}",
+                        text::terminal(&e.to_string())
+                    );
                     unrecorded = Some(e);
                     None
                 }

@@ -5,6 +5,8 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::text::excerpt;
+
 /// A suppression as the result records it: where it was declared and what it matches, as
 /// written.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -153,15 +155,6 @@ impl Waivers {
             ));
         }
         out
-    }
-}
-
-/// At most ~200 characters of a value a notice quotes. (`crate::suppress::excerpt` also escapes
-/// control characters, but `suppress` imports this module, so it cannot be used here.)
-fn excerpt(value: &str) -> String {
-    match value.char_indices().nth(200) {
-        Some((at, _)) => format!("{}… ({} bytes)", &value[..at], value.len()),
-        None => value.to_string(),
     }
 }
 

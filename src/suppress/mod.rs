@@ -45,34 +45,8 @@ pub enum SuppressionError {
 /// are far shorter, and a long glob is what makes the glob library's compiler blow up.
 pub const MAX_PATTERN: usize = 1024;
 
-/// Characters of an input value a message quotes at most.
-const EXCERPT: usize = 200;
-
-/// `value` as a message may quote it: at most ~200 characters (then `…` and the length), control
-/// and Unicode format characters (bidi controls, zero-width) shown as escapes, so a value from a
-/// file or a tag can neither flood a terminal nor steer it.
-pub fn excerpt(value: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in value.chars().enumerate() {
-        if i == EXCERPT {
-            out.push_str(&format!("… ({} bytes)", value.len()));
-            break;
-        }
-        if c.is_control() || is_format(c) {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Unicode format characters (category Cf) that reorder or hide text.
-fn is_format(c: char) -> bool {
-    matches!(c,
-        '\u{ad}' | '\u{61c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
-        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
-}
+/// A value quoted in a message (the one rule for every message: `crate::text`).
+pub use crate::text::excerpt;
 
 /// An exact value, or a glob (`*`, `?`, `[...]`, `{a,b}`; `*` also matches `:` and `/`).
 #[derive(Clone, Debug)]
@@ -220,7 +194,7 @@ pub struct TagPolicy {
 
 impl TagPolicy {
     /// Every valid tag honoured, whatever its rule's severity: how tags worked before they were
-    /// opt-in. Only for callers that have no config to ask (see [`apply_suppressions`]).
+    /// opt-in (tests and the format goldens use it).
     pub const UNRESTRICTED: TagPolicy = TagPolicy {
         enabled: true,
         max_severity: Severity::Critical,
@@ -334,13 +308,6 @@ fn matches_resource(e: &Suppression, r: &crate::result::Resource) -> bool {
                 .and_then(|t| t.get(k))
                 .is_some_and(|value| v.matches(value))
         })
-}
-
-/// [`apply`] with every valid tag honoured ([`TagPolicy::UNRESTRICTED`]), as before tags were
-/// opt-in. Left for `diff` and the format goldens until they pass a policy; a scan uses
-/// [`apply`] with its config's.
-pub fn apply_suppressions(result: &mut ScanResult, entries: Vec<Suppression>, today: NaiveDate) {
-    apply(result, entries, &TagPolicy::UNRESTRICTED, today);
 }
 
 /// Marks the failing and undecided findings that a suppression (from `entries`, or a resource

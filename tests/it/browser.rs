@@ -55,6 +55,11 @@ fn numbers(v: &Value) -> Vec<i64> {
 fn the_report_renders_in_chromium_and_prints_to_pdf() {
     let s = Scratch::new();
     let inventory = s.json("fleet.json", &common::report_fleet());
+    // The fleet's events-stream suppresses a critical rule by tag: tags must be on, that far.
+    s.file(
+        "ecaudit.toml",
+        "[suppress]\ntags = true\ntags_max_severity = \"critical\"\n",
+    );
     let suppressions = s.file("suppressions.yaml", common::REPORT_SUPPRESSIONS);
     s.scan(
         &inventory,

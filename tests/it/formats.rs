@@ -17,7 +17,7 @@ use ecaudit::result::summary::{GateOptions, Summary};
 use ecaudit::result::{Status, fingerprint};
 use ecaudit::rules::RuleSet;
 use ecaudit::rules::Severity;
-use ecaudit::suppress::{Baseline, apply_baseline, apply_suppressions, file};
+use ecaudit::suppress::{Baseline, TagPolicy, apply, apply_baseline, file};
 use serde_json::Value;
 
 const SUPPRESSIONS: &str = "\
@@ -83,7 +83,7 @@ fn waived_fleet() -> (ScanResult, Summary) {
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     let entries = file::parse("suppressions.yaml", SUPPRESSIONS, &ids).unwrap();
     let mut result = evaluate(&inventory, rules, inventory.collected_at.unwrap());
-    apply_suppressions(&mut result, entries, today());
+    apply(&mut result, entries, &TagPolicy::UNRESTRICTED, today());
     let known = (
         "snapshot-retention".to_string(),
         "arn:aws:elasticache:ap-southeast-2:222222222222:cluster:reporting-legacy".to_string(),

@@ -36,6 +36,11 @@ fn scan_both(s: &Scratch, inventory: &Value, extra: &[&str]) -> (String, String)
 
 /// The result and page of [`common::report_fleet`] scanned with [`common::REPORT_SUPPRESSIONS`].
 fn scan_suppressed(s: &Scratch) -> (String, String) {
+    // The fleet's events-stream suppresses a critical rule by tag: tags must be on, that far.
+    s.file(
+        "ecaudit.toml",
+        "[suppress]\ntags = true\ntags_max_severity = \"critical\"\n",
+    );
     let suppressions = s.file("suppressions.yaml", common::REPORT_SUPPRESSIONS);
     scan_both(
         s,

@@ -12,7 +12,7 @@ use ecaudit::report::{Format, RenderOptions, render};
 use ecaudit::result::summary::{GateOptions, Summary};
 use ecaudit::result::{DriftReport, ScanResult, Side};
 use ecaudit::rules::{RuleSet, RuleSource, Severity};
-use ecaudit::suppress::{apply_suppressions, file};
+use ecaudit::suppress::{TagPolicy, apply, file};
 use proptest::prelude::*;
 use serde_json::Value;
 use unicode_general_category::{GeneralCategory, get_general_category};
@@ -94,9 +94,10 @@ fn scan(inputs: &Inputs) -> (ScanResult, Summary) {
     );
     let entries = file::parse("suppressions.yaml", &text, &ids).unwrap_or_else(|e| panic!("{e}"));
     let mut result = evaluate(&inventory, rules, inventory.collected_at.unwrap());
-    apply_suppressions(
+    apply(
         &mut result,
         entries,
+        &TagPolicy::UNRESTRICTED,
         chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
     );
     let summary = Summary::compute(&result, GateOptions::default());

@@ -14,6 +14,7 @@ use crate::result::ScanResult;
 use crate::result::Summary;
 use crate::result::document;
 use crate::rules::Severity;
+use crate::text;
 
 /// This run's inventory, where `--history` needs it whole: loaded from a file
 /// (`scan --inventory`), or spooled to disk while collected.
@@ -90,7 +91,7 @@ impl Recorder {
         eprintln!(
             "ecaudit: recorded run {} in {}{}",
             self.stamp,
-            self.dir.display(),
+            text::terminal(&self.dir.display().to_string()),
             if pruned.is_empty() {
                 String::new()
             } else {
@@ -119,8 +120,9 @@ pub fn compare_with_history(
     let survey = history.survey(&stamp, result.evaluated_at)?;
     for ignored in &survey.ignored {
         eprintln!(
-            "ecaudit: warning: history {}: {ignored}; ignored, and never deleted",
-            dir.display()
+            "ecaudit: warning: history {}: {}; ignored, and never deleted",
+            text::terminal(&dir.display().to_string()),
+            text::terminal(&ignored.to_string())
         );
     }
     let compare = |prev: &crate::history::Run, result: &mut ScanResult| -> Result<DriftReport, DriftError> {
@@ -159,8 +161,9 @@ pub fn compare_with_history(
                 break;
             }
             Err(e) => eprintln!(
-                "ecaudit: warning: the previous run {} cannot be compared: {e}",
-                prev.run.stamp
+                "ecaudit: warning: the previous run {} cannot be compared: {}",
+                prev.run.stamp,
+                text::terminal(&e.to_string())
             ),
         }
     }
