@@ -75,6 +75,9 @@ pub struct RuleArgs {
     /// Add the rule files (*.yaml) of DIR; a rule with a bundled id replaces the bundled rule.
     #[arg(long = "rules", value_name = "DIR")]
     pub rule_dirs: Vec<PathBuf>,
+    /// Refuse a rule file that replaces a bundled rule (exit 2) instead of warning.
+    #[arg(long = "no-override")]
+    pub no_override: bool,
     /// Override a rule param, e.g. `snapshot-retention.min_snapshot_retention_days=14`.
     #[arg(long = "param", value_name = "RULE.KEY=VALUE")]
     pub params: Vec<String>,

@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use crate::inventory::{Deployment, Document, Inventory, InventoryError};
 use crate::result::{Finding, Resource, ScanResult, Status};
+use crate::rules::cost::{Budget, budget_error};
 use crate::rules::functions::UNKNOWN_FN;
 use crate::rules::{Expr, Rule, RuleSet, Test, cel_env, view};
 
@@ -39,6 +40,8 @@ impl<'r> Evaluator<'r> {
     /// The findings of every enabled rule that applies to deployment `d` (number `index`).
     pub fn evaluate(&self, index: usize, d: &Deployment) -> Vec<Finding> {
         let mut ctx = Context::with_env(self.env.clone());
+        let budget = Budget::new();
+        budget.install(&mut ctx);
         ctx.add_variable_as_val("d", view::deployment(d));
         ctx.add_variable_as_val("now", Box::new(CelTimestamp::from(self.now.fixed_offset())));
         let being_deleted = matches!(d.status.as_deref(), Some("deleting" | "deleted"));
@@ -52,7 +55,13 @@ impl<'r> Evaluator<'r> {
             } else {
                 // One scope per deployment; only `params` changes from rule to rule.
                 ctx.add_variable_as_val("params", view::params(&rule.params));
-                evaluate_rule(rule, &ctx)
+                evaluate_rule(
+                    rule,
+                    &Scope {
+                        ctx: &ctx,
+                        budget: &budget,
+                    },
+                )
             };
             out.push(Finding {
                 rule: rule_index,
@@ -202,7 +211,7 @@ pub fn evaluate_document(
 
 /// One rule in a scope where `d`, `now` and the rule's `params` are bound. Evidence is gathered
 /// for findings that failed.
-fn evaluate_rule(rule: &Rule, scope: &Context) -> Decision {
+fn evaluate_rule(rule: &Rule, scope: &Scope) -> Decision {
     let (status, message, mut evidence) = decide(rule, scope);
     if let Some(expr) = rule.evidence.as_ref().filter(|_| status == Status::Fail) {
         evidence.extend(lines(expr, scope));
@@ -218,7 +227,7 @@ fn evaluate_rule(rule: &Rule, scope: &Context) -> Decision {
 }
 
 /// The lines an `evidence` or `notes` expression gives.
-fn lines(expr: &Expr, scope: &Context) -> Vec<String> {
+fn lines(expr: &Expr, scope: &Scope) -> Vec<String> {
     match run_strings(expr, scope) {
         Ok(lines) => lines,
         Err(e) => vec![format!("(evidence unavailable: {})", describe(&e))],
@@ -226,7 +235,7 @@ fn lines(expr: &Expr, scope: &Context) -> Vec<String> {
 }
 
 /// Applicability and the test: status, message, and the violations of a `violations` rule.
-fn decide(rule: &Rule, scope: &Context) -> Decision {
+fn decide(rule: &Rule, scope: &Scope) -> Decision {
     if let Some(when) = &rule.when {
         match run_bool(when, scope) {
             Ok(true) => {}
@@ -283,8 +292,22 @@ fn error(what: &str, e: EvalError) -> (Status, Arc<str>, Vec<String>) {
     (Status::Error, Arc::from(message.as_str()), Vec::new())
 }
 
-fn run(expr: &Expr, ctx: &Context) -> Result<Value, EvalError> {
-    expr.program.execute(ctx).map_err(|e| match e {
+/// A deployment's evaluation scope and the budget its expressions draw on.
+struct Scope<'a, 'p, 'v> {
+    ctx: &'a Context<'p, 'v>,
+    budget: &'a Budget,
+}
+
+/// Runs one expression on a full budget. An exhausted budget is an error even when the
+/// expression absorbed the error the budget raised (`error || true` is `true` in CEL).
+fn run(expr: &Expr, scope: &Scope) -> Result<Value, EvalError> {
+    scope.budget.reset();
+    let value = scope.ctx.resolve(&expr.budgeted);
+    let value = match value {
+        Ok(_) if scope.budget.exhausted() => Err(budget_error()),
+        other => other,
+    };
+    value.map_err(|e| match e {
         ExecutionError::FunctionError { function, message } if function == UNKNOWN_FN => {
             EvalError::Undecidable(message)
         }
@@ -292,7 +315,7 @@ fn run(expr: &Expr, ctx: &Context) -> Result<Value, EvalError> {
     })
 }
 
-fn run_bool(expr: &Expr, ctx: &Context) -> Result<bool, EvalError> {
+fn run_bool(expr: &Expr, ctx: &Scope) -> Result<bool, EvalError> {
     match run(expr, ctx)? {
         Value::Bool(b) => Ok(b),
         other => Err(EvalError::Type(format!(
@@ -303,7 +326,7 @@ fn run_bool(expr: &Expr, ctx: &Context) -> Result<bool, EvalError> {
 }
 
 /// A list of strings (or a single string) as evidence lines.
-fn run_strings(expr: &Expr, ctx: &Context) -> Result<Vec<String>, EvalError> {
+fn run_strings(expr: &Expr, ctx: &Scope) -> Result<Vec<String>, EvalError> {
     match run(expr, ctx)? {
         Value::String(s) => Ok(vec![s.to_string()]),
         Value::List(items) => items

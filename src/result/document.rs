@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{DriftReport, Finding, ScanResult, Status, Summary, Transition, Waivers, fingerprint};
 use crate::inventory::{Collector, CoverageEntry, DeploymentKind};
-use crate::rules::Severity;
 use crate::rules::pack::PACK_VERSION;
+use crate::rules::{RuleSet, Severity};
 use crate::shard::ShardInfo;
 
 /// Version of the result document's shape.
@@ -68,12 +68,21 @@ impl Tool<'_> {
 }
 
 impl Tool<'static> {
-    /// This build of ecaudit.
+    /// This build of ecaudit with its bundled rule pack as it is.
     pub fn this() -> Self {
         Tool {
             name: Cow::Borrowed("ecaudit"),
             version: Cow::Borrowed(env!("CARGO_PKG_VERSION")),
             rule_pack: Cow::Borrowed(PACK_VERSION),
+        }
+    }
+
+    /// This build of ecaudit running `rules`: the pack version is marked `+modified` when a
+    /// user rule replaced a bundled one.
+    pub fn running(rules: &RuleSet) -> Self {
+        Tool {
+            rule_pack: rules.pack_version(),
+            ..Tool::this()
         }
     }
 }
@@ -111,6 +120,21 @@ pub struct RuleRecord<'a> {
     pub controls: Cow<'a, BTreeMap<String, Vec<String>>>,
     #[serde(default)]
     pub references: Cow<'a, [String]>,
+    /// Set when a user rule (`--rules`) replaced the bundled rule of this id; results written
+    /// before ecaudit said so have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overridden: Option<OverrideRecord<'a>>,
+}
+
+/// Which user rule replaced a bundled rule, and which.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverrideRecord<'a> {
+    /// The user rule's file and line.
+    pub file: Cow<'a, str>,
+    pub line: usize,
+    /// The bundled rule it replaced (`bundled:<name>`) and its line.
+    pub bundled_file: Cow<'a, str>,
+    pub bundled_line: usize,
 }
 
 /// One finding as the document shows it.
@@ -260,6 +284,12 @@ impl<'a> RuleRecord<'a> {
             remediation: Cow::Borrowed(&r.remediation),
             controls: Cow::Borrowed(&r.controls),
             references: Cow::Borrowed(&r.references),
+            overridden: r.overrides.as_ref().map(|bundled| OverrideRecord {
+                file: Cow::Borrowed(&r.origin.file),
+                line: r.origin.line,
+                bundled_file: Cow::Borrowed(&bundled.file),
+                bundled_line: bundled.line,
+            }),
         }
     }
 }
@@ -269,7 +299,7 @@ impl<'a, F> Document<'a, F> {
     pub fn of(result: &'a ScanResult, summary: &'a Summary, min_severity: Severity, findings: F) -> Self {
         Document {
             schema_version: SCHEMA_VERSION,
-            tool: Tool::this(),
+            tool: Tool::running(&result.rules),
             scan: ScanInfo {
                 evaluated_at: result.evaluated_at,
                 collected_at: result.collected_at,
@@ -498,4 +528,37 @@ pub fn parse<F: DeserializeOwned>(text: &str, file: &str) -> Result<Document<'st
             ),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_record_without_overridden_still_reads() {
+        let old = r#"{"id": "no-public-ingress", "title": "T", "severity": "critical"}"#;
+        let record: RuleRecord<'static> = serde_json::from_str(old).unwrap();
+        assert_eq!(record.overridden, None);
+        // And it is not written when absent.
+        let json = serde_json::to_value(&record).unwrap();
+        assert!(json.get("overridden").is_none(), "{json}");
+    }
+
+    #[test]
+    fn an_override_is_written_and_read_back() {
+        let text = r#"{"id": "no-public-ingress", "title": "T", "severity": "critical",
+            "overridden": {"file": "team/r.yaml", "line": 8,
+                           "bundled_file": "bundled:network.yaml", "bundled_line": 49}}"#;
+        let record: RuleRecord<'static> = serde_json::from_str(text).unwrap();
+        let expected = OverrideRecord {
+            file: "team/r.yaml".into(),
+            line: 8,
+            bundled_file: "bundled:network.yaml".into(),
+            bundled_line: 49,
+        };
+        assert_eq!(record.overridden.as_ref(), Some(&expected));
+        let again: RuleRecord<'static> =
+            serde_json::from_str(&serde_json::to_string(&record).unwrap()).unwrap();
+        assert_eq!(again.overridden, Some(expected));
+    }
 }

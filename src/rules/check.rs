@@ -240,6 +240,18 @@ impl<'a> Checker<'a> {
                 }
             }
             Expr::Call(call) => {
+                // `lists.range(n)`, `math.greatest(...)`: CEL parses a qualified function as a
+                // call on an identifier named like its namespace.
+                if let Some(Expr::Ident(ns)) = call.target.as_deref().map(|t| &t.expr) {
+                    let qualified = format!("{ns}.{}", call.func_name);
+                    let bound = self.scopes.iter().any(|(n, _)| n == ns);
+                    if !bound && CEL_FUNCTIONS.contains(&qualified.as_str()) {
+                        for a in &call.args {
+                            self.walk(a);
+                        }
+                        return other;
+                    }
+                }
                 if !known_function(&call.func_name) {
                     let hint = suggest(
                         &call.func_name,
@@ -322,6 +334,19 @@ impl<'a> Checker<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn qualified_functions_are_known() {
+        let env = crate::rules::cel_env();
+        for expr in ["lists.range(3).size() > 0", "strings.quote('a') != ''"] {
+            let program = env.compile(expr).unwrap();
+            let problems = check(program.expression(), &BTreeMap::new());
+            let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+            assert!(messages.is_empty(), "{expr}: {messages:?}");
+        }
+        let program = env.compile("lists.nope(3)").unwrap();
+        assert!(!check(program.expression(), &BTreeMap::new()).is_empty());
+    }
 
     #[test]
     fn distance_and_suggestions() {

@@ -2,9 +2,11 @@
 //! rule id before anything is evaluated), CEL compilation, and the bundled pack.
 
 pub(crate) mod check;
+pub mod cost;
 pub mod diag;
 mod file;
 pub mod functions;
+mod overrides;
 pub mod pack;
 pub mod params;
 pub mod reference;
@@ -12,7 +14,7 @@ mod severity;
 mod to_cel;
 pub(crate) mod view;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -23,6 +25,7 @@ use diag::{Code, Diagnostic, RuleErrors};
 use serde_saphyr::Spanned;
 
 pub use check::{CEL_FUNCTIONS, ROOT_VARIABLES};
+pub use overrides::{LoadOptions, Override, modified_pack_version};
 pub use severity::{Severity, UnknownSeverity};
 
 /// Control frameworks a rule may map to, with their display names.
@@ -55,7 +58,9 @@ pub fn cel_env() -> Arc<Env> {
 /// A compiled CEL expression with its source.
 pub struct Expr {
     pub source: String,
-    pub(crate) program: cel::Program,
+    /// The compiled AST with every comprehension step drawing on the evaluation budget
+    /// ([`cost::with_budget`]): what is evaluated.
+    pub(crate) budgeted: cel::common::ast::IdedExpr,
 }
 
 impl std::fmt::Debug for Expr {
@@ -107,6 +112,8 @@ pub struct Rule {
     pub controls: BTreeMap<String, Vec<String>>,
     pub references: Vec<String>,
     pub origin: Origin,
+    /// Where the bundled rule this user rule replaces was defined, if it replaces one.
+    pub overrides: Option<Origin>,
     pub(crate) pass_message: Arc<str>,
     pub(crate) fail_message: Arc<str>,
     pub(crate) not_applicable_message: Arc<str>,
@@ -141,6 +148,11 @@ impl RuleSet {
     /// The bundled pack plus every `*.yaml`/`*.yml` file in `dirs`. A user rule with a bundled
     /// id replaces the bundled rule; any other duplicate id is an error.
     pub fn load(dirs: &[PathBuf]) -> Result<RuleSet, RuleErrors> {
+        Self::load_with(dirs, LoadOptions::default())
+    }
+
+    /// [`RuleSet::load`] with options.
+    pub fn load_with(dirs: &[PathBuf], options: LoadOptions) -> Result<RuleSet, RuleErrors> {
         let mut sources = pack::sources();
         let mut diags = Vec::new();
         for dir in dirs {
@@ -149,7 +161,7 @@ impl RuleSet {
                 Err(d) => diags.push(d),
             }
         }
-        let set = Self::from_sources(sources);
+        let set = Self::from_sources_with(sources, options);
         match (set, diags.is_empty()) {
             (Ok(set), true) => Ok(set),
             (Ok(_), false) => Err(RuleErrors(diags)),
@@ -168,6 +180,11 @@ impl RuleSet {
 
     /// Parses, compiles and validates rule sources; reports every problem found.
     pub fn from_sources(sources: Vec<RuleSource>) -> Result<RuleSet, RuleErrors> {
+        Self::from_sources_with(sources, LoadOptions::default())
+    }
+
+    /// [`RuleSet::from_sources`] with options.
+    pub fn from_sources_with(sources: Vec<RuleSource>, options: LoadOptions) -> Result<RuleSet, RuleErrors> {
         let env = cel_env();
         let mut diags = Vec::new();
         let mut rules: Vec<Rule> = Vec::new();
@@ -184,39 +201,11 @@ impl RuleSet {
             }
         }
 
-        // Duplicates: a user rule replaces a bundled one; any other pair is an error.
-        let mut by_id: HashMap<String, usize> = HashMap::new();
-        let mut kept: Vec<Option<Rule>> = Vec::new();
-        for rule in rules {
-            match by_id.get(&rule.id).copied() {
-                Some(i) => {
-                    let first = kept[i].as_ref().expect("kept rule");
-                    if first.origin.bundled && !rule.origin.bundled {
-                        kept[i] = Some(rule);
-                    } else {
-                        diags.push(Diagnostic {
-                            code: Code::DuplicateId,
-                            file: rule.origin.file.clone(),
-                            line: rule.origin.line,
-                            column: 0,
-                            rule_id: Some(rule.id.clone()),
-                            message: format!(
-                                "id `{}` is already used by the rule at {}:{}",
-                                rule.id, first.origin.file, first.origin.line
-                            ),
-                        });
-                    }
-                }
-                None => {
-                    by_id.insert(rule.id.clone(), kept.len());
-                    kept.push(Some(rule));
-                }
-            }
-        }
+        let kept = overrides::resolve_duplicates(rules, options, &mut diags);
         if !diags.is_empty() {
             return Err(RuleErrors(diags));
         }
-        let mut rules: Vec<Rule> = kept.into_iter().flatten().collect();
+        let mut rules = kept;
         rules.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(RuleSet {
             rules,
@@ -263,6 +252,34 @@ impl RuleSet {
         if let Some(i) = from.iter().position(|r| r.id == id) {
             to.push(from.remove(i));
             to.sort_by(|a, b| a.id.cmp(&b.id));
+        }
+    }
+
+    /// The user rules that replaced bundled ones, enabled or not, by id.
+    pub fn overrides(&self) -> Vec<Override<'_>> {
+        let mut found: Vec<Override<'_>> = self
+            .rules
+            .iter()
+            .chain(&self.disabled)
+            .filter_map(|r| {
+                r.overrides.as_ref().map(|replaced| Override {
+                    id: &r.id,
+                    by: &r.origin,
+                    replaced,
+                })
+            })
+            .collect();
+        found.sort_by(|a, b| a.id.cmp(b.id));
+        found
+    }
+
+    /// The rule pack version to report: the bundled pack's, marked `+modified` when a user rule
+    /// replaced a bundled one (added rules leave the bundled rules as they are).
+    pub fn pack_version(&self) -> std::borrow::Cow<'static, str> {
+        if self.overrides().is_empty() {
+            std::borrow::Cow::Borrowed(pack::PACK_VERSION)
+        } else {
+            std::borrow::Cow::Owned(modified_pack_version())
         }
     }
 
@@ -415,7 +432,19 @@ fn compile(
             return None;
         }
     };
-    let problems = check::check(program.expression(), params);
+    let mut problems = check::check(program.expression(), params);
+    if problems.is_empty() {
+        problems.extend(
+            cost::check(program.expression())
+                .into_iter()
+                .map(|p| check::Problem {
+                    code: p.code,
+                    expr_id: p.expr_id,
+                    message: p.message,
+                    name_len: 0,
+                }),
+        );
+    }
     if !problems.is_empty() {
         for p in problems {
             // CEL places a call at its parenthesis: step back over the function name.
@@ -430,7 +459,7 @@ fn compile(
     }
     Some(Expr {
         source: text.to_string(),
-        program,
+        budgeted: cost::with_budget(program.expression()),
     })
 }
 
@@ -640,6 +669,7 @@ fn validate(
             line: rule_line,
             bundled: source.bundled,
         },
+        overrides: None,
     })
 }
 

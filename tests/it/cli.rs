@@ -806,6 +806,132 @@ fn a_user_rule_replaces_the_bundled_rule_of_the_same_id() {
     assert_eq!(found[0]["status"], "fail");
     assert_eq!(found[0]["title"], "Snapshots are kept for two weeks");
     assert_eq!(found[0]["evidence"], json!(["SnapshotRetentionLimit: 7"]));
+
+    // The replacement is visible in the result (issue 25): the rule is marked with its file, the
+    // pack version says it was modified; the others are not marked.
+    let file = dir.join("backup.yaml").display().to_string();
+    assert_eq!(report["tool"]["rule_pack"], "2026.12.0+modified");
+    let rules = report["rules"].as_array().unwrap();
+    let replaced = rules.iter().find(|r| r["id"] == "snapshot-retention").unwrap();
+    assert_eq!(replaced["overridden"]["file"], file.as_str());
+    assert_eq!(replaced["overridden"]["line"], 2);
+    assert_eq!(replaced["overridden"]["bundled_file"], "bundled:backup.yaml");
+    let marked = rules.iter().filter(|r| r.get("overridden").is_some()).count();
+    assert_eq!(marked, 1);
+    let plain = s.scan(&inv, &["--format", "json"]).expect(0).json();
+    assert_eq!(plain["tool"]["rule_pack"], "2026.12.0");
+    assert!(
+        plain["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r.get("overridden").is_none())
+    );
+}
+
+/// `levels` comprehensions over the deployment's user groups, each inside the previous one.
+fn nested_over_user_groups(levels: usize) -> String {
+    let mut expr = "a0 != 'x'".to_string();
+    for i in (0..levels).rev() {
+        expr = format!("d.user_group_ids.all(a{i}, {expr})");
+    }
+    expr
+}
+
+#[test]
+fn a_rule_nesting_comprehensions_eight_deep_is_rejected() {
+    // Issue 25: eight nested `map`s passed validation, then ran for minutes or ran out of memory.
+    let mut maps = "i.name".to_string();
+    for v in ["i", "h", "g", "f", "e", "c", "b", "a"] {
+        maps = format!("d.nodes.map({v}, {maps})");
+    }
+    let yaml = rule_yaml(
+        "eight-deep",
+        &[
+            "title: T",
+            "severity: low",
+            "applies_to: [replication_group]",
+            &format!(
+                "violations: {maps}.flatten().flatten().flatten().flatten().flatten().flatten().flatten()"
+            ),
+            "remediation: R",
+        ],
+    );
+    let err = rejected(&yaml, 6, "cel-too-costly", Some("eight-deep"));
+    assert!(err.contains("nest 8 deep (at most 4)"), "{err}");
+    let yaml = rule_yaml(
+        "literal-ranges",
+        &[
+            "title: T",
+            "severity: low",
+            "applies_to: [replication_group]",
+            "check: lists.range(1000).all(a, lists.range(1000).all(b, a + b >= 0))",
+            "remediation: R",
+        ],
+    );
+    rejected(&yaml, 6, "cel-too-costly", Some("literal-ranges"));
+}
+
+#[test]
+fn a_rule_just_under_the_cost_bound_is_accepted() {
+    let s = Scratch::new();
+    let yaml = rule_yaml(
+        "four-deep",
+        &[
+            "title: T",
+            "severity: low",
+            "applies_to: [replication_group]",
+            &format!("check: {}", nested_over_user_groups(4)),
+            "remediation: R",
+        ],
+    );
+    let dir = s.rules("rules.d", &[("rules.yaml", &yaml)]);
+    s.run(["rules", "validate", dir.to_str().unwrap()])
+        .expect(0)
+        .stdout_has("1 rule(s) valid");
+}
+
+/// A rule within the static bound that would still run away on a large deployment: 40 user
+/// groups nested four deep are 40^4 = 2,560,000 steps, over the budget of 1,000,000.
+#[test]
+fn a_runaway_rule_is_an_error_finding_for_that_deployment_in_bounded_time() {
+    let s = Scratch::new();
+    let yaml = rule_yaml(
+        "four-deep",
+        &[
+            "title: T",
+            "severity: low",
+            "applies_to: [replication_group]",
+            &format!("check: {}", nested_over_user_groups(4)),
+            "remediation: R",
+        ],
+    );
+    let dir = s.rules("rules.d", &[("rules.yaml", &yaml)]);
+    let groups: Vec<String> = (0..40).map(|i| format!("ug-{i}")).collect();
+    let big = patched(
+        "replication-group",
+        json!({"id": "big", "arn": "arn:aws:elasticache:eu-west-1:111122223333:replicationgroup:big",
+               "user_group_ids": groups}),
+    );
+    let small = patched("replication-group", json!({"user_group_ids": ["ug-1", "ug-2"]}));
+    let inv = s.json("inv.json", &inventory(vec![big, small]));
+    let started = std::time::Instant::now();
+    let report = s
+        .scan(&inv, &["--rules", dir.to_str().unwrap(), "--format", "json"])
+        .expect(3)
+        .json();
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    let found = findings_of(&report, "four-deep");
+    assert_eq!(found.len(), 2, "{found:?}");
+    let big = found.iter().find(|f| f["resource_id"] == "big").unwrap();
+    assert_eq!(big["status"], "error");
+    let message = big["message"].as_str().unwrap();
+    assert!(
+        message.contains("more than 1000000 comprehension steps"),
+        "{message}"
+    );
+    let small = found.iter().find(|f| f["resource_id"] != "big").unwrap();
+    assert_eq!(small["status"], "pass", "the budget is per deployment");
 }
 
 #[test]
