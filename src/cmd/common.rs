@@ -33,7 +33,14 @@ pub fn switch(flag: bool, config: Option<bool>) -> bool {
 /// config file's settings and then the `--param`s applied.
 pub fn load_rules(args: &RuleArgs, config: &Config) -> Result<RuleSet, Error> {
     let dirs: Vec<PathBuf> = config.rule_dirs.iter().chain(&args.rule_dirs).cloned().collect();
-    let mut rules = RuleSet::load(&dirs)?;
+    let options = crate::rules::LoadOptions {
+        refuse_overrides: args.no_override,
+    };
+    let mut rules = RuleSet::load_with(&dirs, options)?;
+    // A replaced bundled rule is never silent (file names come from the user: escaped).
+    for o in rules.overrides() {
+        eprintln!("ecaudit: warning: {}", crate::text::terminal(&o.to_string()));
+    }
     config.apply(&mut rules)?;
     apply_params(&mut rules, &args.params)?;
     Ok(rules)

@@ -8,7 +8,7 @@ use crate::cli::{ColorChoice, DiffFormat, DriftArgs};
 use crate::config::Config;
 use crate::drift::DriftError;
 use crate::exit;
-use crate::inventory::{Inventory, read_text};
+use crate::inventory::{Inventory, read_text_at_most};
 use crate::output::Output;
 use crate::report;
 
@@ -38,16 +38,22 @@ impl DriftSettings {
     }
 }
 
+/// The largest Terraform document read (states and plans come from pull requests and shared
+/// backends): larger is refused before it is parsed.
+pub const MAX_TERRAFORM_DOCUMENT: u64 = 512 * 1024 * 1024;
+
 pub fn run(args: &DriftArgs) -> Result<u8, Error> {
     // The state is read and checked before the config, and before any AWS call.
     let file = args.terraform_state.display().to_string();
     let state: serde_json::Value =
-        serde_json::from_str(&read_text(&args.terraform_state)?).map_err(|e| DriftError::Invalid {
-            file: file.clone(),
-            line: e.line(),
-            column: e.column(),
-            message: crate::position::strip_position(&e.to_string()),
-        })?;
+        serde_json::from_str(&read_text_at_most(&args.terraform_state, MAX_TERRAFORM_DOCUMENT)?).map_err(
+            |e| DriftError::Invalid {
+                file: file.clone(),
+                line: e.line(),
+                column: e.column(),
+                message: crate::position::strip_position(&e.to_string()),
+            },
+        )?;
     let config = Config::load(args.config.as_deref())?;
     drift(&DriftSettings::resolve(args, &config), &state)
 }

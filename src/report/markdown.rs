@@ -10,7 +10,6 @@ use crate::result::Summary;
 use crate::result::document::FindingRecord;
 use crate::result::summary::StatusCounts;
 use crate::result::{Finding, Status};
-use crate::rules::pack::PACK_VERSION;
 
 /// Failing findings listed; the rest are counted.
 const TOP: usize = 25;
@@ -69,7 +68,7 @@ fn body(
         summary.regions,
         summary.rules,
         env!("CARGO_PKG_VERSION"),
-        PACK_VERSION,
+        result.rules.pack_version(),
         result
             .evaluated_at
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),

@@ -15,7 +15,6 @@ use crate::result::Summary;
 use crate::result::document::FindingRecord;
 use crate::rules::Rule;
 use crate::rules::Severity;
-use crate::rules::pack::PACK_VERSION;
 
 /// The `$schema` GitHub code scanning expects.
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -261,7 +260,7 @@ pub fn render(
                 "version": env!("CARGO_PKG_VERSION"),
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
                 "rules": rules.iter().map(rule_descriptor).collect::<Vec<_>>(),
-                "properties": {"rulePack": PACK_VERSION},
+                "properties": {"rulePack": result.rules.pack_version()},
             }},
             "automationDetails": {"id": "ecaudit/"},
             "invocations": [{

@@ -13,7 +13,6 @@ use crate::result::Summary;
 use crate::result::document::FindingRecord;
 use crate::result::summary::StatusCounts;
 use crate::rules::Severity;
-use crate::rules::pack::PACK_VERSION;
 use crate::text;
 
 /// Suppressed findings listed in full; the rest are counted.
@@ -94,7 +93,7 @@ pub fn render(
         out,
         "ecaudit {} · rule pack {} · {} deployment(s) in {} account(s), {} region(s) · evaluated as of {}",
         env!("CARGO_PKG_VERSION"),
-        PACK_VERSION,
+        result.rules.pack_version(),
         summary.deployments,
         summary.accounts,
         summary.regions,

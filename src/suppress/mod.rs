@@ -479,7 +479,7 @@ mod tests {
         assert_eq!(excerpt("orders-cache"), "orders-cache");
         assert_eq!(
             excerpt("a\u{1b}]0;x\u{7}b\nc\u{202e}d\u{200b}é"),
-            "a\\u{1b}]0;x\\u{7}b\\u{a}c\\u{202e}d\\u{200b}é"
+            "a\\u{1b}]0;x\\u{7}b\\nc\\u{202e}d\\u{200b}é"
         );
         let long = "ü".repeat(300);
         assert_eq!(excerpt(&long), format!("{}… (600 bytes)", "ü".repeat(200)));

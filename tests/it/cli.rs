@@ -818,6 +818,20 @@ fn a_user_rule_replaces_the_bundled_rule_of_the_same_id() {
     assert_eq!(replaced["overridden"]["bundled_file"], "bundled:backup.yaml");
     let marked = rules.iter().filter(|r| r.get("overridden").is_some()).count();
     assert_eq!(marked, 1);
+    // Loading warns, naming the file; the table and Markdown carry the marked version too.
+    s.scan(&inv, &["--rules", dir_s])
+        .expect(1)
+        .stderr_has("ecaudit: warning: ")
+        .stderr_has(&file)
+        .stdout_has("rule pack 2026.12.0+modified");
+    s.scan(&inv, &["--rules", dir_s, "--format", "markdown"])
+        .expect(1)
+        .stdout_has("2026.12.0+modified");
+    // --no-override refuses the replacement at the user rule's line, before anything is read.
+    s.scan(&inv, &["--rules", dir_s, "--no-override"])
+        .expect(2)
+        .stderr_has(&format!("{file}:2:"))
+        .stderr_has("override-refused");
     let plain = s.scan(&inv, &["--format", "json"]).expect(0).json();
     assert_eq!(plain["tool"]["rule_pack"], "2026.12.0");
     assert!(
