@@ -26,7 +26,7 @@ fn invisible(c: char) -> bool {
 }
 
 /// Shown escaped on a terminal or in a log: every control character but tab (C0 with newline and
-/// CR, DEL, C1), and every [`invisible`] one.
+/// CR, DEL, C1), and every invisible one (format characters, line and paragraph separators).
 pub fn hidden_on_terminal(c: char) -> bool {
     (c.is_control() && c != '\t') || invisible(c)
 }

@@ -15,7 +15,7 @@ pub struct LoadOptions {
 }
 
 /// A user rule that replaced a bundled one: a warning, shown in the result's rule list, and the
-/// reason the reported pack version is marked modified ([`RuleSet::pack_version`]).
+/// reason the reported pack version is marked modified ([`super::RuleSet::pack_version`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Override<'r> {
     pub id: &'r str,
