@@ -886,10 +886,9 @@ fn a_rule_nesting_comprehensions_eight_deep_is_rejected() {
     rejected(&yaml, 6, "cel-too-costly", Some("literal-ranges"));
 }
 
-#[test]
-fn a_rule_just_under_the_cost_bound_is_accepted() {
-    let s = Scratch::new();
-    let yaml = rule_yaml(
+/// A rule whose check nests four comprehensions over the user groups: at the static bound.
+fn four_deep_rule() -> String {
+    rule_yaml(
         "four-deep",
         &[
             "title: T",
@@ -898,7 +897,13 @@ fn a_rule_just_under_the_cost_bound_is_accepted() {
             &format!("check: {}", nested_over_user_groups(4)),
             "remediation: R",
         ],
-    );
+    )
+}
+
+#[test]
+fn a_rule_just_under_the_cost_bound_is_accepted() {
+    let s = Scratch::new();
+    let yaml = four_deep_rule();
     let dir = s.rules("rules.d", &[("rules.yaml", &yaml)]);
     s.run(["rules", "validate", dir.to_str().unwrap()])
         .expect(0)
@@ -910,16 +915,7 @@ fn a_rule_just_under_the_cost_bound_is_accepted() {
 #[test]
 fn a_runaway_rule_is_an_error_finding_for_that_deployment_in_bounded_time() {
     let s = Scratch::new();
-    let yaml = rule_yaml(
-        "four-deep",
-        &[
-            "title: T",
-            "severity: low",
-            "applies_to: [replication_group]",
-            &format!("check: {}", nested_over_user_groups(4)),
-            "remediation: R",
-        ],
-    );
+    let yaml = four_deep_rule();
     let dir = s.rules("rules.d", &[("rules.yaml", &yaml)]);
     let groups: Vec<String> = (0..40).map(|i| format!("ug-{i}")).collect();
     let big = patched(
