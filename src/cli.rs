@@ -287,6 +287,10 @@ pub struct DriftArgs {
     /// Compare with this saved inventory instead of collecting.
     #[arg(long, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
+    /// Refuse a state or inventory larger than SIZE before parsing it (`512MiB`, `1GiB`)
+    /// [default: `[input] max_document_size`, else 512MiB].
+    #[arg(long, value_name = "SIZE")]
+    pub max_document_size: Option<crate::size::ByteSize>,
     #[arg(long, value_enum, default_value_t = DiffFormat::Table)]
     pub format: DiffFormat,
     /// Write the report to FILE (atomically) instead of standard output.

@@ -15,6 +15,7 @@ use crate::rules::RuleSet;
 use crate::rules::Severity;
 use crate::rules::UnknownSeverity;
 use crate::rules::params::{check_override, parse_for};
+use crate::size::ByteSize;
 use crate::suppress::{MAX_PATTERN, TagPolicy, excerpt};
 
 /// The file read when `--config` is not given, if it exists in the working directory.
@@ -49,6 +50,8 @@ struct RawConfig {
     #[serde(default)]
     suppress: RawSuppress,
     #[serde(default)]
+    input: RawInput,
+    #[serde(default)]
     rules: BTreeMap<Spanned<String>, Spanned<RawRuleConfig>>,
 }
 
@@ -59,6 +62,13 @@ struct RawSuppress {
     tags: Option<bool>,
     tags_max_severity: Option<Spanned<String>>,
     tags_rules: Option<Vec<Spanned<String>>>,
+}
+
+/// `[input]`: limits on what ecaudit reads from untrusted documents.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawInput {
+    max_document_size: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -183,6 +193,9 @@ pub struct Config {
     pub tags: TagPolicy,
     /// Where each `[suppress] tags_rules` id was written, checked by [`Config::apply`].
     pub tags_rules_at: Vec<Span>,
+    /// `[input] max_document_size`: the largest Terraform document (and inventory compared
+    /// with one) read; `--max-document-size` overrides it.
+    pub max_document_size: Option<ByteSize>,
 }
 
 fn line_column(text: &str, offset: usize) -> Span {
@@ -289,6 +302,12 @@ impl Config {
             .chain(outputs)
             .chain(suppress)
             .chain(severity_max)
+            .chain(
+                raw.input
+                    .max_document_size
+                    .iter()
+                    .map(|s| (s, "input.max_document_size")),
+            )
         {
             bounded(value, key)?;
         }
@@ -372,6 +391,16 @@ impl Config {
             targets: raw.targets,
             tags,
             tags_rules_at,
+            max_document_size: raw
+                .input
+                .max_document_size
+                .as_ref()
+                .map(|s| {
+                    s.get_ref()
+                        .parse()
+                        .map_err(|e| invalid(Some(s.span()), format!("input.max_document_size: {e}")))
+                })
+                .transpose()?,
         })
     }
 

@@ -24,5 +24,6 @@ pub mod report;
 pub mod result;
 pub mod rules;
 pub mod shard;
+pub mod size;
 pub mod suppress;
 pub mod text;

@@ -24,7 +24,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs to standard error: RUST_LOG when set, else the level `-v`s ask for, else nothing.
+/// Logs to standard error, each event on one line with what it quotes escaped: RUST_LOG when
+/// set, else the level `-v`s ask for, else nothing.
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let filter = match std::env::var("RUST_LOG") {
@@ -38,7 +39,7 @@ fn init_logging(verbose: u8) {
     };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| ecaudit::text::LogStream(std::io::stderr()))
         .with_ansi(false)
         .init();
 }

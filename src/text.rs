@@ -124,9 +124,68 @@ pub fn xml(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// A log stream (standard error under `-v`): each write, which the log formatter makes once per
+/// event, escaped as on a terminal but for its final newline, so a field value that holds a
+/// newline or an escape sequence (an account name, an AWS error message) stays on its line.
+pub struct LogStream<W>(pub W);
+
+impl<W: std::io::Write> std::io::Write for LogStream<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let (body, end) = match text.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (&*text, ""),
+        };
+        let line = format!("{}{end}", terminal(body));
+        self.0.write_all(line.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_event_stays_on_its_line() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || LogStream(writer.clone()))
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(account = %"a\n::error ::x\u{1b}]0;t\u{7}\u{202e}", "unit read");
+            tracing::info!("second");
+        });
+        let out = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        assert!(
+            lines[0].contains(r"a\n::error ::x\u{1b}]0;t\u{7}\u{202e}"),
+            "{out}"
+        );
+        assert!(
+            out.chars().all(|c| c == '\n' || !hidden_on_terminal(c)),
+            "{out:?}"
+        );
+    }
 
     #[test]
     fn terminal_text_shows_controls_and_invisible_characters_as_escapes() {

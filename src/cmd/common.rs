@@ -32,15 +32,22 @@ pub fn switch(flag: bool, config: Option<bool>) -> bool {
 /// The bundled rules and those of the config's and the command line's directories, with the
 /// config file's settings and then the `--param`s applied.
 pub fn load_rules(args: &RuleArgs, config: &Config) -> Result<RuleSet, Error> {
+    let rules = load_rules_again(args, config)?;
+    // A replaced bundled rule is never silent (file names come from the user: escaped).
+    for o in rules.overrides() {
+        eprintln!("ecaudit: warning: {}", crate::text::terminal(&o.to_string()));
+    }
+    Ok(rules)
+}
+
+/// [`load_rules`] without its warnings: a second rule set for a command that already loaded
+/// (and warned about) the first.
+pub fn load_rules_again(args: &RuleArgs, config: &Config) -> Result<RuleSet, Error> {
     let dirs: Vec<PathBuf> = config.rule_dirs.iter().chain(&args.rule_dirs).cloned().collect();
     let options = crate::rules::LoadOptions {
         refuse_overrides: args.no_override,
     };
     let mut rules = RuleSet::load_with(&dirs, options)?;
-    // A replaced bundled rule is never silent (file names come from the user: escaped).
-    for o in rules.overrides() {
-        eprintln!("ecaudit: warning: {}", crate::text::terminal(&o.to_string()));
-    }
     config.apply(&mut rules)?;
     apply_params(&mut rules, &args.params)?;
     Ok(rules)

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Error;
-use super::common::{Look, load_rules, load_suppressions, suppression_files};
+use super::common::{Look, load_rules, load_rules_again, load_suppressions, suppression_files};
 use crate::cli::{ColorChoice, DiffArgs, DiffFormat};
 use crate::config::Config;
 use crate::drift::{DriftError, FindingState, Input};
@@ -46,14 +46,18 @@ impl DiffSettings {
 pub fn run(args: &DiffArgs) -> Result<u8, Error> {
     let config = Config::load(args.rules.config.as_deref())?;
     let settings = DiffSettings::resolve(args, &config);
-    // Each evaluation consumes a rule set: two inventories need a second one.
-    let rules = || load_rules(&args.rules, &config);
-    diff(&settings, rules)
+    // Each evaluation consumes a rule set: two inventories need a second one (loaded quietly: the
+    // first one's warnings are the same).
+    let first = load_rules(&args.rules, &config)?;
+    diff(&settings, first, || load_rules_again(&args.rules, &config))
 }
 
-fn diff(settings: &DiffSettings, rules: impl Fn() -> Result<RuleSet, Error>) -> Result<u8, Error> {
+fn diff(
+    settings: &DiffSettings,
+    first: RuleSet,
+    rules: impl Fn() -> Result<RuleSet, Error>,
+) -> Result<u8, Error> {
     // Rules, config and suppressions are checked before either document is read.
-    let first = rules()?;
     let suppressions = load_suppressions(&settings.suppressions, &first)?;
     let old = Input::read(&settings.old)?;
     let new = Input::read(&settings.new)?;

@@ -11,6 +11,7 @@ use crate::exit;
 use crate::inventory::{Inventory, read_text_at_most};
 use crate::output::Output;
 use crate::report;
+use crate::size::ByteSize;
 
 /// What `drift` does, resolved from the command line and the config file.
 #[derive(Clone, Debug)]
@@ -21,6 +22,8 @@ pub struct DriftSettings {
     pub format: DiffFormat,
     pub output: Output,
     pub color: ColorChoice,
+    /// The largest state or inventory read (states come from pull requests and shared backends).
+    pub max_document: ByteSize,
 }
 
 impl DriftSettings {
@@ -34,34 +37,38 @@ impl DriftSettings {
             format: args.format,
             output: args.output.clone().unwrap_or_default(),
             color: args.color,
+            max_document: args
+                .max_document_size
+                .or(config.max_document_size)
+                .unwrap_or(ByteSize::DEFAULT_MAX_DOCUMENT),
         }
     }
 }
 
-/// The largest Terraform document read (states and plans come from pull requests and shared
-/// backends): larger is refused before it is parsed.
-pub const MAX_TERRAFORM_DOCUMENT: u64 = 512 * 1024 * 1024;
-
 pub fn run(args: &DriftArgs) -> Result<u8, Error> {
-    // The state is read and checked before the config, and before any AWS call.
+    // The config (for the size limit) and the state are read and checked before any AWS call.
+    let config = Config::load(args.config.as_deref())?;
+    let settings = DriftSettings::resolve(args, &config);
     let file = args.terraform_state.display().to_string();
     let state: serde_json::Value =
-        serde_json::from_str(&read_text_at_most(&args.terraform_state, MAX_TERRAFORM_DOCUMENT)?).map_err(
-            |e| DriftError::Invalid {
+        serde_json::from_str(&read_text_at_most(&settings.state, settings.max_document.0)?).map_err(|e| {
+            DriftError::Invalid {
                 file: file.clone(),
                 line: e.line(),
                 column: e.column(),
                 message: crate::position::strip_position(&e.to_string()),
-            },
-        )?;
-    let config = Config::load(args.config.as_deref())?;
-    drift(&DriftSettings::resolve(args, &config), &state)
+            }
+        })?;
+    drift(&settings, &state)
 }
 
 fn drift(settings: &DriftSettings, state: &serde_json::Value) -> Result<u8, Error> {
     let file = settings.state.display().to_string();
     let inventory = match &settings.source {
-        Source::Inventory(path) => crate::inventory::load_inventory(path)?,
+        Source::Inventory(path) => {
+            let text = read_text_at_most(path, settings.max_document.0)?;
+            crate::inventory::parse_inventory(&text, &path.display().to_string())?
+        }
         Source::Live(targets) => {
             // Validate the state's shape first: an unusable state must not cost a collection.
             crate::drift::terraform::compare(&file, state, &Inventory::new())?;

@@ -27,6 +27,9 @@ struct RuleListing<'a> {
     params: &'a BTreeMap<String, serde_json::Value>,
     controls: &'a BTreeMap<String, Vec<String>>,
     source: String,
+    /// `FILE:LINE` of the bundled rule this user rule replaced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    overrides: Option<String>,
 }
 
 fn listing(rule: &Rule, enabled: bool) -> RuleListing<'_> {
@@ -39,6 +42,7 @@ fn listing(rule: &Rule, enabled: bool) -> RuleListing<'_> {
         params: &rule.params,
         controls: &rule.controls,
         source: format!("{}:{}", rule.origin.file, rule.origin.line),
+        overrides: rule.overrides.as_ref().map(|o| format!("{}:{}", o.file, o.line)),
     }
 }
 
@@ -61,11 +65,13 @@ pub fn list(format: ListFormat, args: &RuleArgs) -> Result<u8, Error> {
             let mut t = report::common::styled_table(false, width);
             t.set_header(vec!["Rule", "Severity", "Applies to", "Title"]);
             for r in &all {
-                let id = if r.enabled {
-                    r.id.to_string()
-                } else {
-                    format!("{} (disabled)", r.id)
-                };
+                let mut id = r.id.to_string();
+                if r.overrides.is_some() {
+                    id.push_str(" (overridden)");
+                }
+                if !r.enabled {
+                    id.push_str(" (disabled)");
+                }
                 t.add_row(
                     [
                         id,
@@ -118,6 +124,13 @@ pub fn show(id: &str, args: &RuleArgs) -> Result<u8, Error> {
         t(&rule.origin.file),
         rule.origin.line
     ));
+    if let Some(bundled) = &rule.overrides {
+        line(format!(
+            "overrides: the bundled rule at {}:{} (replaced by this user rule)",
+            t(&bundled.file),
+            bundled.line
+        ));
+    }
     if let Some(d) = &rule.description {
         line(format!("\n{}", block(d)));
     }

@@ -37,7 +37,10 @@ pub enum InventoryError {
         found: String,
         expected: u32,
     },
-    #[error("{path}: larger than the limit of {} MiB; refused before parsing", max / (1024 * 1024))]
+    #[error(
+        "{path}: larger than the limit of {}; refused before parsing (raise it with --max-document-size or `[input] max_document_size` in ecaudit.toml)",
+        crate::size::ByteSize(*max)
+    )]
     TooLarge { path: String, max: u64 },
     #[error("{path}: deployments[{index}] and deployments[{first}] have the same ARN {arn}")]
     DuplicateArn {
@@ -346,7 +349,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "{}: larger than the limit of 2 MiB; refused before parsing",
+                "{}: larger than the limit of 2 MiB; refused before parsing (raise it with --max-document-size or `[input] max_document_size` in ecaudit.toml)",
                 big.display()
             )
         );

@@ -129,6 +129,8 @@ pub struct RuleView {
     /// Framework display name → control ids.
     pub controls: Vec<(String, Vec<String>)>,
     pub tally: Tally,
+    /// `FILE:LINE` of the user rule that replaced the bundled rule of this id.
+    pub overridden: Option<String>,
 }
 
 /// A finding that needs a reviewer's attention: failing, undecided or waived.
@@ -253,6 +255,7 @@ struct RuleInfo {
     severity: Severity,
     remediation: Option<String>,
     controls: BTreeMap<String, Vec<String>>,
+    overridden: Option<String>,
 }
 
 impl From<RuleRecord<'_>> for RuleInfo {
@@ -263,6 +266,7 @@ impl From<RuleRecord<'_>> for RuleInfo {
             severity: r.severity,
             remediation: Some(r.remediation.into_owned()).filter(|t| !t.is_empty()),
             controls: r.controls.into_owned(),
+            overridden: r.overridden.map(|o| format!("{}:{}", o.file, o.line)),
         }
     }
 }
@@ -302,6 +306,7 @@ impl AuditReport {
                     severity: f.severity,
                     remediation: None,
                     controls: f.controls.clone().into_owned(),
+                    overridden: None,
                 });
             if rule.remediation.is_none() {
                 rule.remediation = f.remediation.as_deref().map(str::to_string);
@@ -358,6 +363,7 @@ impl AuditReport {
                     .filter_map(|(key, name)| Some((name.to_string(), r.controls.get(*key)?.clone())))
                     .collect(),
                 tally: tally_of(&r.id),
+                overridden: r.overridden.clone(),
             })
             .collect();
         rules.sort_by(|a, b| a.id.cmp(&b.id));

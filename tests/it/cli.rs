@@ -827,6 +827,43 @@ fn a_user_rule_replaces_the_bundled_rule_of_the_same_id() {
     s.scan(&inv, &["--rules", dir_s, "--format", "markdown"])
         .expect(1)
         .stdout_has("2026.12.0+modified");
+    // `diff` of two inventories evaluates each with its own rule set, and warns once.
+    let inv_arg = inv.to_str().unwrap();
+    let diffed = s.run(["diff", inv_arg, inv_arg, "--rules", dir_s]);
+    diffed.expect(0);
+    assert_eq!(
+        diffed.stderr().matches("ecaudit: warning: ").count(),
+        1,
+        "{}",
+        diffed.stderr()
+    );
+    // `rules list` and `rules show` mark it; the audit report's rule section names its file.
+    s.run(["rules", "list", "--rules", dir_s])
+        .expect(0)
+        .stdout_has("snapshot-retention (overridden)");
+    let listed = s
+        .run(["rules", "list", "--format", "json", "--rules", dir_s])
+        .expect(0)
+        .json();
+    let listed = listed.as_array().unwrap();
+    let marked: Vec<_> = listed.iter().filter(|r| r.get("overrides").is_some()).collect();
+    assert_eq!(marked.len(), 1, "{marked:?}");
+    assert_eq!(marked[0]["overrides"], "bundled:backup.yaml:3");
+    s.run(["rules", "show", "snapshot-retention", "--rules", dir_s])
+        .expect(0)
+        .stdout_has("overrides: the bundled rule at bundled:backup.yaml:3");
+    let bundled = s.run(["rules", "show", "snapshot-retention"]).expect(0).stdout();
+    assert!(!bundled.contains("overrides:"), "{bundled}");
+    let saved = s.json("overridden.json", &report);
+    let saved = saved.to_str().unwrap();
+    for format in ["html", "markdown"] {
+        let out = s.run(["report", saved, "--format", format]).expect(0).stdout();
+        // HTML writes `/` as a character reference.
+        let out = out.replace("&#x2f;", "/");
+        let section = &out[out.find("Rules and remediation").unwrap()..];
+        assert_eq!(section.matches("Overridden").count(), 1, "{format}");
+        assert!(section.contains(&format!("{file}:2")), "{format}");
+    }
     // --no-override refuses the replacement at the user rule's line, before anything is read.
     s.scan(&inv, &["--rules", dir_s, "--no-override"])
         .expect(2)

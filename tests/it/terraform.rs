@@ -301,3 +301,54 @@ fn a_declared_deployment_in_an_unread_region_is_unverified_not_missing() {
             .all(|m| m["resource"] != "reporting-legacy")
     );
 }
+
+/// Issue 25: a state or inventory over the size limit (`--max-document-size`, else `[input]
+/// max_document_size`, else 512 MiB) is refused before it is parsed, exit 2; a bad limit is
+/// refused at its line.
+#[test]
+fn documents_over_the_size_limit_are_refused_before_parsing() {
+    let s = Scratch::new();
+    let state_path = s.json("state.json", &state());
+    let state_arg = state_path.to_str().unwrap();
+    let fleet = repo_path("examples/fleet.json");
+    let fleet_arg = fleet.to_str().unwrap();
+    let size = std::fs::metadata(&state_path).unwrap().len();
+    assert!(size > 1024, "the fixture state is over 1 KiB ({size} bytes)");
+    let drift = |extra: &[&str]| {
+        let mut args = vec!["drift", "--terraform-state", state_arg, "--inventory", fleet_arg];
+        args.extend_from_slice(extra);
+        s.run(args)
+    };
+    // Under the default limit it is read as before.
+    drift(&[]).expect(1);
+    drift(&["--max-document-size", "1KiB"])
+        .expect(2)
+        .stderr_has(&format!(
+            "{state_arg}: larger than the limit of 1 KiB; refused before parsing"
+        ));
+    // The inventory compared with it is bounded too.
+    let big = std::fs::metadata(&fleet).unwrap().len();
+    let between = format!("{}", size.max(1) + 1);
+    assert!(
+        big > size + 1,
+        "the fleet ({big} bytes) is larger than the state ({size} bytes)"
+    );
+    drift(&["--max-document-size", &between])
+        .expect(2)
+        .stderr_has(&format!("{fleet_arg}: larger than the limit of"));
+    // From the config file, overridden by the flag.
+    let config = s.file("ecaudit.toml", "[input]\nmax_document_size = \"1KiB\"\n");
+    let config_arg = config.to_str().unwrap();
+    drift(&["--config", config_arg])
+        .expect(2)
+        .stderr_has("larger than the limit of 1 KiB");
+    drift(&["--config", config_arg, "--max-document-size", "64MiB"]).expect(1);
+    // A limit that is not a size: the flag's and the config's error, exit 2.
+    drift(&["--max-document-size", "lots"])
+        .expect(2)
+        .stderr_has("expected a size such as 512MiB");
+    let bad = s.file("bad.toml", "[input]\nmax_document_size = \"12 parsecs\"\n");
+    drift(&["--config", bad.to_str().unwrap()])
+        .expect(2)
+        .stderr_has(&format!("{}:2:21: input.max_document_size", bad.display()));
+}
