@@ -54,9 +54,9 @@ impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0;
         match n {
-            _ if n >= GIB && n % GIB == 0 => write!(f, "{} GiB", n / GIB),
-            _ if n >= MIB && n % MIB == 0 => write!(f, "{} MiB", n / MIB),
-            _ if n >= KIB && n % KIB == 0 => write!(f, "{} KiB", n / KIB),
+            _ if n >= GIB && n.is_multiple_of(GIB) => write!(f, "{} GiB", n / GIB),
+            _ if n >= MIB && n.is_multiple_of(MIB) => write!(f, "{} MiB", n / MIB),
+            _ if n >= KIB && n.is_multiple_of(KIB) => write!(f, "{} KiB", n / KIB),
             _ => write!(f, "{n} bytes"),
         }
     }
