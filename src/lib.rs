@@ -19,6 +19,7 @@ pub mod inventory;
 pub mod merge;
 pub mod net;
 pub mod output;
+pub mod plan;
 pub mod position;
 pub mod report;
 pub mod result;
