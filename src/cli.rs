@@ -33,6 +33,9 @@ pub struct Cli {
 pub enum Command {
     /// Evaluate the rules against a live collection (or a saved inventory) and report findings.
     Scan(Box<ScanArgs>),
+    /// Judge a Terraform or OpenTofu plan (`terraform show -json PLANFILE`) or state with the
+    /// rules, with no AWS call: findings the plan introduces gate the merge (exit 1).
+    Plan(Box<PlanArgs>),
     /// Collect the inventory of every deployment and write it, without evaluating rules.
     Collect(CollectArgs),
     /// What drifted between two inventories or two scan results: deployments added and removed,
@@ -223,6 +226,67 @@ pub struct ScanArgs {
     pub rules: RuleArgs,
     #[command(flatten)]
     pub targets: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// `terraform show -json PLANFILE` (or `tofu show -json`), the JSON of a state, or a raw
+    /// state file (`terraform.tfstate`, `terraform state pull`); `-` for standard input.
+    pub plan: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath)]
+    pub output: Option<Output>,
+    /// Also write FORMAT to FILE (repeatable), e.g. `--output-format sarif=out.sarif`.
+    #[arg(long = "output-format", value_name = "FORMAT=FILE")]
+    pub outputs: Vec<OutputSpec>,
+    /// Render the HTML report (`--format html`) with this minijinja template.
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+    /// The Terraform configuration's root directory: each finding names its resource block's
+    /// `file:line` (SARIF results land on that line of a pull request) [default: .].
+    #[arg(long, value_name = "DIR")]
+    pub source: Option<PathBuf>,
+    /// A collected inventory (`ecaudit collect`) with facts about existing resources the plan
+    /// only references: security groups, VPC CIDR blocks, alarms.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// Which failing findings gate: those the plan introduces, or all.
+    #[arg(long, value_enum, default_value_t = crate::result::PlanGate::Introduced)]
+    pub gate: crate::result::PlanGate,
+    /// Suppressions file (YAML; repeatable; added to the config's).
+    #[arg(long = "suppressions", value_name = "FILE")]
+    pub suppressions: Vec<PathBuf>,
+    /// Mark failing findings whose fingerprint is in FILE as `baselined`.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Exit 1 when a finding of this severity or higher fails [default: high].
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+    /// Show only findings of this severity or higher (counts still include all) [default: info].
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub severity: Option<Severity>,
+    /// Always exit 0 unless the input is unusable (report-only runs).
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Accept findings that cannot be decided (facts known only after apply, or outside the
+    /// plan) instead of exiting 3.
+    #[arg(long)]
+    pub allow_partial: bool,
+    /// Evaluate time-dependent rules as of this instant (RFC 3339) [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<DateTime<Utc>>,
+    /// Refuse a plan, state or inventory larger than SIZE before parsing it
+    /// [default: `[input] max_document_size`, else 512MiB].
+    #[arg(long, value_name = "SIZE")]
+    pub max_document_size: Option<crate::size::ByteSize>,
+    /// When to colour the table.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    #[command(flatten)]
+    pub rules: RuleArgs,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ mod doctor;
 mod drift;
 mod generate;
 mod merge;
+mod plan;
 mod report;
 mod rules;
 mod scan;
@@ -21,6 +22,7 @@ mod scan;
 pub fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Scan(args) => scan::run(&args),
+        Command::Plan(args) => plan::run(&args),
         Command::Collect(args) => collect::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Drift(args) => drift::run(&args),
@@ -67,6 +69,8 @@ pub enum Error {
     State(#[from] crate::drift::terraform::StateError),
     #[error(transparent)]
     Template(#[from] crate::report::templates::TemplateError),
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
     #[error(transparent)]
     Result(#[from] crate::result::document::ResultError),
     #[error(transparent)]

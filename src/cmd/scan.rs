@@ -103,6 +103,11 @@ impl ScanSettings {
             }),
             quiet: args.targets.quiet,
         };
+        Self::checked(settings)
+    }
+
+    /// `settings`, once its outputs are shown not to clash.
+    pub fn checked(settings: ScanSettings) -> Result<ScanSettings, Error> {
         settings.check_outputs()?;
         Ok(settings)
     }
@@ -230,6 +235,24 @@ fn scan(settings: &ScanSettings, rules: RuleSet) -> Result<u8, Error> {
 
     let mut summary = Summary::compute(&result, settings.gate);
     summary.collection = stats;
+    write_outputs(settings, &result, &summary, template.as_ref())?;
+    if let (Some(recorder), Some(history), Some(this_run)) = (recorder, &settings.history, &this_run) {
+        recorder.record(this_run, &result, &summary, history.keep)?;
+    }
+    if let Some(e) = unrecorded {
+        return Err(e);
+    }
+    Ok(summary.gate.exit_code)
+}
+
+/// Every output of a judged result, then its notices on standard error: what `scan` and `plan`
+/// do once the findings are waived and the gate decided.
+pub(super) fn write_outputs(
+    settings: &ScanSettings,
+    result: &ScanResult,
+    summary: &Summary,
+    template: Option<&Template>,
+) -> Result<(), Error> {
     for spec in &settings.outputs {
         let look = Look::new(&spec.to, settings.color);
         let options = RenderOptions {
@@ -238,14 +261,14 @@ fn scan(settings: &ScanSettings, rules: RuleSet) -> Result<u8, Error> {
             width: look.width,
             pretty: look.pretty,
         };
-        match &template {
+        match template {
             Some(template) if spec.format == Format::Html => {
-                let page = report::audit_report(&result, &summary, &options, template)?;
+                let page = report::audit_report(result, summary, &options, template)?;
                 spec.to.write(|w| w.write_all(&page))?;
             }
             _ => spec
                 .to
-                .write(|w| report::render(spec.format, &result, &summary, &options, w))?,
+                .write(|w| report::render(spec.format, result, summary, &options, w))?,
         }
         if !spec.to.is_stdout() {
             eprintln!(
@@ -276,13 +299,7 @@ fn scan(settings: &ScanSettings, rules: RuleSet) -> Result<u8, Error> {
     {
         eprintln!("ecaudit: collected {stats}");
     }
-    if let (Some(recorder), Some(history), Some(this_run)) = (recorder, &settings.history, &this_run) {
-        recorder.record(this_run, &result, &summary, history.keep)?;
-    }
-    if let Some(e) = unrecorded {
-        return Err(e);
-    }
-    Ok(summary.gate.exit_code)
+    Ok(())
 }
 
 /// Evaluates the rules against the saved inventory or, unit by unit, against a live collection.
@@ -365,7 +382,7 @@ fn evaluate_source(settings: &ScanSettings, rules: RuleSet) -> Result<Evaluated,
 }
 
 /// The suppressions and baseline of a scan, read and validated before any work starts.
-struct Waivers<'a> {
+pub(super) struct Waivers<'a> {
     suppressions: Vec<Suppression>,
     tags: &'a TagPolicy,
     baseline: Option<Baseline>,
@@ -373,7 +390,7 @@ struct Waivers<'a> {
 }
 
 impl<'a> Waivers<'a> {
-    fn load(settings: &'a ScanSettings, rules: &RuleSet) -> Result<Waivers<'a>, Error> {
+    pub(super) fn load(settings: &'a ScanSettings, rules: &RuleSet) -> Result<Waivers<'a>, Error> {
         Ok(Waivers {
             suppressions: load_suppressions(&settings.suppressions, rules)?,
             tags: &settings.tags,
@@ -383,7 +400,7 @@ impl<'a> Waivers<'a> {
     }
 
     /// Applies the suppressions, then the baseline, then writes and applies `--update-baseline`.
-    fn apply(self, result: &mut ScanResult, today: NaiveDate) -> Result<(), Error> {
+    pub(super) fn apply(self, result: &mut ScanResult, today: NaiveDate) -> Result<(), Error> {
         crate::suppress::apply(result, self.suppressions, self.tags, today);
         let mut state = self
             .baseline

@@ -71,6 +71,7 @@ impl<'r> Evaluator<'r> {
                 evidence,
                 waiver: None,
                 transition: None,
+                change: None,
             });
         }
         out

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 /// What a Terraform document is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentKind {
     /// `terraform show -json PLANFILE` (format_version 1.x).

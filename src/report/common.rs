@@ -46,9 +46,11 @@ pub fn failing_first<'a>(result: &'a ScanResult, options: &'a RenderOptions) -> 
     let mut failing: Vec<_> = shown(result, options)
         .filter(|f| matches!(f.status, Status::Fail | Status::Error))
         .collect();
+    // A plan's introduced findings lead: they are the pull request's to fix.
     failing.sort_by_key(|f| {
         let rule = result.rule(f);
         (
+            f.change != Some(crate::result::PlanChange::Introduced),
             f.status,
             std::cmp::Reverse(rule.severity),
             rule.id.as_str(),

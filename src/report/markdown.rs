@@ -74,6 +74,21 @@ fn body(
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     )?;
 
+    if let Some(plan) = &result.plan {
+        writeln!(
+            out,
+            "Plan {}: **{} introduced**, {} existing, {} fixed failing finding(s); the gate counts {}.\n",
+            cell(&plan.file),
+            plan.introduced,
+            plan.existing,
+            plan.fixed,
+            match plan.gate {
+                crate::result::PlanGate::Introduced => "introduced ones",
+                crate::result::PlanGate::All => "every failing finding",
+            }
+        )?;
+    }
+
     let gaps: Vec<_> = result.gaps().collect();
     if !gaps.is_empty() {
         writeln!(
@@ -119,11 +134,18 @@ fn body(
             } else {
                 rule.severity.to_string()
             };
+            // A plan's finding names what the plan does to it and where its block is.
+            let mut deployment = cell(&d.id);
+            if let Some(source) = &d.source {
+                deployment.push_str(&format!(" ({})", cell(&source.to_string())));
+            }
+            if let Some(change) = f.change {
+                deployment.push_str(&format!(" · {}", change.as_str()));
+            }
             writeln!(
                 out,
-                "| {severity} | {} | {} | {} / {} | {} |",
+                "| {severity} | {} | {deployment} | {} / {} | {} |",
                 code(&rule.id),
-                cell(&d.id),
                 cell(&d.account_id),
                 cell(&d.region),
                 cell(&text)

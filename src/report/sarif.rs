@@ -112,7 +112,48 @@ fn rule_descriptor(rule: &Rule) -> Value {
     })
 }
 
-fn result_object(r: &FindingRecord, status: Status, rule_index: usize, baseline: bool) -> Value {
+/// A file path as a relative SARIF URI: each segment percent-encoded, `/` between them.
+fn file_uri(path: &str) -> String {
+    path.split(['/', '\\'])
+        .filter(|s| !s.is_empty() && *s != ".")
+        .map(|s| {
+            s.bytes()
+                .map(|b| match b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    true => (b as char).to_string(),
+                    false => format!("%{b:02X}"),
+                })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Where a finding is: a plan's resource at its block in the `.tf` sources (or, without them,
+/// the plan file), so code scanning annotates the pull request; else the deployment.
+fn physical_location(r: &FindingRecord, plan: Option<&crate::result::PlanInfo>) -> Value {
+    match (&r.source, plan) {
+        (Some(source), _) => json!({
+            "artifactLocation": {"uri": file_uri(&source.file)},
+            "region": {"startLine": source.line}
+        }),
+        (None, Some(plan)) if plan.file != "-" => json!({
+            "artifactLocation": {"uri": file_uri(&plan.file)},
+            "region": {"startLine": 1}
+        }),
+        _ => json!({
+            "artifactLocation": {"uri": artifact_uri(&r.account_id, &r.region, &r.resource_id)},
+            "region": {"startLine": 1}
+        }),
+    }
+}
+
+fn result_object(
+    r: &FindingRecord,
+    status: Status,
+    rule_index: usize,
+    baseline: bool,
+    plan: Option<&crate::result::PlanInfo>,
+) -> Value {
     let mut text = format!("{} ({}): {}", r.resource_id, r.resource_arn, r.message);
     for line in r.evidence.iter() {
         text.push_str("\n- ");
@@ -125,10 +166,7 @@ fn result_object(r: &FindingRecord, status: Status, rule_index: usize, baseline:
         "level": level(r.severity),
         "message": {"text": text},
         "locations": [{
-            "physicalLocation": {
-                "artifactLocation": {"uri": artifact_uri(&r.account_id, &r.region, &r.resource_id)},
-                "region": {"startLine": 1}
-            },
+            "physicalLocation": physical_location(r, plan),
             "logicalLocations": [{
                 "name": r.resource_id,
                 "fullyQualifiedName": r.resource_arn,
@@ -145,11 +183,20 @@ fn result_object(r: &FindingRecord, status: Status, rule_index: usize, baseline:
             "evidence": r.evidence,
         }
     });
+    if let Some(change) = r.change {
+        result["properties"]["change"] = json!(change);
+    }
     if baseline {
         result["baselineState"] = json!(if status == Status::Baselined {
             "unchanged"
         } else {
             "new"
+        });
+    } else if let Some(change) = r.change {
+        // Without a baseline, a plan's findings are new when it introduces them.
+        result["baselineState"] = json!(match change {
+            crate::result::PlanChange::Introduced => "new",
+            _ => "unchanged",
         });
     } else if let Some(t) = r.drift {
         // Without a baseline, the previous run (`--history`) is the baseline.
@@ -197,7 +244,13 @@ pub fn render(
         match f.status {
             Status::Fail | Status::Suppressed | Status::Baselined if f.failed() => {
                 let r = FindingRecord::new(result, f);
-                results.push(result_object(&r, f.status, f.rule, baseline));
+                results.push(result_object(
+                    &r,
+                    f.status,
+                    f.rule,
+                    baseline,
+                    result.plan.as_ref(),
+                ));
             }
             Status::Suppressed => {
                 // A suppressed undecided finding: a note, so the reason is on record.

@@ -101,6 +101,20 @@ pub fn render(
             .evaluated_at
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     )?;
+    if let Some(plan) = &result.plan {
+        writeln!(
+            out,
+            "plan {}: {} failing finding(s) introduced, {} existing, {} fixed; the gate counts {}",
+            text::terminal(&plan.file),
+            plan.introduced,
+            plan.existing,
+            plan.fixed,
+            match plan.gate {
+                crate::result::PlanGate::Introduced => "introduced ones (--gate all: every one)",
+                crate::result::PlanGate::All => "every failing finding",
+            }
+        )?;
+    }
 
     let waived = summary.findings.suppressed + summary.findings.baselined > 0;
     let mut by_severity = table(options);
@@ -160,14 +174,17 @@ pub fn render(
             } else {
                 severity_cell(rule.severity, color)
             };
+            // A plan's finding also names its block in the sources and what the plan does.
+            let unit = format!("{} {}", d.account_id, d.region);
+            let source = d.source.as_ref().map(ToString::to_string);
+            let place = [d.id.as_str(), d.kind.as_str(), unit.as_str()]
+                .into_iter()
+                .chain(source.as_deref())
+                .chain(f.change.map(|c| c.as_str()));
             findings.add_row(vec![
                 severity,
                 text_cell(&rule.id),
-                lines_cell([
-                    d.id.as_str(),
-                    d.kind.as_str(),
-                    &format!("{} {}", d.account_id, d.region),
-                ]),
+                lines_cell(place),
                 Cell::new(finding),
             ]);
         }

@@ -18,7 +18,10 @@ use serde::de::DeserializeOwned;
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Serialize};
 
-use super::{DriftReport, Finding, ScanResult, Status, Summary, Transition, Waivers, fingerprint};
+use super::{
+    DriftReport, Finding, PlanChange, PlanInfo, ScanResult, SourceLocation, Status, Summary, Transition,
+    Waivers, fingerprint,
+};
 use crate::inventory::{Collector, CoverageEntry, DeploymentKind};
 use crate::rules::pack::PACK_VERSION;
 use crate::rules::{RuleSet, Severity};
@@ -103,6 +106,9 @@ pub struct ScanInfo<'a> {
     /// The program (and caller) that collected the inventory, when it says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collector: Option<Cow<'a, Collector>>,
+    /// The Terraform document judged, for a result of `ecaudit plan`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Cow<'a, PlanInfo>>,
 }
 
 /// A rule evaluated by the scan, as the document lists it: what the audit report's compliance
@@ -164,6 +170,12 @@ pub struct FindingRecord<'a> {
     /// How it moved since the previous run (`scan --history`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<Transition>,
+    /// What the Terraform plan does to it (`ecaudit plan`): `introduced`, `existing`, `fixed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<PlanChange>,
+    /// The resource's block in the `.tf` sources (`ecaudit plan --source`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Cow<'a, SourceLocation>>,
 }
 
 /// What waived a finding.
@@ -270,6 +282,8 @@ impl<'a> FindingRecord<'a> {
             fingerprint: Cow::Owned(fingerprint(&rule.id, &d.arn)),
             waiver: WaiverRecord::new(result, f),
             drift: f.transition,
+            change: f.change,
+            source: d.source.as_ref().map(Cow::Borrowed),
         }
     }
 }
@@ -306,6 +320,7 @@ impl<'a, F> Document<'a, F> {
                 min_severity,
                 shard: result.shard.as_ref().map(Cow::Borrowed),
                 collector: result.collector.as_ref().map(Cow::Borrowed),
+                plan: result.plan.as_ref().map(Cow::Borrowed),
             },
             summary: Cow::Borrowed(summary),
             coverage: Cow::Borrowed(&result.coverage),

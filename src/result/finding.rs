@@ -69,6 +69,30 @@ pub struct Finding {
     pub waiver: Option<Waiver>,
     /// How it moved since the previous run (`scan --history`).
     pub transition: Option<super::Transition>,
+    /// What the Terraform plan does to it (`ecaudit plan`).
+    pub change: Option<PlanChange>,
+}
+
+/// What a Terraform plan does to a finding: judged before and after the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanChange {
+    /// Fails after the plan, and passed (or the resource did not exist) before.
+    Introduced,
+    /// Fails before and after the plan.
+    Existing,
+    /// Passes after the plan, and failed before.
+    Fixed,
+}
+
+impl PlanChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanChange::Introduced => "introduced",
+            PlanChange::Existing => "existing",
+            PlanChange::Fixed => "fixed",
+        }
+    }
 }
 
 impl Finding {

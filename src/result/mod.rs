@@ -10,6 +10,8 @@ mod waivers;
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use chrono::{DateTime, Utc};
 
 use crate::inventory::{Collector, CoverageEntry, Deployment, DeploymentKind, Inventory};
@@ -20,7 +22,7 @@ pub use drift::{
     Change, Changed, DeploymentDrift, DriftReport, FindingRef, Identity, InventoryDrift, Side, Transition,
     Transitions,
 };
-pub use finding::{Finding, Status, Waiver, fingerprint};
+pub use finding::{Finding, PlanChange, Status, Waiver, fingerprint};
 pub use summary::Summary;
 pub use waivers::{BaselineEntry, BaselineState, EntryState, SuppressionEntry, SuppressionState, Waivers};
 
@@ -33,6 +35,47 @@ pub struct Resource {
     pub account_id: String,
     pub region: String,
     pub tags: Option<BTreeMap<String, String>>,
+    /// Where it is declared, for a resource of a Terraform plan found in `--source`.
+    pub source: Option<SourceLocation>,
+}
+
+/// A resource block in a `.tf` file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceLocation {
+    pub file: String,
+    pub line: usize,
+}
+
+impl std::fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// What `ecaudit plan` judged, and how its gate counts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanInfo {
+    /// The plan or state file (`-`: standard input).
+    pub file: String,
+    /// `plan`, `state` (`terraform show -json` of a state) or `raw_state` (a `.tfstate`).
+    pub document: crate::plan::DocumentKind,
+    /// `introduced`: the gate counts only failing findings the plan introduces (the default);
+    /// `all`: every failing finding (`--gate all`).
+    pub gate: PlanGate,
+    pub introduced: usize,
+    pub existing: usize,
+    pub fixed: usize,
+}
+
+/// Which failing findings of a plan the gate counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanGate {
+    /// Only those the plan introduces.
+    #[default]
+    Introduced,
+    /// Every failing finding, existing ones included.
+    All,
 }
 
 impl From<&Deployment> for Resource {
@@ -44,6 +87,7 @@ impl From<&Deployment> for Resource {
             account_id: d.account_id.clone(),
             region: d.region.clone(),
             tags: d.tags.clone(),
+            source: None,
         }
     }
 }
@@ -66,6 +110,8 @@ pub struct ScanResult {
     pub waivers: Waivers,
     /// What drifted since the previous run (`--history`).
     pub drift: Option<DriftReport>,
+    /// The Terraform document judged (`ecaudit plan`).
+    pub plan: Option<PlanInfo>,
 }
 
 impl ScanResult {
@@ -90,6 +136,7 @@ impl ScanResult {
             evaluated_at,
             waivers: Waivers::default(),
             drift: None,
+            plan: None,
         }
     }
 

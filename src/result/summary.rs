@@ -131,12 +131,17 @@ impl Counter {
     }
 
     pub fn add(&mut self, rule: usize, severity: Severity, status: Status) {
-        self.total.add(status);
-        self.by_rule[rule].add(status);
-        self.by_severity[severity as usize].add(status);
+        self.add_ungated(rule, severity, status);
         if status == Status::Fail && severity >= self.options.fail_on {
             self.failing += 1;
         }
+    }
+
+    /// Counts a finding the gate leaves out (a plan's existing failure under its default gate).
+    pub fn add_ungated(&mut self, rule: usize, severity: Severity, status: Status) {
+        self.total.add(status);
+        self.by_rule[rule].add(status);
+        self.by_severity[severity as usize].add(status);
     }
 
     /// The summary: `rules` are (id, severity) in the order their indexes count.
@@ -182,19 +187,45 @@ impl Summary {
     pub fn compute(result: &ScanResult, options: GateOptions) -> Summary {
         let rules = result.rules.rules();
         let mut counter = Counter::new(rules.len(), options);
+        // A plan gates by default on what it introduces: a failure it only carries over is not
+        // the pull request's to fix.
+        let introduced_only = result
+            .plan
+            .as_ref()
+            .is_some_and(|p| p.gate == super::PlanGate::Introduced);
         for f in &result.findings {
-            counter.add(f.rule, rules[f.rule].severity, f.status);
+            let severity = rules[f.rule].severity;
+            match introduced_only && f.change != Some(super::PlanChange::Introduced) {
+                true => counter.add_ungated(f.rule, severity, f.status),
+                false => counter.add(f.rule, severity, f.status),
+            }
         }
         let deployments = &result.resources;
         let accounts: BTreeSet<&str> = deployments.iter().map(|d| d.account_id.as_str()).collect();
         let regions: BTreeSet<&str> = deployments.iter().map(|d| d.region.as_str()).collect();
-        counter.summary(
+        let mut summary = counter.summary(
             rules.iter().map(|r| (r.id.clone(), r.severity)),
             deployments.len(),
             accounts.len(),
             regions.len(),
             result.gaps().count(),
-        )
+        );
+        if introduced_only {
+            summary.gate.reason = summary
+                .gate
+                .reason
+                .replacen(
+                    "failing finding(s)",
+                    "failing finding(s) introduced by the plan",
+                    1,
+                )
+                .replacen(
+                    "no failing findings",
+                    "no failing findings introduced by the plan",
+                    1,
+                );
+        }
+        summary
     }
 }
 

@@ -1,0 +1,156 @@
+//! `ecaudit plan`: a Terraform plan (or state) judged with the rules, with no AWS call. The
+//! deployments after apply are evaluated, and so are those before it, so each failing finding
+//! says whether the plan introduces it; by default only introduced ones gate.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::Utc;
+
+use super::Error;
+use super::common::{load_rules, load_rules_again, suppression_files, switch};
+use super::scan::{ScanSettings, Waivers, write_outputs};
+use crate::cli::PlanArgs;
+use crate::config::{Config, OutputSpec};
+use crate::evaluate::evaluate;
+use crate::inventory::{parse_inventory, read_text_at_most};
+use crate::plan::source;
+use crate::report::templates::{ReportFormat, Template};
+use crate::result::summary::{GateOptions, Summary};
+use crate::result::{PlanChange, PlanInfo, ScanResult, SourceLocation, Status};
+use crate::rules::Severity;
+use crate::size::ByteSize;
+use crate::text;
+
+pub fn run(args: &PlanArgs) -> Result<u8, Error> {
+    let config = Config::load(args.rules.config.as_deref())?;
+    let settings = settings(args, &config)?;
+    let max = args
+        .max_document_size
+        .or(config.max_document_size)
+        .unwrap_or(ByteSize::DEFAULT_MAX_DOCUMENT);
+    // Rules, suppressions, baseline and template are checked before the plan is read.
+    let rules = load_rules(&args.rules, &config)?;
+    let waivers = Waivers::load(&settings, &rules)?;
+    let template = settings
+        .outputs
+        .iter()
+        .any(|o| o.format == crate::report::Format::Html)
+        .then(|| Template::load(ReportFormat::Html, args.template.as_deref()))
+        .transpose()?;
+
+    let extra = match &args.inventory {
+        Some(path) => Some(parse_inventory(
+            &read_text_at_most(path, max.0)?,
+            &path.display().to_string(),
+        )?),
+        None => None,
+    };
+    let file = args.plan.display().to_string();
+    let planned = crate::plan::read(&read_text_at_most(&args.plan, max.0)?, &file, extra.as_ref())?;
+
+    let now = args.now.unwrap_or_else(Utc::now);
+    let before = evaluate(&planned.before, load_rules_again(&args.rules, &config)?, now);
+    let mut result = evaluate(&planned.after, rules, now);
+    let counts = mark_changes(&mut result, &before);
+    locate(
+        &mut result,
+        &planned,
+        args.source.as_deref().unwrap_or(Path::new(".")),
+    );
+    result.plan = Some(PlanInfo {
+        file,
+        document: planned.kind,
+        gate: args.gate,
+        introduced: counts[0],
+        existing: counts[1],
+        fixed: counts[2],
+    });
+
+    waivers.apply(&mut result, now.date_naive())?;
+    let summary = Summary::compute(&result, settings.gate);
+    write_outputs(&settings, &result, &summary, template.as_ref())?;
+    Ok(summary.gate.exit_code)
+}
+
+/// The scan settings a plan's outputs, gate and waivers use.
+fn settings(args: &PlanArgs, config: &Config) -> Result<ScanSettings, Error> {
+    ScanSettings::checked(ScanSettings {
+        source: super::common::Source::Inventory(args.plan.clone()),
+        outputs: std::iter::once(OutputSpec {
+            format: args.format,
+            to: args.output.clone().unwrap_or_default(),
+        })
+        .chain(config.outputs.iter().cloned())
+        .chain(args.outputs.iter().cloned())
+        .collect(),
+        template: args.template.clone(),
+        min_severity: args.severity.or(config.severity).unwrap_or(Severity::Info),
+        color: args.color,
+        gate: GateOptions {
+            fail_on: args.fail_on.or(config.fail_on).unwrap_or(Severity::High),
+            allow_partial: switch(args.allow_partial, config.allow_partial),
+            exit_zero: switch(args.exit_zero, config.exit_zero),
+        },
+        now: args.now,
+        suppressions: suppression_files(config, &args.suppressions),
+        tags: config.tags.clone(),
+        baseline: args.baseline.clone().or_else(|| config.baseline.clone()),
+        update_baseline: None,
+        history: None,
+        quiet: true,
+    })
+}
+
+/// Marks each finding after the plan with what the plan does to it, from the same rule on the
+/// same address before the plan; returns the introduced, existing and fixed counts.
+fn mark_changes(after: &mut ScanResult, before: &ScanResult) -> [usize; 3] {
+    let failed_before: BTreeMap<(&str, &str), bool> = before
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                (before.rule(f).id.as_str(), before.resource(f).id.as_str()),
+                f.status == Status::Fail,
+            )
+        })
+        .collect();
+    let mut counts = [0; 3];
+    let keys: Vec<(String, String)> = after
+        .findings
+        .iter()
+        .map(|f| (after.rule(f).id.clone(), after.resource(f).id.clone()))
+        .collect();
+    for (f, (rule, resource)) in after.findings.iter_mut().zip(&keys) {
+        let was = failed_before.get(&(rule.as_str(), resource.as_str())).copied();
+        f.change = match (f.status, was) {
+            (Status::Fail, Some(true)) => Some(PlanChange::Existing),
+            (Status::Fail, _) => Some(PlanChange::Introduced),
+            (Status::Pass | Status::NotApplicable, Some(true)) => Some(PlanChange::Fixed),
+            _ => None,
+        };
+        if let Some(change) = f.change {
+            counts[change as usize] += 1;
+        }
+    }
+    counts
+}
+
+/// Names each resource's block in the `.tf` sources under `dir`; what cannot be read there is a
+/// warning, never an error (SARIF then points at the plan file).
+fn locate(result: &mut ScanResult, planned: &crate::plan::Planned, dir: &Path) {
+    let found = source::locate(dir, planned.configuration.as_ref());
+    for warning in &found.warnings {
+        eprintln!("ecaudit: warning: {}", text::terminal(warning));
+    }
+    for resource in &mut result.resources {
+        let block = planned
+            .config_addresses
+            .get(&resource.id)
+            .and_then(|address| found.blocks.get(address));
+        resource.source = block.map(|b| SourceLocation {
+            file: b.file.display().to_string(),
+            line: b.line,
+        });
+    }
+}
