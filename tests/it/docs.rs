@@ -232,3 +232,19 @@ fn deployment_examples_are_yaml_and_shard_merge_and_scan() {
     let gha = read("examples/deploy/github-actions-matrix.yml");
     assert!(gha.contains("shard: [1, 2, 3, 4, 5, 6]"));
 }
+
+#[test]
+fn the_plan_workflow_is_yaml_and_its_command_parses() {
+    use clap::Parser;
+    let text = read("examples/terraform/github-actions.yml");
+    serde_saphyr::from_str::<serde_json::Value>(&text).unwrap_or_else(|e| panic!("not YAML: {e}"));
+    let commands = ecaudit_commands(&text);
+    assert_eq!(commands.len(), 1, "{commands:?}");
+    let args = &commands[0];
+    assert_eq!(args[1], "plan");
+    for flag in ["--source", "--fail-on", "--output-format"] {
+        assert!(args.iter().any(|a| a == flag), "the workflow does not use {flag}");
+    }
+    ecaudit::cli::Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    assert!(text.contains("terraform show -json tfplan > plan.json") && text.contains("upload-sarif"));
+}

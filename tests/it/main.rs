@@ -16,6 +16,7 @@ mod gate;
 mod layout;
 mod live;
 mod metrics;
+mod plan;
 mod probe;
 mod report;
 mod robustness;
