@@ -75,7 +75,8 @@ pub enum Command {
 /// Where rules and their settings come from.
 #[derive(Debug, Clone, Args)]
 pub struct RuleArgs {
-    /// Add the rule files (*.yaml) of DIR; a rule with a bundled id replaces the bundled rule.
+    /// Add the rule files (*.yaml, *.yml) of DIR, or the rule file DIR names; a rule with a
+    /// bundled id replaces the bundled rule.
     #[arg(long = "rules", value_name = "DIR")]
     pub rule_dirs: Vec<PathBuf>,
     /// Refuse a rule file that replaces a bundled rule (exit 2) instead of warning.

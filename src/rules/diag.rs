@@ -25,6 +25,7 @@ macro_rules! codes {
 
 codes! {
     Io = "io": "a rule file or directory could not be read",
+    NoRuleFiles = "no-rule-files": "a rules directory holds no rule file (*.yaml, *.yml)",
     YamlSyntax = "yaml-syntax": "the file is not valid YAML",
     UnknownField = "unknown-field": "a rule (or the file) has a key ecaudit does not know",
     MissingField = "missing-field": "a required key (id, title, severity, applies_to, remediation) is missing",

@@ -289,7 +289,8 @@ impl RuleSet {
     }
 }
 
-/// The rule files of a directory, sorted by name.
+/// The rule files of a directory, sorted by name, or the one rule file `dir` names. A directory
+/// without a rule file is a mistake (a wrong path, files named `.yml.txt`), not zero rules.
 fn read_dir_sources(dir: &Path) -> Result<Vec<RuleSource>, Diagnostic> {
     let io_diag = |path: &Path, e: std::io::Error| Diagnostic {
         code: Code::Io,
@@ -300,10 +301,24 @@ fn read_dir_sources(dir: &Path) -> Result<Vec<RuleSource>, Diagnostic> {
         message: format!("cannot read: {e}"),
     };
     let mut paths = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| io_diag(dir, e))? {
-        let path = entry.map_err(|e| io_diag(dir, e))?.path();
-        if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) && path.is_file() {
-            paths.push(path);
+    if dir.is_file() {
+        paths.push(dir.to_path_buf());
+    } else {
+        for entry in std::fs::read_dir(dir).map_err(|e| io_diag(dir, e))? {
+            let path = entry.map_err(|e| io_diag(dir, e))?.path();
+            if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) && path.is_file() {
+                paths.push(path);
+            }
+        }
+        if paths.is_empty() {
+            return Err(Diagnostic {
+                code: Code::NoRuleFiles,
+                file: dir.display().to_string(),
+                line: 0,
+                column: 0,
+                rule_id: None,
+                message: "no rule file (*.yaml, *.yml) in this directory".into(),
+            });
         }
     }
     paths.sort();

@@ -1778,3 +1778,30 @@ fn nowhere_to_keep_the_inventory_is_reported_before_any_aws_call() {
         );
     }
 }
+
+/// Issue 26: `--rules` takes a rule file as well as a directory; a directory without a rule file
+/// is an error with its own code, for `rules validate` as for `--rules`.
+#[test]
+fn rules_come_from_a_file_and_an_empty_directory_is_an_error() {
+    let s = Scratch::new();
+    let file = s.file(
+        "team-rules.yaml",
+        "rules:\n  - id: team-owner\n    title: Caches name their owner\n    severity: low\n    applies_to: [replication_group]\n    check: \"'owner' in d.tags\"\n    remediation: Tag the cache with its owner.\n",
+    );
+    let file_arg = file.to_str().unwrap();
+    s.run(["rules", "validate", file_arg]).expect(0).stdout_has("1 rule(s) valid");
+    s.run(["rules", "show", "team-owner", "--rules", file_arg])
+        .expect(0)
+        .stdout_has("Caches name their owner");
+    let empty = s.path("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("notes.txt"), "not a rule").unwrap();
+    let empty_arg = empty.to_str().unwrap();
+    s.run(["rules", "validate", empty_arg])
+        .expect(2)
+        .stderr_has("error[no-rule-files]")
+        .stderr_has(empty_arg);
+    s.run(["rules", "list", "--rules", empty_arg])
+        .expect(2)
+        .stderr_has("no-rule-files");
+}
