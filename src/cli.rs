@@ -218,7 +218,7 @@ pub struct ScanArgs {
     pub allow_partial: bool,
     /// Evaluate time-dependent rules as of this instant (RFC 3339) [default: the inventory's
     /// collected_at, else now]; suppressions expire as of its date [default: today].
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", value_parser = rfc3339)]
     pub now: Option<DateTime<Utc>>,
     /// When to colour the table.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
@@ -277,7 +277,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub allow_partial: bool,
     /// Evaluate time-dependent rules as of this instant (RFC 3339) [default: now].
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", value_parser = rfc3339)]
     pub now: Option<DateTime<Utc>>,
     /// Refuse a plan, state or inventory larger than SIZE before parsing it
     /// [default: `[input] max_document_size`, else 512MiB].
@@ -461,4 +461,10 @@ pub struct DoctorArgs {
     /// Write to FILE (atomically) instead of standard output.
     #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath)]
     pub output: Option<Output>,
+}
+
+/// An instant as `--now` takes it, with an example when it is not one.
+fn rfc3339(s: &str) -> Result<DateTime<Utc>, String> {
+    s.parse()
+        .map_err(|e| format!("{e}; expected an RFC 3339 time such as 2026-12-01T06:00:00Z"))
 }

@@ -117,7 +117,22 @@ fn write_file(path: &Path, render: impl FnOnce(&mut dyn Write) -> io::Result<()>
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(fs::Permissions::from_mode(0o666));
     }
-    let mut tmp = builder.tempfile_in(dir)?;
+    // The temporary file is ours, not the user's: an error names its directory, not its name.
+    let mut tmp = builder.tempfile_in(dir).map_err(|e| {
+        let cause = e
+            .raw_os_error()
+            .map_or_else(|| io::Error::from(e.kind()), io::Error::from_raw_os_error);
+        match e.kind() {
+            io::ErrorKind::NotFound => io::Error::new(
+                e.kind(),
+                format!("the directory {} does not exist", dir.display()),
+            ),
+            kind => io::Error::new(
+                kind,
+                format!("cannot create a file in {}: {cause}", dir.display()),
+            ),
+        }
+    })?;
     {
         let mut out = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
         render(&mut out)?;
@@ -175,6 +190,9 @@ mod tests {
         let missing = file(&dir.path().join("no/such/dir/report.json"));
         let e = missing.write(|w| w.write_all(b"x")).unwrap_err().to_string();
         assert!(e.starts_with(&format!("{missing}: cannot write: ")), "{e}");
+        // Never the temporary file's name.
+        assert!(!e.contains(".ecaudit-"), "{e}");
+        assert!(e.ends_with("no/such/dir does not exist"), "{e}");
     }
 
     #[test]

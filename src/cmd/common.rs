@@ -53,6 +53,17 @@ pub fn load_rules_again(args: &RuleArgs, config: &Config) -> Result<RuleSet, Err
     Ok(rules)
 }
 
+/// Refuses to print the HTML report on a terminal: it is a page for a browser (100 KB of markup
+/// on a screen), so the user is asked for a file instead.
+pub fn html_destination(to: &Output) -> Result<(), Error> {
+    match to.is_terminal() {
+        true => Err(Error::Usage(
+            "the HTML report is a page for a browser: give -o FILE (or redirect standard output)".into(),
+        )),
+        false => Ok(()),
+    }
+}
+
 /// The suppressions files of the config, then those of the command line.
 pub fn suppression_files(config: &Config, extra: &[PathBuf]) -> Vec<PathBuf> {
     config.suppressions.iter().chain(extra).cloned().collect()

@@ -9,6 +9,9 @@ use crate::result::document::{self, Document};
 
 pub fn run(args: &ReportArgs) -> Result<u8, Error> {
     let output = args.output.clone().unwrap_or_default();
+    if args.format == crate::report::templates::ReportFormat::Html {
+        super::common::html_destination(&output)?;
+    }
     // The template is checked before the (possibly large) result is read.
     let template = Template::load(args.format, args.template.as_deref())?;
     let doc: Document = document::read(&args.result)?;

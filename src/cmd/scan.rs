@@ -134,6 +134,9 @@ impl ScanSettings {
                 ));
             }
         }
+        for o in self.outputs.iter().filter(|o| o.format == Format::Html) {
+            super::common::html_destination(&o.to)?;
+        }
         if self.template.is_some() && !self.has_html() {
             return usage(
                 "--template applies to the HTML report: add --format html or --output-format html=FILE"

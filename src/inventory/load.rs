@@ -139,6 +139,10 @@ pub fn load_inventory(path: &Path) -> Result<Inventory, InventoryError> {
     parse_inventory(&text, &path.display().to_string())
 }
 
+/// What an inventory looks like, for an error about a document of another shape.
+const SHAPE: &str = "an inventory is a JSON object `{\"schema_version\": 1, \"deployments\": [...]}` as \
+                     `ecaudit collect` writes it (`ecaudit inventory-schema` prints its JSON Schema)";
+
 /// Parses a whole inventory document; `path` only names it in errors.
 pub fn parse_inventory(text: &str, path: &str) -> Result<Inventory, InventoryError> {
     let doc = Document::parse(text, path)?;
@@ -162,6 +166,21 @@ impl<'a> Document<'a> {
             column,
             message,
         };
+        // A struct also deserializes from an array (its fields in order): say what the document
+        // is instead, before serde takes its first element for `schema_version`.
+        let start = text.len() - text.trim_start().len();
+        let found = match text[start..].chars().next() {
+            Some('{') | None => None,
+            Some('[') => Some("an array"),
+            Some('"') => Some("a string"),
+            Some('t' | 'f') => Some("a boolean"),
+            Some('n') => Some("null"),
+            Some(_) => Some("a number or not JSON"),
+        };
+        if let Some(found) = found {
+            let (line, column) = line_column(text, start);
+            return Err(invalid(line, column, format!("this is {found}; {SHAPE}")));
+        }
         let mut de = serde_json::Deserializer::from_str(text);
         let raw: RawInventory =
             serde_path_to_error::deserialize(&mut de).map_err(|e| json_error(&e, 1, 1, "", &invalid))?;
@@ -169,7 +188,7 @@ impl<'a> Document<'a> {
             .map_err(|e| invalid(e.line(), e.column().max(1), strip_position(&e.to_string())))?;
 
         match &raw.schema_version {
-            None => return Err(invalid(1, 1, "missing field `schema_version`".into())),
+            None => return Err(invalid(1, 1, format!("missing field `schema_version`; {SHAPE}"))),
             Some(v) if v.as_u64() == Some(u64::from(SCHEMA_VERSION)) => {}
             Some(v) => {
                 return Err(InventoryError::UnsupportedVersion {
@@ -180,7 +199,7 @@ impl<'a> Document<'a> {
             }
         }
         let Some(deployments) = raw.deployments else {
-            return Err(invalid(1, 1, "missing field `deployments`".into()));
+            return Err(invalid(1, 1, format!("missing field `deployments`; {SHAPE}")));
         };
         Ok(Document {
             header: Inventory {

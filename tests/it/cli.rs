@@ -1119,6 +1119,46 @@ fn inventory_missing_schema_version() {
 fn inventory_missing_deployments() {
     let err = bad_inventory("{\"schema_version\": 1}");
     assert!(err.contains("missing field `deployments`"), "{err}");
+    assert!(err.contains("ecaudit inventory-schema"), "{err}");
+}
+
+/// Issue 26: a document of another shape says what it is and what an inventory looks like
+/// (never an internal type name, never its first element taken for `schema_version`).
+#[test]
+fn inventory_of_another_shape_says_what_is_expected() {
+    for (text, found) in [
+        ("[{\"a\": 1}]", "an array"),
+        ("\n  \"x\"", "a string"),
+        ("42", "a number"),
+    ] {
+        let err = bad_inventory(text);
+        assert!(err.contains(&format!("this is {found}")), "{err}");
+        assert!(err.contains("ecaudit inventory-schema"), "{err}");
+        assert!(
+            !err.contains("RawInventory") && !err.contains("schema_version {"),
+            "{err}"
+        );
+    }
+}
+
+/// Issue 26: `--now` shows an example of the time it takes.
+#[test]
+fn a_bad_now_shows_an_example() {
+    let s = Scratch::new();
+    s.scan(&fleet(), &["--now", "yesterday"])
+        .expect(2)
+        .stderr_has("expected an RFC 3339 time such as 2026-12-01T06:00:00Z");
+}
+
+/// Issue 26: a write error names the file asked for and its missing directory, not the
+/// temporary file it would have been written through.
+#[test]
+fn a_write_error_names_the_target_not_the_temporary_file() {
+    let s = Scratch::new();
+    let run = s.scan(&fleet(), &["--exit-zero", "-o", "missing/out.json"]);
+    run.expect(2)
+        .stderr_has("missing/out.json: cannot write: the directory missing does not exist");
+    assert!(!run.stderr().contains(".ecaudit-"), "{}", run.stderr());
 }
 
 #[test]
@@ -1789,7 +1829,9 @@ fn rules_come_from_a_file_and_an_empty_directory_is_an_error() {
         "rules:\n  - id: team-owner\n    title: Caches name their owner\n    severity: low\n    applies_to: [replication_group]\n    check: \"'owner' in d.tags\"\n    remediation: Tag the cache with its owner.\n",
     );
     let file_arg = file.to_str().unwrap();
-    s.run(["rules", "validate", file_arg]).expect(0).stdout_has("1 rule(s) valid");
+    s.run(["rules", "validate", file_arg])
+        .expect(0)
+        .stdout_has("1 rule(s) valid");
     s.run(["rules", "show", "team-owner", "--rules", file_arg])
         .expect(0)
         .stdout_has("Caches name their owner");
@@ -1804,4 +1846,47 @@ fn rules_come_from_a_file_and_an_empty_directory_is_an_error() {
     s.run(["rules", "list", "--rules", empty_arg])
         .expect(2)
         .stderr_has("no-rule-files");
+}
+
+/// Issue 26: the HTML report is not printed on a terminal (a pseudo-terminal from `script`,
+/// util-linux, always on Debian): the command asks for a file instead, exit 2.
+#[test]
+fn the_html_report_is_not_printed_on_a_terminal() {
+    let s = Scratch::new();
+    let saved = s.json(
+        "result.json",
+        &s.scan(&fleet(), &["--format", "json", "--exit-zero"])
+            .expect(0)
+            .json(),
+    );
+    let bin = assert_cmd::cargo::cargo_bin("ecaudit");
+    let on_terminal = |args: &str| {
+        let out = std::process::Command::new("script")
+            .args(["-qec", &format!("{} {args}", bin.display()), "/dev/null"])
+            .current_dir(s.dir.path())
+            .env("COLUMNS", "120")
+            .output()
+            .expect("script (util-linux) runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    for args in [
+        format!("report {}", saved.display()),
+        format!("scan --inventory {} --format html --exit-zero", fleet().display()),
+    ] {
+        let (code, out) = on_terminal(&args);
+        assert_eq!(code, Some(2), "{args}: {out}");
+        assert!(out.contains("give -o FILE"), "{args}: {out}");
+        assert!(!out.contains("<html"), "{args}: {out}");
+    }
+    // Redirected, it is written as before.
+    let (code, _) = on_terminal(&format!("report {} > page.html", saved.display()));
+    assert_eq!(code, Some(0));
+    assert!(
+        std::fs::read_to_string(s.path("page.html"))
+            .unwrap()
+            .contains("<html")
+    );
 }
