@@ -68,8 +68,17 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff), e.g. `ecaudit manpage > ecaudit.1`.
-    Manpage,
+    /// Print a man page (roff): `ecaudit manpage > ecaudit.1`, `ecaudit manpage scan >
+    /// ecaudit-scan.1`, `ecaudit manpage rules list`; or write every page to a directory
+    /// (`ecaudit manpage --dir man/man1`).
+    Manpage {
+        /// The subcommand whose page to print (`scan`, `rules list`, ...) [default: the top page].
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
+        /// Write the page of ecaudit and of every subcommand (`ecaudit-scan.1`, ...) into DIR.
+        #[arg(long, value_name = "DIR", conflicts_with = "command")]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 /// Where rules and their settings come from.

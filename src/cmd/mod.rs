@@ -35,7 +35,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             RulesCommand::Validate { dir } => rules::validate(&dir),
         },
         Command::Completions { shell } => generate::completions(shell),
-        Command::Manpage => generate::manpage(),
+        Command::Manpage { command, dir } => generate::manpage(&command, dir.as_deref()),
         Command::InventorySchema => generate::inventory_schema(),
     }
 }
