@@ -37,7 +37,8 @@ pub fn manpage(path: &[String], dir: Option<&std::path::Path>) -> Result<u8, Err
     }
     let mut command = &top;
     // `rules list`, `rules-list` (the page's name) and `inventory-schema` all name a page.
-    let mut words: std::collections::VecDeque<&str> = path.iter().flat_map(|p| p.split_whitespace()).collect();
+    let mut words: std::collections::VecDeque<&str> =
+        path.iter().flat_map(|p| p.split_whitespace()).collect();
     let mut at_top = true;
     while let Some(name) = words.pop_front() {
         // `ecaudit-scan`, the page's own name, starts with the program's.

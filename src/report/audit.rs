@@ -198,9 +198,12 @@ pub struct AuditReport {
     pub frameworks: Vec<Framework>,
     pub rules: Vec<RuleView>,
     pub deployments: Vec<DeploymentView>,
-    /// Failing, undecided and waived findings: by account, region and deployment, then failing
-    /// first and by severity, highest first.
+    /// Failing, undecided and waived findings: failing first, then by severity (highest first),
+    /// rule and deployment, so the worst lead.
     pub findings: Vec<FindingView>,
+    /// The first failing findings (indexes into `findings`): what the report's first screen
+    /// names before any chart.
+    pub worst: Vec<usize>,
     /// Per status of `findings`.
     pub attention: Tally,
     /// Coverage entries that failed: what the scan could not read.
@@ -208,6 +211,9 @@ pub struct AuditReport {
     pub waivers: Waivers,
     pub drift: Option<DriftReport>,
 }
+
+/// Failing findings the report's first screen names.
+const WORST: usize = 5;
 
 fn rank(s: Severity) -> u8 {
     match s {
@@ -443,13 +449,17 @@ impl AuditReport {
             })
             .collect();
         findings.sort_by(|a, b| {
-            (a.deployment, a.status, std::cmp::Reverse(a.severity), &a.rule_id).cmp(&(
-                b.deployment,
+            (a.status, std::cmp::Reverse(a.severity), &a.rule_id, a.deployment).cmp(&(
                 b.status,
                 std::cmp::Reverse(b.severity),
                 &b.rule_id,
+                b.deployment,
             ))
         });
+        let worst = (0..findings.len())
+            .take_while(|&i| findings[i].status == Status::Fail)
+            .take(WORST)
+            .collect();
 
         // Scope: every account and region the scan read or found a deployment in.
         let mut accounts: BTreeSet<String> = by_account.keys().cloned().collect();
@@ -510,6 +520,7 @@ impl AuditReport {
             rules,
             deployments,
             findings,
+            worst,
             attention: tally.finish(),
             gaps: coverage.iter().filter(|c| c.is_gap()).cloned().collect(),
             waivers: waivers.into_owned(),

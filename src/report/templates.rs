@@ -103,6 +103,8 @@ impl Template {
         });
         env.set_formatter(format_value);
         env.add_filter("pct", |v: f64| format!("{v:.1}"));
+        // Remediation texts mark commands and ids as `code`: shown as code, the rest escaped.
+        env.add_filter("code_spans", move |v: String| code_spans(&v, format));
         // JSON text of a value (drift's before and after), escaped like any other string.
         env.add_filter("json", |v: Value| {
             serde_json::to_string(&v)
@@ -174,6 +176,46 @@ fn format_value(out: &mut Output, state: &mut State, value: &Value) -> Result<()
         }
         _ => escape_formatter(out, state, value),
     }
+}
+
+/// `text` with its `backtick` spans as code and everything else escaped for `format`: a safe
+/// value. An unmatched backtick stays a literal one.
+fn code_spans(text: &str, format: ReportFormat) -> Value {
+    let parts: Vec<&str> = text.split('`').collect();
+    let mut out = String::with_capacity(text.len() + 32);
+    for (i, part) in parts.iter().enumerate() {
+        // Odd parts are inside a span, when the span closes.
+        let code = i % 2 == 1 && i + 1 < parts.len();
+        let unmatched = i % 2 == 1 && !code;
+        match (format, code) {
+            (ReportFormat::Html, true) => out.push_str(&format!("<code>{}</code>", html(part))),
+            (ReportFormat::Html, false) => {
+                if unmatched {
+                    out.push('`');
+                }
+                out.push_str(&html(part));
+            }
+            // Markdown: a code span holds no line break; its text is literal there.
+            (ReportFormat::Markdown, true) => out.push_str(&format!(
+                "`{}`",
+                crate::text::markup(&part.replace(['\n', '\r'], " "))
+            )),
+            (ReportFormat::Markdown, false) => {
+                if unmatched {
+                    out.push_str("\\`");
+                }
+                // Spaces after a code span are inside a line: written as they are, not as the
+                // character references `inert` gives a value's leading spaces.
+                let rest = match i {
+                    0 => part,
+                    _ => part.trim_start_matches(' '),
+                };
+                out.push_str(&part[..part.len() - rest.len()]);
+                out.push_str(&super::common::inert(rest, usize::MAX));
+            }
+        }
+    }
+    Value::from_safe_string(out)
 }
 
 fn write_failure(e: std::fmt::Error) -> minijinja::Error {

@@ -93,6 +93,19 @@ try:
     seen["controls_shown"] = driver.find_element(By.ID, "findings-controls").is_displayed()
     seen["rows"] = rows_shown()
     seen["severity_order"] = severity_column()
+    seen["first_row_status"] = js(
+        "const r = document.querySelector('#findings-table tbody tr'); return r ? r.dataset.status : null"
+    )
+    # What a reader sees of the rules section (innerText: rendered, code spans without markup).
+    seen["rules_text"] = js("return document.getElementById('rules').innerText")
+    seen["rules_code_spans"] = js("return document.querySelectorAll('#rules code').length")
+    seen["worst_before_summary"] = js(
+        "const w = document.getElementById('worst'), s = document.getElementById('summary');"
+        "return !!w && !!(w.compareDocumentPosition(s) & Node.DOCUMENT_POSITION_FOLLOWING)"
+    )
+    seen["worst_first"] = js(
+        "const li = document.querySelector('#worst li'); return li ? li.innerText : null"
+    )
 
     header = driver.find_element(By.CSS_SELECTOR, "#findings-table th[data-sort='number']")
     header.click()

@@ -135,6 +135,29 @@ fn the_report_renders_in_chromium_and_prints_to_pdf() {
     );
     assert_eq!(seen["coverage_alert_before_summary"], true);
 
+    // Issue 26: the first screen names the worst findings before any chart; the list of findings
+    // starts with the most severe failing one; remediation shows its commands as code, never
+    // as literal backticks.
+    assert_eq!(seen["worst_before_summary"], true);
+    assert!(
+        seen["worst_first"].as_str().unwrap().starts_with("critical"),
+        "{}",
+        seen["worst_first"]
+    );
+    assert_eq!(seen["first_row_status"], "fail");
+    let order = numbers(&seen["severity_order"]);
+    assert_eq!(order.first(), order.iter().max(), "{order:?}");
+    let rules_text = seen["rules_text"].as_str().unwrap();
+    assert!(
+        !rules_text.contains('`'),
+        "a literal backtick in the rules section"
+    );
+    assert!(
+        seen["rules_code_spans"].as_i64().unwrap() > 20,
+        "{}",
+        seen["rules_code_spans"]
+    );
+
     // The script shows the controls, sorts and filters; without it every row is listed: the
     // demo fleet's 53 failures, 8 of them suppressed (1 by tag, 1 and 6 by the two entries of
     // REPORT_SUPPRESSIONS), 3 of them critical, 5 on catalog-redis.

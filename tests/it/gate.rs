@@ -564,18 +564,34 @@ fn completions_and_man_page_come_from_the_cli_definitions() {
         .stdout_has("completions");
     // Issue 26: a page per subcommand, by name or all into a directory; every page the top page
     // refers to exists.
-    s.run(["manpage", "scan"]).expect(0).stdout_has(".TH ecaudit-scan 1");
-    s.run(["manpage", "rules", "list"]).expect(0).stdout_has(".TH ecaudit-rules-list 1");
-    s.run(["manpage", "ecaudit-plan"]).expect(0).stdout_has(".TH ecaudit-plan 1");
-    s.run(["manpage", "nope"]).expect(2).stderr_has("has the subcommands scan, plan");
-    s.run(["manpage", "--dir", "man"]).expect(0).stderr_has("man page(s) to man");
+    s.run(["manpage", "scan"])
+        .expect(0)
+        .stdout_has(".TH ecaudit-scan 1");
+    s.run(["manpage", "rules", "list"])
+        .expect(0)
+        .stdout_has(".TH ecaudit-rules-list 1");
+    s.run(["manpage", "ecaudit-plan"])
+        .expect(0)
+        .stdout_has(".TH ecaudit-plan 1");
+    s.run(["manpage", "nope"])
+        .expect(2)
+        .stderr_has("has the subcommands scan, plan");
+    s.run(["manpage", "--dir", "man"])
+        .expect(0)
+        .stderr_has("man page(s) to man");
     let top = run.stdout().replace("\\-", "-");
     let mut referred = 0;
     for (at, _) in top.match_indices("ecaudit-") {
-        let name: String = top[at..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '-').collect();
+        let name: String = top[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '-')
+            .collect();
         if top[at + name.len()..].starts_with("(1)") {
             referred += 1;
-            assert!(s.path(&format!("man/{name}.1")).is_file(), "{name}(1) is referred to, not written");
+            assert!(
+                s.path(&format!("man/{name}.1")).is_file(),
+                "{name}(1) is referred to, not written"
+            );
         }
     }
     assert!(referred >= 10, "{referred} pages referred to");
