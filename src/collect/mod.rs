@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::Utc;
 use serde::Serialize;
@@ -135,7 +134,7 @@ impl fmt::Display for CollectStats {
 pub(crate) fn describe_error<E, R>(e: &SdkError<E, R>) -> CoverageError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
+    R: fmt::Debug + 'static,
 {
     let (code, message) = match e {
         SdkError::ServiceError(se) => {
@@ -148,12 +147,36 @@ where
             )
         }
         SdkError::TimeoutError(_) => ("timeout".to_string(), "the operation timed out".to_string()),
-        SdkError::DispatchFailure(_) => ("dispatch".to_string(), DisplayErrorContext(e).to_string()),
-        SdkError::ResponseError(_) => ("response".to_string(), DisplayErrorContext(e).to_string()),
-        SdkError::ConstructionFailure(_) => ("construction".to_string(), DisplayErrorContext(e).to_string()),
-        _ => ("unknown".to_string(), DisplayErrorContext(e).to_string()),
+        SdkError::DispatchFailure(_) => ("dispatch".to_string(), display_chain(e)),
+        SdkError::ResponseError(_) => ("response".to_string(), display_chain(e)),
+        SdkError::ConstructionFailure(_) => ("construction".to_string(), display_chain(e)),
+        _ => ("unknown".to_string(), display_chain(e)),
     };
     CoverageError { code, message }
+}
+
+/// An error and its causes as one line of text: each cause's own message once, joined by `: `.
+/// Never the Debug form, which the SDK's `DisplayErrorContext` appends (a screenful of nested
+/// `DispatchFailure { source: ConnectorError { ... } }` that tells a person nothing more).
+pub(crate) fn display_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        // One line per cause: the credential chain lists its attempts on lines of their own.
+        let text = err
+            .to_string()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ")
+            .replace(":; ", ": ");
+        if !text.is_empty() && !parts.last().is_some_and(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = err.source();
+    }
+    parts.join(": ")
 }
 
 /// What one unit read and failed to read, one coverage entry per API.

@@ -86,7 +86,7 @@ fn unless_not_found<T, E, R>(
 ) -> Result<Vec<T>, CoverageError>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     match result {
         Err(e) if e.as_service_error().is_some_and(not_found) => Ok(Vec::new()),

@@ -9,6 +9,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::region::Region;
@@ -47,6 +48,40 @@ pub enum TargetError {
     BadAccount(String),
     #[error("`{0}` is not an AWS region name")]
     BadRegion(String),
+    /// The credential chain found nothing (or a provider in it failed): nothing can be read.
+    #[error(
+        "no usable AWS credentials ({0}). Give --profile NAME or set AWS_PROFILE (run `aws sso login --profile NAME` first for an SSO profile), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    )]
+    NoCredentials(String),
+    /// STS could not be reached to identify the caller: nothing else will be either.
+    #[error(
+        "cannot reach AWS STS in {region} to identify the caller ({cause}). Check the network and any proxy (HTTPS_PROXY), or --endpoint-url"
+    )]
+    Unreachable { region: String, cause: String },
+}
+
+/// Why the caller could not be identified, when it means no account can be read: the credential
+/// chain came up empty, or STS could not be reached. Anything else (access denied, throttling)
+/// stays a coverage gap like any other failed read.
+fn unusable<E, R>(e: &SdkError<E, R>, region: &Region) -> Option<TargetError>
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if let Some(c) = err.downcast_ref::<CredentialsError>() {
+            return Some(TargetError::NoCredentials(super::display_chain(c)));
+        }
+        next = err.source();
+    }
+    match e {
+        SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => Some(TargetError::Unreachable {
+            region: region.to_string(),
+            cause: super::display_chain(e),
+        }),
+        _ => None,
+    }
 }
 
 /// The accounts to read, known before any of them is resolved, and what resolving each needs.
@@ -216,11 +251,13 @@ pub(crate) async fn prepare(
             .retry_classifier(super::retry::UnreadableResponse)
             .build(),
     );
-    let identity = sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| describe_error(&e));
+    let identity = sts.get_caller_identity().send().await;
+    if let Err(e) = &identity
+        && let Some(stop) = unusable(e, &home)
+    {
+        return Err(stop);
+    }
+    let identity = identity.map_err(|e| describe_error(&e));
     let Some(identity) = reads.record("sts", "GetCallerIdentity", identity) else {
         coverage.extend(reads.finish(recorder).into_iter().map(|mut e| {
             e.account_id = "unknown".into();

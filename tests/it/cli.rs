@@ -5,7 +5,7 @@
 //! picked up) and passes absolute paths.
 
 use crate::common;
-use common::cli::Scratch;
+use common::cli::{Run, Scratch};
 use common::*;
 
 use std::path::PathBuf;
@@ -1889,4 +1889,49 @@ fn the_html_report_is_not_printed_on_a_terminal() {
             .unwrap()
             .contains("<html")
     );
+}
+
+/// Issue 26 point 3: without credentials, or with STS out of reach, a live scan stops with one
+/// line that says what was tried and what to do, exit 2, before any table; never the SDK's
+/// Debug dump.
+#[test]
+fn no_credentials_or_no_network_is_one_line_a_person_can_act_on() {
+    let s = Scratch::new();
+    // `ecaudit()` clears every credential source (no variables, no files, no IMDS).
+    let run = s.run(["scan", "--regions", "us-east-1"]);
+    run.expect(2)
+        .stderr_has("ecaudit: error: no usable AWS credentials (")
+        .stderr_has("Give --profile NAME or set AWS_PROFILE")
+        .stderr_has("aws sso login");
+    assert!(run.stdout().is_empty(), "no table: {}", run.stdout());
+    assert_eq!(run.stderr().lines().count(), 1, "{}", run.stderr());
+    // Credentials, but nothing listens where STS should be.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let run = Run::of(
+        ecaudit()
+            .current_dir(s.dir.path())
+            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "secret")
+            .args([
+                "collect",
+                "--regions",
+                "us-east-1",
+                "--max-attempts",
+                "1",
+                "--endpoint-url",
+                &endpoint,
+            ]),
+    );
+    run.expect(2)
+        .stderr_has("cannot reach AWS STS in us-east-1 to identify the caller")
+        .stderr_has("Connection refused");
+    assert!(run.stdout().is_empty(), "{}", run.stdout());
+    for text in [run.stdout(), run.stderr()] {
+        assert!(
+            !text.contains("DispatchFailure {") && !text.contains("ConnectorError"),
+            "{text}"
+        );
+    }
 }

@@ -54,6 +54,18 @@ fn scan(aws: &Aws, name: &str) -> (i32, String, Value) {
         true => aws.json(name),
         false => Value::Null,
     };
+    // Issue 26: every error a fault causes is shown as its code and message, never as the
+    // SDK's Debug dump.
+    for text in [run.stderr(), doc.to_string()] {
+        for dump in [
+            "DispatchFailure {",
+            "ConnectorError {",
+            "ResponseError {",
+            "TimeoutError {",
+        ] {
+            assert!(!text.contains(dump), "{dump} in {name}: {text}");
+        }
+    }
     (run.code(), run.stderr(), doc)
 }
 
