@@ -527,14 +527,13 @@ mod tests {
                 at(root.join("good.tf"), 2)
             )])
         );
-        assert_eq!(found.warnings.len(), 1, "{:?}", found.warnings);
-        let prefix = format!("{}:4:", root.join("bad.tf").display());
-        assert!(found.warnings[0].starts_with(&prefix), "{}", found.warnings[0]);
-        assert!(
-            found.warnings[0].contains("not valid HCL"),
-            "{}",
-            found.warnings[0]
+        let bad = root.join("bad.tf");
+        let expected = format!(
+            "{}:4:21: not valid HCL, its blocks are not located: invalid expression; \
+             expected `\"`, `[`, `{{`, `-`, `!`, `(`, `_`, `<`, letter or digit",
+            bad.display()
         );
+        assert_eq!(found.warnings, [expected]);
     }
 
     #[test]
@@ -616,6 +615,23 @@ mod tests {
         let found = locate_within(dir.path(), None, limits);
         assert_eq!(found.blocks.len(), 4);
         assert_eq!(found.warnings, ["more than 4 blocks: the rest are not located"]);
+    }
+
+    #[test]
+    fn an_override_file_does_not_move_a_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| fs::write(dir.path().join(name), text).unwrap();
+        // Sorted before main.tf by name, read after it as Terraform does.
+        write("a_override.tf", "resource \"aws_x\" \"a\" {\n  name = \"b\"\n}\n");
+        write("main.tf", "\nresource \"aws_x\" \"a\" {\n  name = \"a\"\n}\n");
+        write("override.tf", "resource \"aws_x\" \"only_here\" {}\n");
+        let found = locate(dir.path(), None);
+        assert_eq!(found.warnings, Vec::<String>::new());
+        assert_eq!(found.blocks["aws_x.a"], at(dir.path().join("main.tf"), 2));
+        assert_eq!(
+            found.blocks["aws_x.only_here"],
+            at(dir.path().join("override.tf"), 1)
+        );
     }
 
     #[cfg(unix)]
