@@ -34,7 +34,7 @@ pub const MAX_BLOCKS: usize = 200_000;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Located {
     /// The source directory joined with the path to the file, `.` and `..` removed lexically
-    /// (as Terraform resolves a module source; symlinks are not followed).
+    /// (as Terraform resolves a module source; symlinks are not resolved).
     pub file: PathBuf,
     /// 1-based line of the block's first token (`resource`, `data`).
     pub line: usize,
@@ -297,8 +297,8 @@ impl Walk {
     /// The `resource` and `data` blocks at the top of `text` (the file `file`), by address
     /// within the module, with their lines.
     fn blocks(&mut self, file: &Path, text: &str) -> Vec<(String, usize)> {
-        // Terraform reads a file that starts with a byte order mark; the parser does not. Lines
-        // are the same without it.
+        // A byte order mark (some Windows editors write one) is no HCL token; dropping it
+        // leaves the lines as they are.
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let body = match hcl_edit::parser::parse_body(text) {
             Ok(body) => body,
