@@ -13,6 +13,8 @@
 
 mod build;
 mod document;
+mod joins;
+mod resolve;
 pub mod source;
 
 use std::collections::BTreeMap;
@@ -21,7 +23,7 @@ use serde::Serialize;
 
 use crate::inventory::Inventory;
 
-pub use document::{DocumentKind, PlanError};
+pub use document::{DocumentKind, PlanError, state_values};
 
 /// What a resource change does, from its `change.actions`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -35,6 +37,8 @@ pub enum Action {
     /// A data source read; never a deployment.
     Read,
     Delete,
+    /// `["forget"]` (a `removed` block): no longer managed, left running; not in `after`.
+    Forget,
 }
 
 /// A Terraform document as inventories.
