@@ -480,15 +480,17 @@ fn plan_vpc(cx: &Cx, j: usize) -> Result<Vpc, Gap> {
         .into_iter()
         .map(str::to_string)
         .collect();
-    let mut ipv6: Vec<String> = n
-        .get("ipv6_cidr_block")
-        .str()?
-        .into_iter()
-        .map(str::to_string)
-        .collect();
+    // A new VPC's IPv6 block is unknown until apply, but it has one only when asked for.
+    let asks_v6 = n.get("assign_generated_ipv6_cidr_block").boolean()? == Some(true)
+        || n.get("ipv6_ipam_pool_id").str()?.is_some();
+    let mut ipv6: Vec<String> = match n.get("ipv6_cidr_block").str() {
+        Err(_) if !asks_v6 => Vec::new(),
+        other => other?.into_iter().map(str::to_string).collect(),
+    };
     // A data source lists every associated block.
     for a in n.get("cidr_block_associations").items() {
-        if let Some(c) = a.get("cidr_block").str()?
+        if a.get("state").v.as_str().is_none_or(|s| s == "associated")
+            && let Some(c) = a.get("cidr_block").str()?
             && !ipv4.iter().any(|b| b == c)
         {
             ipv4.push(c.to_string());

@@ -16,6 +16,8 @@ mod document;
 mod joins;
 mod resolve;
 pub mod source;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 
