@@ -13,7 +13,9 @@
 
 mod build;
 mod document;
-mod joins;
+mod kinds;
+mod network;
+mod parameters;
 mod resolve;
 pub mod source;
 #[cfg(test)]

@@ -327,7 +327,7 @@ fn a_collected_inventory_supplies_what_the_plan_only_references() {
     let mut extra = Inventory::new();
     let mut known = find(&fixture().after, SESSIONS).clone();
     known.security_groups[0].state = LookupState::Found;
-    known.security_groups[0].ingress = vec![joins::permission(
+    known.security_groups[0].ingress = vec![network::permission(
         "tcp",
         Some(6379),
         Some(6379),
