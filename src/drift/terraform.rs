@@ -1,5 +1,6 @@
 //! Drift against declared state: the JSON of `terraform show -json` (a state, or a plan's
-//! planned values) compared with live deployments. Each Terraform attribute maps to an inventory
+//! planned values; a raw state file is first put in that shape by
+//! [`crate::plan::state_values`]) compared with live deployments. Each Terraform attribute maps to an inventory
 //! fact (the table is in `docs/terraform.md` and `deployment_attributes`); a fact the inventory
 //! does not know (null) is never reported as drift.
 
