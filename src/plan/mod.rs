@@ -28,6 +28,8 @@ use serde::Serialize;
 use crate::inventory::Inventory;
 
 pub use document::{DocumentKind, PlanError, state_values};
+pub(crate) use network::permission as ingress_permission;
+pub(crate) use resolve::tf_bool;
 
 /// What a resource change does, from its `change.actions`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
