@@ -207,10 +207,14 @@ fn detect(text: &str, file: &str) -> Result<(DocumentKind, Value), PlanError> {
         .iter()
         .any(|k| top.contains_key(*k));
         if is_plan {
-            for key in ["resource_changes"] {
-                if top.get(key).is_some_and(|v| !v.is_array() && !v.is_null()) {
-                    return Err(not_terraform(file, format!("`{key}` is not a list: {HOW}")));
-                }
+            if top
+                .get("resource_changes")
+                .is_some_and(|v| !v.is_array() && !v.is_null())
+            {
+                return Err(not_terraform(
+                    file,
+                    format!("`resource_changes` is not a list: {HOW}"),
+                ));
             }
             return Ok((DocumentKind::Plan, value));
         }

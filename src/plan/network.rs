@@ -14,6 +14,9 @@ use crate::inventory::{
     Vpc,
 };
 
+/// A rule resource's address and the permission it adds (or why that is unknown).
+type RuleIngress = (String, Result<IngressPermission, Gap>);
+
 /// What an id attribute names: an id, or a resource of the plan (whose id may not be known yet).
 #[derive(Clone, Debug, PartialEq)]
 pub(super) enum Ref {
@@ -25,7 +28,7 @@ pub(super) enum Ref {
 /// id is unknown), and those whose group cannot be told.
 #[derive(Default)]
 pub(super) struct Rules {
-    by_group: BTreeMap<String, Vec<(String, Result<IngressPermission, Gap>)>>,
+    by_group: BTreeMap<String, Vec<RuleIngress>>,
     orphans: Vec<String>,
 }
 
