@@ -89,6 +89,7 @@ impl<'a> Cx<'a> {
         }
         match node.str() {
             Ok(s) => Ok(s.map(str::to_string)),
+            Err(Unknown) if self.unset_unless_configured(i, attribute) => Ok(None),
             Err(Unknown) => {
                 let targets = self.res.attribute(i, attribute).ok_or(Gap::Unknown)?;
                 let [target] = targets.as_slice() else {
@@ -149,7 +150,7 @@ impl<'a> Cx<'a> {
             .into_iter()
             .map(|s| Ref::Id(s.to_string()))
             .collect();
-        if node.unknown() {
+        if node.unknown() && !self.unset_unless_configured(i, attribute) {
             let targets = self.res.attribute(i, attribute).ok_or(Gap::Unknown)?;
             let before = out.len();
             for t in targets {
@@ -169,8 +170,22 @@ impl<'a> Cx<'a> {
                 return Err(Gap::Unknown);
             }
         }
-        out.dedup();
-        Ok(out)
+        Ok(unique(out))
+    }
+
+    /// Whether `attribute` is one AWS leaves unset unless told, and the configuration does not
+    /// set it: the provider computes it, so a plan says "known after apply", but it will be
+    /// empty (no CMK, no topic, no token, no user group).
+    fn unset_unless_configured(&self, i: usize, attribute: &str) -> bool {
+        const UNSET: &[&str] = &[
+            "kms_key_id",
+            "notification_topic_arn",
+            "auth_token",
+            "user_group_ids",
+            "user_group_id",
+            "global_replication_group_id",
+        ];
+        UNSET.contains(&attribute) && self.res.configured(self.side[i].r, attribute) == Some(false)
     }
 
     /// The region of a resource's provider configuration, when it is a constant (or a root
@@ -182,6 +197,13 @@ impl<'a> Cx<'a> {
             .config_resource(self.side[i].r)
             .and_then(|c| c["provider_config_key"].as_str())
             .unwrap_or("aws");
+        let providers = configuration.get("provider_config")?;
+        // A module's resources use the root's provider unless the module configures its own.
+        let key = if providers.get(key).is_some() {
+            key
+        } else {
+            key.rsplit(':').next().unwrap_or(key)
+        };
         let region = configuration
             .get("provider_config")?
             .get(key)?
@@ -253,6 +275,9 @@ impl<'a> Cx<'a> {
             unknown_facts: vec!["latest_automatic_snapshot".into()],
             utilisation_window: None,
         };
+        if d.engine == "unknown" {
+            gap(&mut d, "engine", "`engine`", Gap::Unknown);
+        }
         d.tags = self.tags(i, &mut d);
         d.kms_key_id = self.text(&mut d, i, "kms_key_id", "kms_key_id", true);
         d.snapshot_retention_days = self
@@ -330,12 +355,16 @@ impl<'a> Cx<'a> {
     /// Whether an AUTH token is set, from the presence of `auth_token` (never its value).
     pub(super) fn auth_token(&self, d: &mut Deployment, i: usize) -> Option<bool> {
         let node = self.node(i).get("auth_token");
-        if !node.unknown() {
+        if !node.unknown() || self.unset_unless_configured(i, "auth_token") {
             return Some(node.v.as_str().is_some_and(|t| !t.is_empty()));
         }
-        // A token made by another resource (`random_password.x.result`) will be set.
+        // A token made by another resource (`random_password.x.result`), or a variable's value,
+        // will be set; only whether it is, never the value, is kept.
         match self.res.attribute(i, "auth_token").as_deref() {
             Some(targets) if targets.iter().any(|t| matches!(t, Target::Resource(..))) => Some(true),
+            Some([Target::Value(v)]) if v.is_null() || v.is_string() => {
+                Some(v.as_str().is_some_and(|t| !t.is_empty()))
+            }
             _ => {
                 gap(
                     d,
@@ -446,7 +475,18 @@ fn deployments(cx: &Cx) -> Vec<(usize, Deployment)> {
     parameters::members(cx, &mut out, members);
     parameters::alarms(cx, &mut out);
     for (_, d) in &mut out {
-        d.notes.dedup();
+        d.notes = unique(std::mem::take(&mut d.notes));
+    }
+    out
+}
+
+/// Distinct items, in first-seen order.
+fn unique<T: PartialEq>(items: Vec<T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(items.len());
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
     }
     out
 }

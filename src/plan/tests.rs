@@ -424,7 +424,7 @@ fn every_shape_of_after_unknown() {
                "num_cache_clusters": 2}),
         json!({"kms_key_id": true, "security_group_ids": [false], "user_group_ids": [],
                "log_delivery_configuration": [{}], "at_rest_encryption_enabled": true, "member_clusters": true}),
-        json!({}),
+        json!({"kms_key_id": {"references": ["local.key"]}}),
     );
     // `true`, with nothing in the configuration to trace: unknown, never read from `after`.
     assert!(unknown(&d, "kms_key_id") && unknown(&d, "at_rest_encryption"));
@@ -445,6 +445,32 @@ fn every_shape_of_after_unknown() {
     assert!(unknown(&d, "security_groups"));
     assert_eq!(d.security_groups[0].state, LookupState::Unknown);
     assert_eq!(findings(&d)["ingress-within-vpc"].0, Status::Error);
+}
+
+#[test]
+fn computed_attributes_the_configuration_does_not_set_are_empty() {
+    // The provider computes `kms_key_id`, so a plan has it "known after apply"; unset in the
+    // configuration, AWS uses its own key: no CMK, and no gap.
+    let d = one(
+        json!({"replication_group_id": "x"}),
+        json!({"kms_key_id": true, "auth_token": true, "user_group_ids": true}),
+        json!({"replication_group_id": {"constant_value": "x"}}),
+    );
+    assert_eq!(d.kms_key_id, None);
+    assert_eq!(d.auth_token_enabled, Some(false));
+    assert!(
+        !unknown(&d, "kms_key_id") && !unknown(&d, "auth_token_enabled") && !unknown(&d, "user_group_ids")
+    );
+    assert_eq!(findings(&d)["auth-required"].0, Status::Fail);
+    // Set from something the plan does not know: unknown, so `auth-required` cannot decide.
+    let d = one(
+        json!({"replication_group_id": "x"}),
+        json!({"auth_token": true, "user_group_ids": true}),
+        json!({"auth_token": {"references": ["local.token"]}, "user_group_ids": {"references": ["local.groups"]}}),
+    );
+    assert_eq!(d.auth_token_enabled, None);
+    assert!(unknown(&d, "auth_token_enabled") && unknown(&d, "user_group_ids"));
+    assert_eq!(findings(&d)["auth-required"].0, Status::Error);
 }
 
 #[test]
