@@ -191,8 +191,16 @@ impl Cx<'_> {
         };
         let azs = node.get("preferred_cache_cluster_azs").known_strings();
         let configs = node.get("node_group_configuration").items();
-        // AWS caps a replication group at 500 nodes; a larger count is no plan AWS accepts.
-        let (shards, per_shard) = (shards.min(500), per_shard.min(500));
+        // AWS caps a replication group at 500 nodes: a larger count is no plan AWS accepts.
+        if shards.saturating_mul(per_shard) > 500 {
+            gap(
+                d,
+                "node_groups",
+                "a node count over AWS's limit of 500",
+                Gap::Unknown,
+            );
+            return Vec::new();
+        }
         (1..=shards)
             .map(|g| {
                 let config = configs.get(g - 1);

@@ -311,7 +311,8 @@ impl<'a> Resolver<'a> {
             return Some(vec![Target::Value(v.clone())]);
         }
         let segments = module_segments(module);
-        let parent = segments[..segments.len() - 1].join(".");
+        let (_, parent) = segments.split_last()?;
+        let parent = parent.join(".");
         let call = module_calls(module).pop()?;
         let parent_config = self.config_module(&parent)?;
         let call_config = parent_config.get("module_calls")?.get(&call)?;

@@ -541,3 +541,28 @@ fn a_state_gives_one_inventory() {
     let text = serde_json::to_string(&p.after).unwrap();
     assert!(!text.contains("do-not-print-this-auth-token"));
 }
+
+#[test]
+fn hostile_shapes_are_read_without_panicking() {
+    let group = "aws_elasticache_replication_group";
+    let docs = [
+        json!({"format_version": "1.2", "resource_changes": [1, "x", {"address": "a", "type": group, "change": "no"},
+            {"address": "module.x.aws_elasticache_replication_group.y", "module_address": "garbage", "type": group,
+             "name": "y", "change": {"actions": "create",
+                "after": {"replication_group_id": 5, "security_group_ids": "sg", "num_cache_clusters": 1e12,
+                          "replicas_per_node_group": -3, "tags_all": [1], "ingress": {"a": 1}},
+                "after_unknown": {"security_group_ids": true, "auth_token": true, "tags_all": "yes"}}}],
+            "configuration": {"root_module": {"resources": [{"address": "aws_elasticache_replication_group.y",
+                "expressions": {"security_group_ids": {"references": ["var.x", "module.m.o", "data.x", "aws_security_group", "module"]},
+                                "auth_token": {"references": [1, null]}}}], "module_calls": 3},
+                "provider_config": []}}),
+        json!({"version": 4, "terraform_version": "1", "resources": [{"type": group, "name": "n", "instances": "all"},
+            {"type": group, "name": "m", "module": 7, "instances": [{"index_key": {"a": 1}, "attributes": null, "sensitive_attributes": "x"}]}]}),
+        json!({"format_version": "1.0", "values": {"root_module": {"resources": {"a": 1}, "child_modules": [3, {"resources": [{"address": "b", "type": group}]}]}}}),
+    ];
+    for doc in docs {
+        let text = doc.to_string();
+        let _ = read(&text, "doc.json", None);
+        let _ = state_values(&text, "doc.json");
+    }
+}
