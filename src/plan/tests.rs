@@ -566,3 +566,92 @@ fn hostile_shapes_are_read_without_panicking() {
         let _ = state_values(&text, "doc.json");
     }
 }
+
+#[test]
+fn a_module_output_is_followed_to_the_resource_it_names() {
+    let plan = json!({
+        "format_version": "1.2",
+        "resource_changes": [
+            {"address": "module.net.aws_security_group.this", "module_address": "module.net", "mode": "managed",
+             "type": "aws_security_group", "name": "this",
+             "change": {"actions": ["create"], "before": null,
+                        "after": {"name": "cache", "ingress": [{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"]}]},
+                        "after_unknown": {"id": true}}},
+            {"address": "aws_elasticache_replication_group.x", "mode": "managed",
+             "type": "aws_elasticache_replication_group", "name": "x",
+             "change": {"actions": ["create"], "before": null, "after": {"replication_group_id": "x"},
+                        "after_unknown": {"security_group_ids": true}}}
+        ],
+        "configuration": {"root_module": {
+            "resources": [{"address": "aws_elasticache_replication_group.x", "mode": "managed",
+                           "type": "aws_elasticache_replication_group", "name": "x",
+                           "expressions": {"security_group_ids": {"references": ["module.net.cache_sg_id", "module.net"]}}}],
+            "module_calls": {"net": {"source": "./net", "module": {
+                "outputs": {"cache_sg_id": {"expression": {"references": ["aws_security_group.this.id", "aws_security_group.this"]}}},
+                "resources": [{"address": "aws_security_group.this", "mode": "managed", "type": "aws_security_group", "name": "this"}]
+            }}}
+        }}
+    });
+    let p = read(&plan.to_string(), "plan.json", None).unwrap();
+    let d = &p.after.deployments[0];
+    assert_eq!(d.security_groups[0].id, "module.net.aws_security_group.this");
+    assert_eq!(d.security_groups[0].state, LookupState::Found);
+    // All traffic: no ports, as AWS reports it.
+    assert_eq!(d.security_groups[0].ingress[0].protocol, "-1");
+    assert_eq!(d.security_groups[0].ingress[0].from_port, None);
+    assert_eq!(findings(d)["no-public-ingress"].0, Status::Fail);
+}
+
+#[test]
+fn subnet_group_vpc_and_alarms_the_plan_only_names_come_from_the_collection() {
+    let d = one(
+        json!({"replication_group_id": "x", "num_cache_clusters": 1, "security_group_ids": ["sg-1"],
+               "subnet_group_name": "sub"}),
+        json!({}),
+        json!({}),
+    );
+    assert_eq!(
+        d.subnet_group.as_ref().map(|g| g.state),
+        Some(LookupState::Unknown)
+    );
+    assert_eq!(d.vpc, None);
+    assert!(d.nodes().all(|n| n.alarms.is_empty()));
+    let mut live = d.clone();
+    live.security_groups[0].state = LookupState::Found;
+    live.subnet_group = Some(crate::inventory::SubnetGroup {
+        name: Some("sub".into()),
+        state: LookupState::Found,
+        vpc_id: Some("vpc-1".into()),
+        subnets: Vec::new(),
+    });
+    live.vpc = Some(crate::inventory::Vpc {
+        id: "vpc-1".into(),
+        ipv4_cidr_blocks: vec!["10.1.0.0/16".into()],
+        ipv6_cidr_blocks: Vec::new(),
+    });
+    let alarm: crate::inventory::Alarm = serde_json::from_value(json!({
+        "name": "x-001-cpu", "namespace": "AWS/ElastiCache", "metric_name": "CPUUtilization",
+        "dimensions": {"CacheClusterId": "x-001"}, "actions_enabled": true, "alarm_actions": ["arn:aws:sns:eu-west-1:1:t"]
+    }))
+    .unwrap();
+    live.node_groups[0].members[0].alarms.push(alarm);
+    let mut extra = Inventory::new();
+    extra.deployments.push(live);
+    let plan = json!({
+        "format_version": "1.2",
+        "resource_changes": [{"address": "aws_elasticache_replication_group.x", "mode": "managed",
+            "type": "aws_elasticache_replication_group", "name": "x",
+            "change": {"actions": ["create"], "before": null, "after_unknown": {},
+                       "after": {"replication_group_id": "x", "num_cache_clusters": 1, "security_group_ids": ["sg-1"],
+                                 "subnet_group_name": "sub"}}}]
+    });
+    let p = read(&plan.to_string(), "plan.json", Some(&extra)).unwrap();
+    let d = &p.after.deployments[0];
+    assert_eq!(d.security_groups[0].state, LookupState::Found);
+    assert_eq!(d.subnet_group.as_ref().map(|g| g.state), Some(LookupState::Found));
+    assert_eq!(
+        d.vpc.as_ref().map(|v| v.ipv4_cidr_blocks.clone()),
+        Some(vec!["10.1.0.0/16".to_string()])
+    );
+    assert_eq!(d.node_groups[0].members[0].alarms[0].name, "x-001-cpu");
+}
