@@ -106,13 +106,9 @@ impl<'a> Cx<'a> {
             Target::Value(Value::Null) => Ok(None),
             Target::Value(_) => Err(Gap::Unknown),
             Target::Resource(j, attribute) => {
-                let node = attribute
-                    .as_deref()
-                    .map_or(Node::new(&NULL, &Value::Bool(true), &NULL), |a| {
-                        self.node(*j).get(a)
-                    });
-                match node.str() {
-                    Ok(Some(s)) if !node.sensitive() => Ok(Some(s.to_string())),
+                let node = attribute.as_deref().map(|a| self.node(*j).get(a));
+                match node.map(|n| (n.sensitive(), n.str())) {
+                    Some((false, Ok(Some(s)))) => Ok(Some(s.to_string())),
                     _ if address_ok => Ok(Some(self.address(*j).to_string())),
                     _ => Err(Gap::Unknown),
                 }
