@@ -130,6 +130,7 @@ impl<'a> Cx<'a> {
     pub fn number(&self, i: usize, attribute: &str) -> Result<Option<f64>, Gap> {
         match self.node(i).get(attribute).number() {
             Ok(n) => Ok(n),
+            Err(Unknown) if self.unset_unless_configured(i, attribute) => Ok(None),
             Err(Unknown) => match self.res.attribute(i, attribute).as_deref() {
                 Some([Target::Value(v)]) => Ok(v.as_f64()),
                 _ => Err(Gap::Unknown),
@@ -169,9 +170,10 @@ impl<'a> Cx<'a> {
         Ok(unique(out))
     }
 
-    /// Whether `attribute` is one AWS leaves unset unless told, and the configuration does not
-    /// set it: the provider computes it, so a plan says "known after apply", but it will be
-    /// empty (no CMK, no topic, no token, no user group).
+    /// Whether `attribute` is one AWS leaves unset (or at the engine's default) unless told,
+    /// and the configuration does not set it: the provider computes it, so a plan says "known
+    /// after apply", but it will be empty (no CMK, no topic, no token, no user group, no
+    /// EC2-Classic group) or what an empty value already means (the default port).
     fn unset_unless_configured(&self, i: usize, attribute: &str) -> bool {
         const UNSET: &[&str] = &[
             "kms_key_id",
@@ -180,6 +182,8 @@ impl<'a> Cx<'a> {
             "user_group_ids",
             "user_group_id",
             "global_replication_group_id",
+            "security_group_names",
+            "port",
         ];
         UNSET.contains(&attribute) && self.res.configured(self.side[i].r, attribute) == Some(false)
     }

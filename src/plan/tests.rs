@@ -453,10 +453,12 @@ fn computed_attributes_the_configuration_does_not_set_are_empty() {
     // configuration, AWS uses its own key: no CMK, and no gap.
     let d = one(
         json!({"replication_group_id": "x"}),
-        json!({"kms_key_id": true, "auth_token": true, "user_group_ids": true}),
+        json!({"kms_key_id": true, "auth_token": true, "user_group_ids": true, "port": true}),
         json!({"replication_group_id": {"constant_value": "x"}}),
     );
     assert_eq!(d.kms_key_id, None);
+    assert_eq!((d.port, d.cache_port()), (None, Some(6379)));
+    assert!(!unknown(&d, "port"));
     assert_eq!(d.auth_token_enabled, Some(false));
     assert!(
         !unknown(&d, "kms_key_id") && !unknown(&d, "auth_token_enabled") && !unknown(&d, "user_group_ids")
