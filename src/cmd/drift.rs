@@ -7,16 +7,18 @@ use super::common::{Look, Source, collect_live, resolve_targets};
 use crate::cli::{ColorChoice, DiffFormat, DriftArgs};
 use crate::config::Config;
 use crate::drift::DriftError;
+use crate::drift::terraform::StateError;
 use crate::exit;
 use crate::inventory::{Inventory, read_text_at_most};
 use crate::output::Output;
+use crate::plan::PlanError;
 use crate::report;
 use crate::size::ByteSize;
 
 /// What `drift` does, resolved from the command line and the config file.
 #[derive(Clone, Debug)]
 pub struct DriftSettings {
-    /// `terraform show -json` output.
+    /// A Terraform plan or state: `terraform show -json` output, or a raw state file.
     pub state: PathBuf,
     pub source: Source,
     pub format: DiffFormat,
@@ -50,16 +52,29 @@ pub fn run(args: &DriftArgs) -> Result<u8, Error> {
     let config = Config::load(args.config.as_deref())?;
     let settings = DriftSettings::resolve(args, &config);
     let file = args.terraform_state.display().to_string();
-    let state: serde_json::Value =
-        serde_json::from_str(&read_text_at_most(&settings.state, settings.max_document.0)?).map_err(|e| {
-            DriftError::Invalid {
-                file: file.clone(),
-                line: e.line(),
-                column: e.column(),
-                message: crate::position::strip_position(&e.to_string()),
-            }
-        })?;
+    let text = read_text_at_most(&settings.state, settings.max_document.0)?;
+    // A plan, the JSON of a state or a raw state file, in the shape of `terraform show -json`.
+    let state = crate::plan::state_values(&text, &file).map_err(state_error)?;
     drift(&settings, &state)
+}
+
+/// A document `drift` cannot compare, as the command's errors put it (exit 2).
+fn state_error(e: PlanError) -> Error {
+    match e {
+        PlanError::Invalid {
+            file,
+            line,
+            column,
+            message,
+        } => DriftError::Invalid {
+            file,
+            line,
+            column,
+            message,
+        }
+        .into(),
+        PlanError::NotTerraform { file, message } => StateError { file, message }.into(),
+    }
 }
 
 fn drift(settings: &DriftSettings, state: &serde_json::Value) -> Result<u8, Error> {

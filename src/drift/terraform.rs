@@ -1,5 +1,6 @@
 //! Drift against declared state: the JSON of `terraform show -json` (a state, or a plan's
-//! planned values) compared with live deployments. Each Terraform attribute maps to an inventory
+//! planned values; a raw state file is first put in that shape by
+//! [`crate::plan::state_values`]) compared with live deployments. Each Terraform attribute maps to an inventory
 //! fact (the table is in `docs/terraform.md` and `deployment_attributes`); a fact the inventory
 //! does not know (null) is never reported as drift.
 
@@ -135,13 +136,9 @@ fn resources(file: &str, doc: &Value) -> Result<Vec<TfResource>, StateError> {
     Ok(out)
 }
 
-/// A Terraform boolean (`true`, or `"true"` in older providers).
+/// A Terraform boolean (`true`, or `"true"` in older providers); anything else as it is.
 fn tf_bool(v: &Value) -> Value {
-    match v {
-        Value::String(s) if s == "true" => Value::Bool(true),
-        Value::String(s) if s == "false" => Value::Bool(false),
-        other => other.clone(),
-    }
+    crate::plan::tf_bool(v).map_or_else(|| v.clone(), Value::Bool)
 }
 
 /// A set of strings, sorted (`null` when not a list: not declared).
@@ -408,7 +405,7 @@ fn find<'a>(
 }
 
 /// Ingress as lines per source, from a Terraform `ingress` block or rule resource, in the
-/// inventory's permission shape.
+/// inventory's permission shape (built as `ecaudit plan` builds it).
 fn tf_permission(
     protocol: &Value,
     from: &Value,
@@ -418,29 +415,21 @@ fn tf_permission(
     groups: Vec<Value>,
     prefixes: Vec<Value>,
 ) -> Vec<String> {
-    let protocol = match protocol.as_str().unwrap_or("-1") {
-        "6" => "tcp",
-        "17" => "udp",
-        "all" | "-1" => "-1",
-        p => p,
-    };
-    // The provider writes "" for an unset source.
-    let present = |c: &Value| c.as_str().is_some_and(|s| !s.is_empty());
-    let cidrs = |v: Vec<Value>| -> Vec<Value> {
+    let strings = |v: Vec<Value>| -> Vec<String> {
         v.into_iter()
-            .filter(present)
-            .map(|c| json!({"cidr": c}))
+            .filter_map(|s| s.as_str().map(str::to_string))
             .collect()
     };
-    permission_lines(&json!({
-        "protocol": protocol,
-        "from_port": from,
-        "to_port": to,
-        "ipv4_ranges": cidrs(v4),
-        "ipv6_ranges": cidrs(v6),
-        "security_groups": groups.into_iter().filter(present).collect::<Vec<_>>(),
-        "prefix_lists": prefixes.into_iter().filter(present).collect::<Vec<_>>(),
-    }))
+    let permission = crate::plan::ingress_permission(
+        protocol.as_str().unwrap_or("-1"),
+        from.as_i64(),
+        to.as_i64(),
+        strings(v4),
+        strings(v6),
+        strings(groups),
+        strings(prefixes),
+    );
+    permission_lines(&to_value(&permission))
 }
 
 fn list(v: &Value) -> Vec<Value> {

@@ -8,12 +8,28 @@
 //! resolved through `configuration` references where it can be, else an unknown fact). A state
 //! gives one, as it stands. Each deployment's `id` is its Terraform address.
 //!
+//! A fact is unknown (named in `unknown_facts`, said in `notes`, and `null`, or a security group
+//! or subnet group in state `unknown`) when the plan knows it only after apply and no reference
+//! leads to a value, or when it lives outside the document (a security group, subnet group, VPC
+//! or custom parameter group the plan only names) and `extra` does not have it. A resource the
+//! plan creates stands in by its address while its id is unknown (`aws_security_group.cache`),
+//! so its ingress still counts. A computed attribute the configuration does not set at all
+//! (`kms_key_id`, `auth_token`, user groups, `port`) is what AWS does without it: unset. Alarms
+//! are those the plan declares (and `extra`'s for the same node ids); the newest snapshot is
+//! always unknown. `auth_token` and anything marked sensitive are never copied.
+//!
 //! Every document here comes from a pull request or a shared backend: it is untrusted (sizes are
 //! bounded by the caller, values are data and are escaped by the renderers like any other).
 
 mod build;
 mod document;
+mod kinds;
+mod network;
+mod parameters;
+mod resolve;
 pub mod source;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 
@@ -21,7 +37,9 @@ use serde::Serialize;
 
 use crate::inventory::Inventory;
 
-pub use document::{DocumentKind, PlanError};
+pub use document::{DocumentKind, PlanError, state_values};
+pub(crate) use network::permission as ingress_permission;
+pub(crate) use resolve::tf_bool;
 
 /// What a resource change does, from its `change.actions`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -35,6 +53,8 @@ pub enum Action {
     /// A data source read; never a deployment.
     Read,
     Delete,
+    /// `["forget"]` (a `removed` block): no longer managed, left running; not in `after`.
+    Forget,
 }
 
 /// A Terraform document as inventories.

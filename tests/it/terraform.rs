@@ -178,7 +178,8 @@ fn a_bad_state_exits_2_before_any_aws_call() {
     let not_state = s.file("other.json", "{\"resources\": []}");
     s.run(["drift", "--terraform-state", not_state.to_str().unwrap()])
         .expect(2)
-        .stderr_has("not the JSON of `terraform show -json`");
+        .stderr_has("not a Terraform plan or state")
+        .stderr_has("terraform show -json PLANFILE");
     s.run([
         "drift",
         "--terraform-state",
@@ -186,6 +187,47 @@ fn a_bad_state_exits_2_before_any_aws_call() {
     ])
     .expect(2)
     .stderr_has("missing.json");
+}
+
+/// Issue 21: a raw state file (`terraform.tfstate`, `terraform state pull`, format version 4) is
+/// read as its `terraform show -json` would be: the hand-written raw equivalent of `state.json`
+/// gives the same drift.
+#[test]
+fn a_raw_state_file_gives_the_same_drift_as_its_show_json() {
+    let s = Scratch::new();
+    let raw: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_path("tests/fixtures/terraform/raw-state.json")).unwrap(),
+    )
+    .unwrap();
+    let fleet = repo_path("examples/fleet.json");
+    let run = |name: &str, doc: &Value| {
+        let path = s.json(name, doc);
+        let run = s.run([
+            "drift",
+            "--terraform-state",
+            path.to_str().unwrap(),
+            "--inventory",
+            fleet.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        run.expect(1);
+        assert!(!run.stdout().contains("do-not-print-this-auth-token"));
+        let mut d = run.json();
+        d.as_object_mut().unwrap().remove("state");
+        d
+    };
+    let from_raw = run("terraform.tfstate", &raw);
+    assert_eq!(from_raw, run("state.json", &state()));
+    assert_eq!(from_raw["managed"], 4);
+    // A state from before Terraform 0.12 is refused, saying so, before any AWS call.
+    let old = s.file(
+        "old.tfstate",
+        r#"{"version": 3, "terraform_version": "0.11.14", "modules": []}"#,
+    );
+    s.run(["drift", "--terraform-state", old.to_str().unwrap()])
+        .expect(2)
+        .stderr_has("a state from before Terraform 0.12");
 }
 
 #[test]
