@@ -657,3 +657,44 @@ fn subnet_group_vpc_and_alarms_the_plan_only_names_come_from_the_collection() {
     );
     assert_eq!(d.node_groups[0].members[0].alarms[0].name, "x-001-cpu");
 }
+
+#[test]
+fn a_memcached_cluster_has_a_node_per_cache_node() {
+    let plan = json!({
+        "format_version": "1.2",
+        "resource_changes": [{"address": "aws_elasticache_cluster.m", "mode": "managed",
+            "type": "aws_elasticache_cluster", "name": "m",
+            "change": {"actions": ["create"], "before": null,
+                       "after": {"cluster_id": "sessions-mc", "engine": "memcached", "num_cache_nodes": 2,
+                                 "security_group_ids": ["sg-1"], "preferred_availability_zones": ["eu-west-1a", "eu-west-1b"]},
+                       "after_unknown": {"security_group_names": true, "port": true, "security_group_ids": [false]}}}],
+        "configuration": {"root_module": {"resources": [{"address": "aws_elasticache_cluster.m", "mode": "managed",
+            "type": "aws_elasticache_cluster", "name": "m",
+            "expressions": {"security_group_ids": {"constant_value": ["sg-1"]}}}]}}
+    });
+    let p = read(&plan.to_string(), "plan.json", None).unwrap();
+    let d = &p.after.deployments[0];
+    assert_eq!(d.kind, crate::inventory::DeploymentKind::CacheCluster);
+    assert_eq!(d.at_rest_encryption, Some(false));
+    assert_eq!(d.cache_port(), Some(11211));
+    let nodes: Vec<(&str, Option<&str>, Option<&str>)> = d
+        .nodes()
+        .map(|n| {
+            (
+                n.cache_cluster_id.as_str(),
+                n.cache_node_id.as_deref(),
+                n.availability_zone.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        nodes,
+        [
+            ("sessions-mc", Some("0001"), Some("eu-west-1a")),
+            ("sessions-mc", Some("0002"), Some("eu-west-1b"))
+        ]
+    );
+    // The EC2-Classic names the configuration does not set are no gap.
+    assert!(!unknown(d, "security_groups") && !unknown(d, "port"));
+    assert_eq!(findings(d)["at-rest-encryption"].0, Status::NotApplicable);
+}
