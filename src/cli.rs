@@ -43,7 +43,8 @@ pub enum Command {
     /// drifted.
     Diff(DiffArgs),
     /// Where live deployments differ from Terraform: the JSON of `terraform show -json` (state or
-    /// plan) against a live collection or --inventory. Exit 1 when something differs.
+    /// plan) or a raw state file, against a live collection or --inventory. Exit 1 when
+    /// something differs.
     Drift(Box<DriftArgs>),
     /// Join the outputs of a sharded scan (`--shard K/N`): shard inventories into one inventory,
     /// or shard scan results into one result. Refuses sets that overlap or leave a shard out.
@@ -355,7 +356,8 @@ pub struct DiffArgs {
 
 #[derive(Debug, Args)]
 pub struct DriftArgs {
-    /// `terraform show -json` output: a state, or a plan (its planned values).
+    /// `terraform show -json` output (a state, or a plan: its planned values), or a raw state file
+    /// (`terraform.tfstate`, `terraform state pull`, format version 4).
     #[arg(long, value_name = "FILE")]
     pub terraform_state: PathBuf,
     /// Compare with this saved inventory instead of collecting.

@@ -57,11 +57,21 @@ pub fn min_replicas_per_shard(d: &Deployment) -> Option<usize> {
 
 /// The fewest distinct Availability Zones any shard's nodes sit in (`None` without shards).
 pub fn min_azs_per_shard(d: &Deployment) -> Option<usize> {
-    d.node_groups
+    let min = d
+        .node_groups
         .iter()
         .map(|g| shard_availability_zones(g).len())
-        .min()
+        .min()?;
+    // Fewer than two known zones says nothing when the others are not known yet (a plan's
+    // nodes before AWS places them).
+    match min < 2 && d.unknown_facts.iter().any(|f| f == AVAILABILITY_ZONES) {
+        true => None,
+        false => Some(min),
+    }
 }
+
+/// The `unknown_facts` entry of a deployment whose nodes' Availability Zones are not known.
+pub const AVAILABILITY_ZONES: &str = "availability_zones";
 
 /// `cluster-001`, or `cluster/0002` for a Memcached node.
 pub fn node_name(n: &Node) -> String {

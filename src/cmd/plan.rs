@@ -105,13 +105,13 @@ fn settings(args: &PlanArgs, config: &Config) -> Result<ScanSettings, Error> {
 /// Marks each finding after the plan with what the plan does to it, from the same rule on the
 /// same address before the plan; returns the introduced, existing and fixed counts.
 fn mark_changes(after: &mut ScanResult, before: &ScanResult) -> [usize; 3] {
-    let failed_before: BTreeMap<(&str, &str), bool> = before
+    let status_before: BTreeMap<(&str, &str), Status> = before
         .findings
         .iter()
         .map(|f| {
             (
                 (before.rule(f).id.as_str(), before.resource(f).id.as_str()),
-                f.status == Status::Fail,
+                f.status,
             )
         })
         .collect();
@@ -122,14 +122,18 @@ fn mark_changes(after: &mut ScanResult, before: &ScanResult) -> [usize; 3] {
         .map(|f| (after.rule(f).id.clone(), after.resource(f).id.clone()))
         .collect();
     for (f, (rule, resource)) in after.findings.iter_mut().zip(&keys) {
-        let was = failed_before.get(&(rule.as_str(), resource.as_str())).copied();
+        let was = status_before.get(&(rule.as_str(), resource.as_str())).copied();
+        // An undecided finding is the plan's too when it was decidable before (or new).
         f.change = match (f.status, was) {
-            (Status::Fail, Some(true)) => Some(PlanChange::Existing),
-            (Status::Fail, _) => Some(PlanChange::Introduced),
-            (Status::Pass | Status::NotApplicable, Some(true)) => Some(PlanChange::Fixed),
+            (Status::Fail, Some(Status::Fail)) | (Status::Error, Some(Status::Error)) => {
+                Some(PlanChange::Existing)
+            }
+            (Status::Fail | Status::Error, _) => Some(PlanChange::Introduced),
+            (Status::Pass | Status::NotApplicable, Some(Status::Fail)) => Some(PlanChange::Fixed),
             _ => None,
         };
-        if let Some(change) = f.change {
+        // The counts are of failing findings (and the fixed ones).
+        if let Some(change) = f.change.filter(|_| f.status != Status::Error) {
             counts[change as usize] += 1;
         }
     }

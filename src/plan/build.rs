@@ -475,6 +475,16 @@ fn deployments(cx: &Cx) -> Vec<(usize, Deployment)> {
     parameters::members(cx, &mut out, members);
     parameters::alarms(cx, &mut out);
     for (_, d) in &mut out {
+        // AWS places a node the configuration does not pin when it creates it, and a plan does
+        // not say where existing nodes are: a shard's zones are unknown, not a violation.
+        if d.kind == DeploymentKind::ReplicationGroup && d.nodes().any(|n| n.availability_zone.is_none()) {
+            gap(
+                d,
+                crate::facts::AVAILABILITY_ZONES,
+                "the Availability Zone of each node",
+                Gap::Unknown,
+            );
+        }
         d.notes = unique(std::mem::take(&mut d.notes));
     }
     out
@@ -529,7 +539,7 @@ pub fn planned(doc: &Doc, extra: Option<&Inventory>) -> Result<Planned, PlanErro
         doc,
     };
     let after_cx = cx(&after_side);
-    let (after, made) = inventory(&after_cx);
+    let (mut after, made) = inventory(&after_cx);
     let (before, was) = inventory(&cx(&before_side));
     let mut actions = BTreeMap::new();
     let mut config_addresses = BTreeMap::new();
@@ -548,6 +558,13 @@ pub fn planned(doc: &Doc, extra: Option<&Inventory>) -> Result<Planned, PlanErro
                 r.action
             });
         config_addresses.entry(id).or_insert_with(|| r.config_address());
+    }
+    // What the plan creates (or replaces) is a cache AWS will be creating: rules about placed
+    // nodes and their snapshots do not apply yet, as for a live cache in that state.
+    for d in &mut after.deployments {
+        if matches!(actions.get(&d.id), Some(Action::Create | Action::Replace)) {
+            d.status = Some("creating".into());
+        }
     }
     Ok(Planned {
         kind: doc.kind,

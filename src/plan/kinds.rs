@@ -201,7 +201,7 @@ impl Cx<'_> {
             );
             return Vec::new();
         }
-        (1..=shards)
+        let groups: Vec<NodeGroup> = (1..=shards)
             .map(|g| {
                 let config = configs.get(g - 1);
                 let members = (1..=per_shard)
@@ -226,7 +226,8 @@ impl Cx<'_> {
                     members,
                 }
             })
-            .collect()
+            .collect();
+        groups
     }
 
     fn global_datastore(

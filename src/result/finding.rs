@@ -77,9 +77,10 @@ pub struct Finding {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanChange {
-    /// Fails after the plan, and passed (or the resource did not exist) before.
+    /// Fails after the plan, and passed (or the resource did not exist) before; for an undecided
+    /// finding, the plan made it undecidable.
     Introduced,
-    /// Fails before and after the plan.
+    /// Fails (or is undecided) before and after the plan.
     Existing,
     /// Passes after the plan, and failed before.
     Fixed,

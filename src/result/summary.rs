@@ -115,6 +115,8 @@ pub struct Counter {
     by_rule: Vec<StatusCounts>,
     by_severity: [StatusCounts; 5],
     failing: usize,
+    /// Undecided findings the gate counts (all but a plan's carried-over ones).
+    undecided: usize,
     options: GateOptions,
 }
 
@@ -126,6 +128,7 @@ impl Counter {
             by_rule: vec![StatusCounts::default(); rules],
             by_severity: [StatusCounts::default(); 5],
             failing: 0,
+            undecided: 0,
             options,
         }
     }
@@ -134,6 +137,9 @@ impl Counter {
         self.add_ungated(rule, severity, status);
         if status == Status::Fail && severity >= self.options.fail_on {
             self.failing += 1;
+        }
+        if status == Status::Error {
+            self.undecided += 1;
         }
     }
 
@@ -178,7 +184,7 @@ impl Counter {
             by_rule,
             coverage_gaps,
             collection: None,
-            gate: Gate::decide(self.options, self.failing, coverage_gaps, self.total.error),
+            gate: Gate::decide(self.options, self.failing, coverage_gaps, self.undecided),
         }
     }
 }

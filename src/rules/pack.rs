@@ -3,7 +3,7 @@
 use super::RuleSource;
 
 /// Version of the bundled pack; bumped whenever a rule's meaning, severity or params change.
-pub const PACK_VERSION: &str = "2026.12.0";
+pub const PACK_VERSION: &str = "2026.12.1";
 
 macro_rules! bundled {
     ($($name:literal),* $(,)?) => {

@@ -234,7 +234,7 @@ fn drop_bad_patterns(v: &mut Value) -> usize {
 }
 
 /// The official SARIF 2.1.0 schema (tests/schemas/README.md), without its invalid regexes.
-fn sarif_validator() -> jsonschema::Validator {
+pub(crate) fn sarif_validator() -> jsonschema::Validator {
     let mut schema: Value = serde_json::from_str(
         &std::fs::read_to_string(repo_path("tests/schemas/sarif-schema-2.1.0.json")).unwrap(),
     )

@@ -126,11 +126,13 @@ fn a_plan_is_judged_with_what_it_introduces() {
 
 #[test]
 fn the_gate_counts_introduced_findings_unless_asked_for_all() {
-    // The pull request fails the gate: critical public ingress introduced.
+    // The pull request fails the gate: critical public ingress introduced. What the plan cannot
+    // tell about the existing cache (its snapshots, its nodes' zones) is undecided before and
+    // after: reported, not blocking.
     let s = example(&example_plan());
-    s.run(["plan", "plan.json", "--allow-partial"])
+    s.run(["plan", "plan.json"])
         .expect(1)
-        .stdout_has("introduced");
+        .stdout_has("introduced by the plan");
 
     // The same plan without its three mistakes: only what was already there fails.
     let mut plan = example_plan();
@@ -165,6 +167,10 @@ fn the_gate_counts_introduced_findings_unless_asked_for_all() {
     assert_eq!(report["scan"]["plan"]["introduced"], 0);
     assert_eq!(report["summary"]["gate"]["failing"], 0);
     s.run(args.iter().copied().chain(["--gate", "all"])).expect(1);
+    // Without --allow-partial: the carried-over undecided findings do not block by default,
+    // and do with --gate all.
+    s.run(["plan", "plan.json"]).expect(0);
+    s.run(["plan", "plan.json", "--gate", "all"]).expect(3);
 }
 
 #[test]
@@ -186,7 +192,8 @@ fn a_fix_in_the_plan_is_marked_fixed() {
         .run(["plan", "plan.json", "--format", "json", "--exit-zero"])
         .expect(0)
         .json();
-    for rule in ["no-public-ingress", "snapshot-retention"] {
+    // Closing the group to the VPC fixes both ingress rules.
+    for rule in ["no-public-ingress", "ingress-within-vpc", "snapshot-retention"] {
         let f = finding(&report, rule, ORDERS);
         assert_eq!(
             (&f["status"], &f["change"]),
@@ -194,7 +201,7 @@ fn a_fix_in_the_plan_is_marked_fixed() {
             "{rule}"
         );
     }
-    assert_eq!(report["scan"]["plan"]["fixed"], 2);
+    assert_eq!(report["scan"]["plan"]["fixed"], 3);
 }
 
 #[test]
@@ -221,13 +228,7 @@ fn sarif_results_land_on_the_resource_block() {
     let read = |name: &str| -> Value {
         serde_json::from_str(&std::fs::read_to_string(s.path(name)).unwrap()).unwrap()
     };
-    let validator = jsonschema::validator_for(
-        &serde_json::from_str(
-            &std::fs::read_to_string(repo_path("tests/schemas/sarif-schema-2.1.0.json")).unwrap(),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let validator = crate::formats::sarif_validator();
     let with = read("with-sources.sarif");
     let without = read("no-sources.sarif");
     for doc in [&with, &without] {
@@ -280,11 +281,13 @@ fn the_table_and_markdown_lead_with_introduced_findings() {
             .run(args.iter().copied().chain(["--format", format]))
             .expect(0)
             .stdout();
-        let introduced = out
-            .find("introduced\n")
-            .or_else(|| out.find("· introduced"))
-            .unwrap();
-        let existing = out.find("existing\n").or_else(|| out.find("· existing")).unwrap();
+        // A table cell's line, or a Markdown row's deployment column.
+        let at = |what: &str| {
+            out.find(&format!("┆ {what} "))
+                .or_else(|| out.find(&format!("· {what}")))
+                .unwrap_or_else(|| panic!("no {what} finding in {format}:\n{out}"))
+        };
+        let (introduced, existing) = (at("introduced"), at("existing"));
         assert!(introduced < existing, "{format}:\n{out}");
         assert!(
             out.contains(&format!(

@@ -813,6 +813,20 @@ fn nodes_span_azs_unreported_azs_fail_saying_so() {
     fail(d, "nodes-span-azs", &["no Availability Zone reported"]);
 }
 
+/// A plan's nodes before AWS places them: their zones are unknown, so the rule cannot decide
+/// (a fail here would be invented).
+#[test]
+fn nodes_span_azs_unknown_zones_are_undecided() {
+    let d = rg(json!({"unknown_facts": ["availability_zones"]}));
+    let d = set(d, "/node_groups/0/members/0/availability_zone", Value::Null);
+    let d = set(d, "/node_groups/0/members/1/availability_zone", Value::Null);
+    let o = undecided(d, "nodes-span-azs");
+    assert!(o.message.contains("Availability Zones are not known"), "{o:#?}");
+    // Two known zones decide it even when others are unknown.
+    let d = rg(json!({"unknown_facts": ["availability_zones"]}));
+    pass(d, "nodes-span-azs");
+}
+
 #[test]
 fn nodes_span_azs_not_applicable_while_creating() {
     not_applicable(rg(json!({"status": "creating"})), "nodes-span-azs");
