@@ -286,7 +286,8 @@ pub struct PlanArgs {
     /// plan) instead of exiting 3.
     #[arg(long)]
     pub allow_partial: bool,
-    /// Evaluate time-dependent rules as of this instant (RFC 3339) [default: now].
+    /// Evaluate time-dependent rules as of this instant (RFC 3339) [default: the plan's
+    /// `timestamp`, else now].
     #[arg(long, value_name = "TIME", value_parser = rfc3339)]
     pub now: Option<DateTime<Utc>>,
     /// Refuse a plan, state or inventory larger than SIZE before parsing it

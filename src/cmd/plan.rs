@@ -49,7 +49,8 @@ pub fn run(args: &PlanArgs) -> Result<u8, Error> {
     let file = args.plan.display().to_string();
     let planned = crate::plan::read(&read_text_at_most(&args.plan, max.0)?, &file, extra.as_ref())?;
 
-    let now = args.now.unwrap_or_else(Utc::now);
+    // As of the plan (its `timestamp`), as a saved inventory is judged as of its collection.
+    let now = args.now.or(planned.after.collected_at).unwrap_or_else(Utc::now);
     let before = evaluate(&planned.before, load_rules_again(&args.rules, &config)?, now);
     let mut result = evaluate(&planned.after, rules, now);
     let counts = mark_changes(&mut result, &before);
@@ -60,7 +61,7 @@ pub fn run(args: &PlanArgs) -> Result<u8, Error> {
     );
     result.plan = Some(PlanInfo {
         file,
-        document: planned.kind,
+        document: planned.kind.as_str().to_string(),
         gate: args.gate,
         introduced: counts[0],
         existing: counts[1],

@@ -21,6 +21,17 @@ pub enum DocumentKind {
     RawState,
 }
 
+impl DocumentKind {
+    /// The name results use (`scan.plan.document`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::Plan => "plan",
+            DocumentKind::State => "state",
+            DocumentKind::RawState => "raw_state",
+        }
+    }
+}
+
 /// A Terraform document that cannot be judged (exit 2), found before anything else is read.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -99,6 +110,8 @@ pub struct Doc {
     pub configuration: Option<Value>,
     /// A plan's root module input variables (`variables`: name → `{"value": ...}`).
     pub variables: Value,
+    /// When the plan was made (`timestamp`, format 1.1 and later).
+    pub timestamp: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Detects and reads a Terraform document.
@@ -127,9 +140,15 @@ pub fn parse(text: &str, file: &str) -> Result<Doc, PlanError> {
         Some(c) if c.is_object() => Some(c.take()),
         _ => None,
     };
+    let timestamp = value
+        .get("timestamp")
+        .and_then(Value::as_str)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc));
     Ok(Doc {
         kind,
         resources,
+        timestamp,
         configuration,
         variables: value.get_mut("variables").map(Value::take).unwrap_or(Value::Null),
     })

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::build::{Cx, Gap, cache_node, gap};
-use super::network::{self, Ref};
+use super::context::Ref;
+use super::context::{Cx, Gap, cache_node, gap};
+use super::network;
 use super::parameters;
 use crate::inventory::{
     AutomaticFailover, ClusterMode, Deployment, DeploymentKind, GlobalDatastoreMembership, GlobalRole,

@@ -22,6 +22,7 @@
 //! bounded by the caller, values are data and are escaped by the renderers like any other).
 
 mod build;
+mod context;
 mod document;
 mod kinds;
 mod network;

@@ -3,34 +3,14 @@
 //! blocks. A referenced resource the plan does not describe comes from the `extra` inventory
 //! when it has it, else it is unknown.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
-use super::build::{Cx, Gap, gap};
+use super::context::{Cx, Gap, Ref, Rules, gap};
 use super::resolve::{Node, Target};
 use crate::inventory::{
     Deployment, DeploymentKind, IngressPermission, IpRange, LookupState, SecurityGroup, Subnet, SubnetGroup,
     Vpc,
 };
-
-/// A rule resource's address and the permission it adds (or why that is unknown).
-type RuleIngress = (String, Result<IngressPermission, Gap>);
-
-/// What an id attribute names: an id, or a resource of the plan (whose id may not be known yet).
-#[derive(Clone, Debug, PartialEq)]
-pub(super) enum Ref {
-    Id(String),
-    Resource(usize),
-}
-
-/// Ingress rule resources by the security group they add to (its id, or its address while the
-/// id is unknown), and those whose group cannot be told.
-#[derive(Default)]
-pub(super) struct Rules {
-    by_group: BTreeMap<String, Vec<RuleIngress>>,
-    orphans: Vec<String>,
-}
 
 /// A security group's id, or its address while the id is known only after apply.
 fn group_key(cx: &Cx, j: usize) -> String {

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::build::{Cx, Gap, cache_node, gap};
-use super::network::{Ref, one_ref};
+use super::context::Ref;
+use super::context::{Cx, Gap, cache_node, gap};
+use super::network::one_ref;
 use super::resolve::{Node, Target};
 use crate::inventory::{Alarm, AlarmMetric, Deployment, DeploymentKind, LookupState, ParameterGroup};
 

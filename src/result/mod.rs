@@ -58,7 +58,7 @@ pub struct PlanInfo {
     /// The plan or state file (`-`: standard input).
     pub file: String,
     /// `plan`, `state` (`terraform show -json` of a state) or `raw_state` (a `.tfstate`).
-    pub document: crate::plan::DocumentKind,
+    pub document: String,
     /// `introduced`: the gate counts only failing findings the plan introduces (the default);
     /// `all`: every failing finding (`--gate all`).
     pub gate: PlanGate,

@@ -292,14 +292,15 @@ impl RuleSet {
 /// The rule files of a directory, sorted by name, or the one rule file `dir` names. A directory
 /// without a rule file is a mistake (a wrong path, files named `.yml.txt`), not zero rules.
 fn read_dir_sources(dir: &Path) -> Result<Vec<RuleSource>, Diagnostic> {
-    let io_diag = |path: &Path, e: std::io::Error| Diagnostic {
-        code: Code::Io,
+    let diag = |code, path: &Path, message: String| Diagnostic {
+        code,
         file: path.display().to_string(),
         line: 0,
         column: 0,
         rule_id: None,
-        message: format!("cannot read: {e}"),
+        message,
     };
+    let io_diag = |path: &Path, e: std::io::Error| diag(Code::Io, path, format!("cannot read: {e}"));
     let mut paths = Vec::new();
     if dir.is_file() {
         paths.push(dir.to_path_buf());
@@ -311,14 +312,8 @@ fn read_dir_sources(dir: &Path) -> Result<Vec<RuleSource>, Diagnostic> {
             }
         }
         if paths.is_empty() {
-            return Err(Diagnostic {
-                code: Code::NoRuleFiles,
-                file: dir.display().to_string(),
-                line: 0,
-                column: 0,
-                rule_id: None,
-                message: "no rule file (*.yaml, *.yml) in this directory".into(),
-            });
+            let message = "no rule file (*.yaml, *.yml) in this directory".into();
+            return Err(diag(Code::NoRuleFiles, dir, message));
         }
     }
     paths.sort();

@@ -119,18 +119,40 @@ fn a_plan_is_judged_with_what_it_introduces() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| f["change"] == "introduced")
+        .filter(|f| f["change"] == "introduced" && f["status"] == "fail")
         .count();
     assert_eq!(report["scan"]["plan"]["introduced"], counted);
+    // The new cache's nodes are not pinned to zones: whether they span two cannot be told from
+    // the plan, and is not invented either way; the existing cache's newest snapshot neither.
+    let zones = finding(&report, "nodes-span-azs", SESSIONS);
+    assert_eq!(
+        (&zones["status"], &zones["change"]),
+        (&json!("error"), &json!("introduced"))
+    );
+    let snapshot = finding(&report, "recent-automatic-snapshot", ORDERS);
+    assert_eq!(
+        (&snapshot["status"], &snapshot["change"]),
+        (&json!("error"), &json!("existing"))
+    );
+    // The new cache is judged as of the plan, which it postdates: no snapshot is due yet.
+    assert_eq!(
+        finding(&report, "recent-automatic-snapshot", SESSIONS)["status"],
+        "pass"
+    );
+    assert_eq!(report["scan"]["evaluated_at"], "2026-12-01T09:00:00Z");
 }
 
 #[test]
 fn the_gate_counts_introduced_findings_unless_asked_for_all() {
-    // The pull request fails the gate: critical public ingress introduced. What the plan cannot
-    // tell about the existing cache (its snapshots, its nodes' zones) is undecided before and
-    // after: reported, not blocking.
+    // The pull request fails the gate: it introduces an undecidable finding (the new cache's
+    // zones), so the run is incomplete, exit 3; accepting that, the critical public ingress it
+    // introduces fails it, exit 1. What the plan cannot tell about the existing cache (its
+    // snapshots, its nodes' zones) is undecided before and after: reported, not blocking.
     let s = example(&example_plan());
     s.run(["plan", "plan.json"])
+        .expect(3)
+        .stdout_has("could not be decided");
+    s.run(["plan", "plan.json", "--allow-partial"])
         .expect(1)
         .stdout_has("introduced by the plan");
 
