@@ -26,7 +26,8 @@ measure() {
     local results=()
     for run in $(seq 1 "$RUNS"); do
         /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" > /dev/null 2>&1 || true
-        read -r secs kib < "$WORK/time"
+        # A command that exits non-zero (checkov does when a check fails) gets a line before.
+        read -r secs kib < <(tail -n 1 "$WORK/time")
         results+=("$secs $kib")
     done
     printf '%s\n' "${results[@]}" | sort -n | awk -v label="$label" '

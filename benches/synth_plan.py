@@ -93,6 +93,6 @@ plan = {
          "values": c["change"]["before"], "sensitive_values": {}} for c in changes if c["change"]["before"]]}}},
     "configuration": {"provider_config": {"aws": {"name": "aws", "full_name": P, "expressions": {"region": {"constant_value": REG}}}},
                       "root_module": {"resources": config}},
-    "applyable": True, "complete": True, "errored": False,
+    "timestamp": "2026-12-01T09:00:00Z", "applyable": True, "complete": True, "errored": False,
 }
 json.dump(plan, sys.stdout)
