@@ -82,9 +82,9 @@ fn diff(
         _ => {
             return Err(DriftError::Mixed {
                 old: old_side.file,
-                old_kind: old.kind(),
+                old_kind: old.described(),
                 new: new_side.file,
-                new_kind: new.kind(),
+                new_kind: new.described(),
             }
             .into());
         }

@@ -381,6 +381,14 @@ impl Input {
         }
     }
 
+    /// What it is, in a sentence: `an inventory`, `a scan result`.
+    pub fn described(&self) -> &'static str {
+        match self {
+            Input::Inventory(_) => "an inventory",
+            Input::Scan(_) => "a scan result",
+        }
+    }
+
     /// Reads `path` (`-`: standard input), telling an inventory from a scan result by its keys.
     pub fn read(path: &std::path::Path) -> Result<Input, DriftError> {
         let file = path.display().to_string();

@@ -316,7 +316,13 @@ mod cli {
         .expect(0);
         s.run(["diff", inv.to_str().unwrap(), scan.to_str().unwrap()])
             .expect(2)
-            .stderr_has("compare two inventories or two scan results");
+            .stderr_has("compare two inventories or two scan results")
+            // Issue 26: said as a sentence.
+            .stderr_has(&format!(
+                "{} is an inventory and {} is a scan result",
+                inv.display(),
+                scan.display()
+            ));
         let garbage = s.file("garbage.json", "{\n  \"deployments\": [,]\n}\n");
         s.run(["diff", garbage.to_str().unwrap(), inv.to_str().unwrap()])
             .expect(2)

@@ -855,6 +855,22 @@ fn snapshot_retention_below_minimum_fails() {
     );
 }
 
+/// Issue 26: "1 day", not "1 days".
+#[test]
+fn snapshot_retention_of_one_day_is_said_in_the_singular() {
+    fail(
+        rg(json!({"snapshot_retention_days": 1})),
+        "snapshot-retention",
+        &["SnapshotRetentionLimit: 1 day; minimum 7 days"],
+    );
+    fail_with(
+        rg(json!({"snapshot_retention_days": 0})),
+        "snapshot-retention",
+        &["snapshot-retention.min_snapshot_retention_days=1"],
+        &["automatic backups are off); minimum 1 day"],
+    );
+}
+
 #[test]
 fn snapshot_retention_zero_fails_saying_backups_are_off() {
     fail(
