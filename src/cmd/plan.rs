@@ -8,15 +8,15 @@ use std::path::Path;
 use chrono::Utc;
 
 use super::Error;
-use super::common::{load_rules, load_rules_again, suppression_files, switch};
-use super::scan::{ScanSettings, Waivers, write_outputs};
+use super::common::{load_rules, load_rules_again, suppression_files};
+use super::scan::{ScanSettings, Waivers, gate_options, output_specs, write_outputs};
 use crate::cli::PlanArgs;
-use crate::config::{Config, OutputSpec};
+use crate::config::Config;
 use crate::evaluate::evaluate;
 use crate::inventory::{parse_inventory, read_text_at_most};
 use crate::plan::source;
 use crate::report::templates::{ReportFormat, Template};
-use crate::result::summary::{GateOptions, Summary};
+use crate::result::summary::Summary;
 use crate::result::{PlanChange, PlanInfo, ScanResult, SourceLocation, Status};
 use crate::rules::Severity;
 use crate::size::ByteSize;
@@ -78,21 +78,11 @@ pub fn run(args: &PlanArgs) -> Result<u8, Error> {
 fn settings(args: &PlanArgs, config: &Config) -> Result<ScanSettings, Error> {
     ScanSettings::checked(ScanSettings {
         source: super::common::Source::Inventory(args.plan.clone()),
-        outputs: std::iter::once(OutputSpec {
-            format: args.format,
-            to: args.output.clone().unwrap_or_default(),
-        })
-        .chain(config.outputs.iter().cloned())
-        .chain(args.outputs.iter().cloned())
-        .collect(),
+        outputs: output_specs(args.format, args.output.as_ref(), config, &args.outputs),
         template: args.template.clone(),
         min_severity: args.severity.or(config.severity).unwrap_or(Severity::Info),
         color: args.color,
-        gate: GateOptions {
-            fail_on: args.fail_on.or(config.fail_on).unwrap_or(Severity::High),
-            allow_partial: switch(args.allow_partial, config.allow_partial),
-            exit_zero: switch(args.exit_zero, config.exit_zero),
-        },
+        gate: gate_options(args.fail_on, args.allow_partial, args.exit_zero, config),
         now: args.now,
         suppressions: suppression_files(config, &args.suppressions),
         tags: config.tags.clone(),

@@ -77,21 +77,11 @@ impl ScanSettings {
                 Some(path) => Source::Inventory(path.clone()),
                 None => Source::Live(Box::new(resolve_targets(&args.targets, &config.targets))),
             },
-            outputs: std::iter::once(OutputSpec {
-                format: args.format,
-                to: args.output.clone().unwrap_or_default(),
-            })
-            .chain(config.outputs.iter().cloned())
-            .chain(args.outputs.iter().cloned())
-            .collect(),
+            outputs: output_specs(args.format, args.output.as_ref(), config, &args.outputs),
             template: args.template.clone(),
             min_severity: args.severity.or(config.severity).unwrap_or(Severity::Info),
             color: args.color,
-            gate: GateOptions {
-                fail_on: args.fail_on.or(config.fail_on).unwrap_or(Severity::High),
-                allow_partial: switch(args.allow_partial, config.allow_partial),
-                exit_zero: switch(args.exit_zero, config.exit_zero),
-            },
+            gate: gate_options(args.fail_on, args.allow_partial, args.exit_zero, config),
             now: args.now,
             suppressions: suppression_files(config, &args.suppressions),
             tags: config.tags.clone(),
@@ -148,6 +138,37 @@ impl ScanSettings {
 
     fn has_html(&self) -> bool {
         self.outputs.iter().any(|o| o.format == Format::Html)
+    }
+}
+
+/// The primary output (`--format`, `--output`), then the config's outputs, then each
+/// `--output-format`: the outputs of `scan` and `plan`.
+pub(super) fn output_specs(
+    format: Format,
+    output: Option<&Output>,
+    config: &Config,
+    extra: &[OutputSpec],
+) -> Vec<OutputSpec> {
+    std::iter::once(OutputSpec {
+        format,
+        to: output.cloned().unwrap_or_default(),
+    })
+    .chain(config.outputs.iter().cloned())
+    .chain(extra.iter().cloned())
+    .collect()
+}
+
+/// The gate of `scan` and `plan`: the command line over the config file over the defaults.
+pub(super) fn gate_options(
+    fail_on: Option<Severity>,
+    allow_partial: bool,
+    exit_zero: bool,
+    config: &Config,
+) -> GateOptions {
+    GateOptions {
+        fail_on: fail_on.or(config.fail_on).unwrap_or(Severity::High),
+        allow_partial: switch(allow_partial, config.allow_partial),
+        exit_zero: switch(exit_zero, config.exit_zero),
     }
 }
 
