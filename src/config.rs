@@ -219,6 +219,13 @@ fn toml_to_json(v: &toml::Value) -> Result<serde_json::Value, String> {
 }
 
 impl Config {
+    /// The size limit of untrusted documents: `flag` (`--max-document-size`), else
+    /// `[input] max_document_size`, else the default.
+    pub fn document_limit(&self, flag: Option<ByteSize>) -> ByteSize {
+        flag.or(self.max_document_size)
+            .unwrap_or(ByteSize::DEFAULT_MAX_DOCUMENT)
+    }
+
     /// Reads `path`, or `ecaudit.toml` in the working directory when `path` is `None` and that
     /// file exists.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {

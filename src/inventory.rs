@@ -15,7 +15,10 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use load::{Document, InventoryError, load_inventory, parse_inventory, read_text, read_text_at_most};
+pub use load::{
+    Document, InventoryError, load_inventory, load_inventory_at_most, parse_inventory, read_text,
+    read_text_at_most,
+};
 pub use spool::{Spool, Spooled};
 
 /// The inventory schema version this build reads and writes.

@@ -39,10 +39,7 @@ impl DriftSettings {
             format: args.format,
             output: args.output.clone().unwrap_or_default(),
             color: args.color,
-            max_document: args
-                .max_document_size
-                .or(config.max_document_size)
-                .unwrap_or(ByteSize::DEFAULT_MAX_DOCUMENT),
+            max_document: config.document_limit(args.max_document_size),
         }
     }
 }
@@ -80,10 +77,7 @@ fn state_error(e: PlanError) -> Error {
 fn drift(settings: &DriftSettings, state: &serde_json::Value) -> Result<u8, Error> {
     let file = settings.state.display().to_string();
     let inventory = match &settings.source {
-        Source::Inventory(path) => {
-            let text = read_text_at_most(path, settings.max_document.0)?;
-            crate::inventory::parse_inventory(&text, &path.display().to_string())?
-        }
+        Source::Inventory(path) => crate::inventory::load_inventory_at_most(path, settings.max_document.0)?,
         Source::Live(targets) => {
             // Validate the state's shape first: an unusable state must not cost a collection.
             crate::drift::terraform::compare(&file, state, &Inventory::new())?;

@@ -13,39 +13,31 @@ use super::scan::{ScanSettings, Waivers, gate_options, output_specs, write_outpu
 use crate::cli::PlanArgs;
 use crate::config::Config;
 use crate::evaluate::evaluate;
-use crate::inventory::{parse_inventory, read_text_at_most};
+use crate::inventory::{load_inventory_at_most, read_text_at_most};
 use crate::plan::source;
 use crate::report::templates::{ReportFormat, Template};
 use crate::result::summary::Summary;
 use crate::result::{PlanChange, PlanInfo, ScanResult, SourceLocation, Status};
 use crate::rules::Severity;
-use crate::size::ByteSize;
 use crate::text;
 
 pub fn run(args: &PlanArgs) -> Result<u8, Error> {
     let config = Config::load(args.rules.config.as_deref())?;
     let settings = settings(args, &config)?;
-    let max = args
-        .max_document_size
-        .or(config.max_document_size)
-        .unwrap_or(ByteSize::DEFAULT_MAX_DOCUMENT);
+    let max = config.document_limit(args.max_document_size);
     // Rules, suppressions, baseline and template are checked before the plan is read.
     let rules = load_rules(&args.rules, &config)?;
     let waivers = Waivers::load(&settings, &rules)?;
     let template = settings
-        .outputs
-        .iter()
-        .any(|o| o.format == crate::report::Format::Html)
+        .has_html()
         .then(|| Template::load(ReportFormat::Html, args.template.as_deref()))
         .transpose()?;
 
-    let extra = match &args.inventory {
-        Some(path) => Some(parse_inventory(
-            &read_text_at_most(path, max.0)?,
-            &path.display().to_string(),
-        )?),
-        None => None,
-    };
+    let extra = args
+        .inventory
+        .as_deref()
+        .map(|path| load_inventory_at_most(path, max.0))
+        .transpose()?;
     let file = args.plan.display().to_string();
     let planned = crate::plan::read(&read_text_at_most(&args.plan, max.0)?, &file, extra.as_ref())?;
 
@@ -106,23 +98,25 @@ fn mark_changes(after: &mut ScanResult, before: &ScanResult) -> [usize; 3] {
             )
         })
         .collect();
-    let mut counts = [0; 3];
-    let keys: Vec<(String, String)> = after
+    // An undecided finding is the plan's too when it was decidable before (or new).
+    let changes: Vec<Option<PlanChange>> = after
         .findings
         .iter()
-        .map(|f| (after.rule(f).id.clone(), after.resource(f).id.clone()))
-        .collect();
-    for (f, (rule, resource)) in after.findings.iter_mut().zip(&keys) {
-        let was = status_before.get(&(rule.as_str(), resource.as_str())).copied();
-        // An undecided finding is the plan's too when it was decidable before (or new).
-        f.change = match (f.status, was) {
-            (Status::Fail, Some(Status::Fail)) | (Status::Error, Some(Status::Error)) => {
-                Some(PlanChange::Existing)
+        .map(|f| {
+            let key = (after.rule(f).id.as_str(), after.resource(f).id.as_str());
+            match (f.status, status_before.get(&key).copied()) {
+                (Status::Fail, Some(Status::Fail)) | (Status::Error, Some(Status::Error)) => {
+                    Some(PlanChange::Existing)
+                }
+                (Status::Fail | Status::Error, _) => Some(PlanChange::Introduced),
+                (Status::Pass | Status::NotApplicable, Some(Status::Fail)) => Some(PlanChange::Fixed),
+                _ => None,
             }
-            (Status::Fail | Status::Error, _) => Some(PlanChange::Introduced),
-            (Status::Pass | Status::NotApplicable, Some(Status::Fail)) => Some(PlanChange::Fixed),
-            _ => None,
-        };
+        })
+        .collect();
+    let mut counts = [0; 3];
+    for (f, change) in after.findings.iter_mut().zip(changes) {
+        f.change = change;
         // The counts are of failing findings (and the fixed ones).
         if let Some(change) = f.change.filter(|_| f.status != Status::Error) {
             counts[change as usize] += 1;

@@ -136,7 +136,7 @@ impl ScanSettings {
         Ok(())
     }
 
-    fn has_html(&self) -> bool {
+    pub fn has_html(&self) -> bool {
         self.outputs.iter().any(|o| o.format == Format::Html)
     }
 }

@@ -135,7 +135,12 @@ fn not_utf8(path: &str, bytes: &[u8], e: std::str::Utf8Error) -> InventoryError 
 
 /// Reads a whole inventory from a file (`-` for standard input).
 pub fn load_inventory(path: &Path) -> Result<Inventory, InventoryError> {
-    let text = read_text(path)?;
+    load_inventory_at_most(path, u64::MAX)
+}
+
+/// [`load_inventory`] of a file of at most `max` bytes ([`read_text_at_most`]).
+pub fn load_inventory_at_most(path: &Path, max: u64) -> Result<Inventory, InventoryError> {
+    let text = read_text_at_most(path, max)?;
     parse_inventory(&text, &path.display().to_string())
 }
 
