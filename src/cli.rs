@@ -405,11 +405,80 @@ pub enum RulesCommand {
         #[command(flatten)]
         rules: RuleArgs,
     },
-    /// Check the rule files of DIR: YAML, fields, CEL expressions, ids.
+    /// Check the rule files of DIR: YAML, fields, CEL expressions, ids, test cases.
     Validate {
         /// Directory of rule files (*.yaml, *.yml).
         dir: PathBuf,
     },
+    /// Run the test cases of rule files (each rule's `tests:` and `NAME.test.yaml` files): exit 0
+    /// when every case gives the outcome it expects, 1 when one does not, 2 on a malformed file.
+    Test(RulesTestArgs),
+    /// Show how a rule decides on one deployment of an inventory or a plan: each sub-expression
+    /// of `when`, `check`/`violations` and `evidence` with its value.
+    Eval(RulesEvalArgs),
+    /// Write a commented rule skeleton, with a passing and a failing test case, to DIR/ID.yaml.
+    New {
+        /// The new rule's id (kebab-case, e.g. `team-tag-present`).
+        id: String,
+        /// Directory to write the rule file to (created if missing).
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+        /// Replace DIR/ID.yaml if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TestFormat {
+    /// A line per rule, and each failing case with what it expected and what it got.
+    Text,
+    /// JUnit XML: a test suite per rule, a test case per case.
+    Junit,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesTestArgs {
+    /// Rule files or directories of them [default: the bundled pack].
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = TestFormat::Text)]
+    pub format: TestFormat,
+    /// Also report, per rule, each condition of `when`, `check` or `violations` that no case
+    /// made true, or none made false.
+    #[arg(long)]
+    pub coverage: bool,
+    /// Write to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath)]
+    pub output: Option<Output>,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesEvalArgs {
+    /// The rule file (its rules are evaluated on their own, without the bundled pack).
+    #[arg(value_name = "RULE_FILE")]
+    pub rule_file: PathBuf,
+    /// The rule of the file to evaluate [default: every rule of the file].
+    #[arg(long, value_name = "ID")]
+    pub rule: Option<String>,
+    /// The deployment: its id, its ARN, or (with --plan) its Terraform address.
+    #[arg(long, value_name = "ID")]
+    pub deployment: String,
+    /// The inventory the deployment is in (`ecaudit collect`; `-` for standard input).
+    #[arg(long, value_name = "FILE", required_unless_present = "plan", conflicts_with = "plan")]
+    pub inventory: Option<PathBuf>,
+    /// The Terraform plan (`terraform show -json`) the deployment is planned in.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// Override a param of the rule, e.g. `min_snapshot_retention_days=14`.
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub params: Vec<String>,
+    /// Evaluate as of this instant (RFC 3339) [default: the inventory's collection time, the
+    /// plan's `timestamp`, else now].
+    #[arg(long, value_name = "TIME", value_parser = rfc3339)]
+    pub now: Option<DateTime<Utc>>,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -16,6 +16,9 @@ mod merge;
 mod plan;
 mod report;
 mod rules;
+mod rules_eval;
+mod rules_new;
+mod rules_test;
 mod scan;
 
 /// Runs a command; returns the exit code it ends with.
@@ -33,6 +36,9 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             RulesCommand::List { format, rules } => rules::list(format, &rules),
             RulesCommand::Show { id, rules } => rules::show(&id, &rules),
             RulesCommand::Validate { dir } => rules::validate(&dir),
+            RulesCommand::Test(args) => rules_test::run(&args),
+            RulesCommand::Eval(args) => rules_eval::run(&args),
+            RulesCommand::New { id, dir, force } => rules_new::run(&id, &dir, force),
         },
         Command::Completions { shell } => generate::completions(shell),
         Command::Manpage { command, dir } => generate::manpage(&command, dir.as_deref()),

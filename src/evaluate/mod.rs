@@ -78,6 +78,60 @@ impl<'r> Evaluator<'r> {
     }
 }
 
+/// One rule's outcome on one deployment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub status: Status,
+    pub message: String,
+    pub evidence: Vec<String>,
+}
+
+/// Evaluates one rule on one deployment as a scan would, with `params` in place of the rule's
+/// own: what `ecaudit rules test` runs a test case with. A rule that does not apply to the
+/// deployment's kind gives `None`.
+pub fn evaluate_one(
+    rule: &Rule,
+    params: &BTreeMap<String, serde_json::Value>,
+    d: &Deployment,
+    now: DateTime<Utc>,
+) -> Option<Outcome> {
+    if !rule.applies_to_kind(d.kind) {
+        return None;
+    }
+    if matches!(d.status.as_deref(), Some("deleting" | "deleted")) {
+        return Some(Outcome {
+            status: Status::NotApplicable,
+            message: "Not applicable: the deployment is being deleted".into(),
+            evidence: Vec::new(),
+        });
+    }
+    let (status, message, evidence) = with_scope(d, params, now, |ctx, budget| {
+        evaluate_rule(rule, &Scope { ctx, budget })
+    });
+    Some(Outcome {
+        status,
+        message: message.to_string(),
+        evidence,
+    })
+}
+
+/// Runs `f` in the scope a scan evaluates a rule on `d` in: `d`, `now` and `params` bound, and
+/// the evaluation budget installed (`f` resets it before each expression).
+pub fn with_scope<T>(
+    d: &Deployment,
+    params: &BTreeMap<String, serde_json::Value>,
+    now: DateTime<Utc>,
+    f: impl FnOnce(&Context, &Budget) -> T,
+) -> T {
+    let mut ctx = Context::with_env(cel_env());
+    let budget = Budget::new();
+    budget.install(&mut ctx);
+    ctx.add_variable_as_val("d", view::deployment(d));
+    ctx.add_variable_as_val("now", Box::new(CelTimestamp::from(now.fixed_offset())));
+    ctx.add_variable_as_val("params", view::params(params));
+    f(&ctx, &budget)
+}
+
 /// Evaluates every enabled rule on every deployment of an in-memory inventory, as of `now`.
 pub fn evaluate(inventory: &Inventory, rules: RuleSet, now: DateTime<Utc>) -> ScanResult {
     let evaluator = Evaluator::new(&rules, now);

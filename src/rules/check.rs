@@ -132,7 +132,7 @@ pub(super) fn check(expr: &IdedExpr, params: &BTreeMap<String, serde_json::Value
 }
 
 /// The closest name, for "did you mean".
-fn suggest<'n>(wrong: &str, names: impl Iterator<Item = &'n str>) -> Option<&'n str> {
+pub(super) fn suggest<'n>(wrong: &str, names: impl Iterator<Item = &'n str>) -> Option<&'n str> {
     names
         .map(|n| (strsim_distance(wrong, n), n))
         .filter(|(d, n)| *d <= 2.max(n.len() / 3))

@@ -46,6 +46,8 @@ codes! {
     BadParam = "bad-param": "a param is not a scalar or a list of scalars",
     UnknownFramework = "unknown-framework": "controls names a framework ecaudit does not know",
     EmptyText = "empty-text": "title, remediation or fail_message is empty",
+    BadCase = "bad-case": "a rule's test case is malformed: an unknown outcome, param or kind, a bad `now`, a fact of the wrong type, a case in a test file naming no rule of its rule file",
+    CaseUnknownFact = "case-unknown-fact": "a test case's deployment has a fact the inventory does not have",
 }
 
 impl fmt::Display for Code {

@@ -44,6 +44,9 @@ pub(super) struct RawRule {
     pub controls: Option<Spanned<BTreeMap<String, serde_json::Value>>>,
     #[serde(default)]
     pub references: Vec<String>,
+    /// Test cases of the rule (`ecaudit rules test`).
+    #[serde(default)]
+    pub tests: Vec<Spanned<super::testing::RawCase>>,
 }
 
 /// Just enough of a rule to say which one an error falls in.
@@ -199,6 +202,27 @@ fn check_expression_sizes(file: &str, raw: &RawFile) -> Result<(), Diagnostic> {
         }
     }
     Ok(())
+}
+
+/// Parses a `NAME.test.yaml` file's text, or explains why it cannot be.
+pub(super) fn parse_tests(file: &str, text: &str) -> Result<super::testing::RawTestFile, Diagnostic> {
+    serde_saphyr::from_str_with_options(text, options()).map_err(|e| {
+        let (line, column, message) = location_of(&e);
+        let code = match serde_saphyr::from_str_with_options::<serde_json::Value>(text, options()) {
+            Err(_) => Code::YamlSyntax,
+            Ok(_) if message.starts_with("unknown field") => Code::UnknownField,
+            Ok(_) if message.starts_with("missing field") => Code::MissingField,
+            Ok(_) => Code::InvalidValue,
+        };
+        Diagnostic {
+            code,
+            file: file.to_string(),
+            line,
+            column,
+            rule_id: None,
+            message: format!("{message} (a test file holds `tests:`, a list of cases)"),
+        }
+    })
 }
 
 /// The YAML of a rule file, or a diagnostic naming the rule an error falls in.

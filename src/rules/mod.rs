@@ -2,6 +2,7 @@
 //! rule id before anything is evaluated), CEL compilation, and the bundled pack.
 
 pub(crate) mod check;
+mod compile;
 pub mod cost;
 pub mod diag;
 mod file;
@@ -11,6 +12,8 @@ pub mod pack;
 pub mod params;
 pub mod reference;
 mod severity;
+pub mod testing;
+pub mod trace;
 mod to_cel;
 pub(crate) mod view;
 
@@ -114,6 +117,8 @@ pub struct Rule {
     pub origin: Origin,
     /// Where the bundled rule this user rule replaces was defined, if it replaces one.
     pub overrides: Option<Origin>,
+    /// Test cases (`ecaudit rules test`), from the rule's `tests:` and its file's test file.
+    pub tests: Vec<testing::Case>,
     pub(crate) pass_message: Arc<str>,
     pub(crate) fail_message: Arc<str>,
     pub(crate) not_applicable_message: Arc<str>,
@@ -142,6 +147,14 @@ pub struct RuleSource {
     pub name: String,
     pub text: String,
     pub bundled: bool,
+    /// The sibling test file (`NAME.test.yaml` of `NAME.yaml`), if there is one.
+    pub tests: Option<TestSource>,
+}
+
+/// A test file's name and text.
+pub struct TestSource {
+    pub name: String,
+    pub text: String,
 }
 
 impl RuleSet {
@@ -178,6 +191,27 @@ impl RuleSet {
         Self::from_sources(sources)
     }
 
+    /// The rules of the given files and directories alone, without the bundled pack (`ecaudit
+    /// rules test PATH...`); a rule id given twice is an error.
+    pub fn load_only(paths: &[PathBuf]) -> Result<RuleSet, RuleErrors> {
+        let mut sources = Vec::new();
+        let mut diags = Vec::new();
+        for path in paths {
+            match read_dir_sources(path) {
+                Ok(found) => sources.extend(found),
+                Err(d) => diags.push(d),
+            }
+        }
+        match Self::from_sources(sources) {
+            Ok(set) if diags.is_empty() => Ok(set),
+            Ok(_) => Err(RuleErrors(diags)),
+            Err(RuleErrors(more)) => {
+                diags.extend(more);
+                Err(RuleErrors(diags))
+            }
+        }
+    }
+
     /// Parses, compiles and validates rule sources; reports every problem found.
     pub fn from_sources(sources: Vec<RuleSource>) -> Result<RuleSet, RuleErrors> {
         Self::from_sources_with(sources, LoadOptions::default())
@@ -189,6 +223,7 @@ impl RuleSet {
         let mut diags = Vec::new();
         let mut rules: Vec<Rule> = Vec::new();
         for source in &sources {
+            let first = rules.len();
             match file::parse(&source.name, &source.text) {
                 Ok(raw) => {
                     for raw_rule in raw.rules {
@@ -198,6 +233,9 @@ impl RuleSet {
                     }
                 }
                 Err(d) => diags.push(d),
+            }
+            if let Some(tests) = &source.tests {
+                add_test_file(tests, &mut rules[first..], &mut diags);
             }
         }
 
@@ -307,7 +345,10 @@ fn read_dir_sources(dir: &Path) -> Result<Vec<RuleSource>, Diagnostic> {
     } else {
         for entry in std::fs::read_dir(dir).map_err(|e| io_diag(dir, e))? {
             let path = entry.map_err(|e| io_diag(dir, e))?.path();
-            if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) && path.is_file() {
+            if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+                && !is_test_file(&path)
+                && path.is_file()
+            {
                 paths.push(path);
             }
         }
@@ -321,161 +362,44 @@ fn read_dir_sources(dir: &Path) -> Result<Vec<RuleSource>, Diagnostic> {
         .into_iter()
         .map(|path| {
             let text = std::fs::read_to_string(&path).map_err(|e| io_diag(&path, e))?;
+            let tests = match test_file_of(&path) {
+                Some(test_path) => Some(TestSource {
+                    text: std::fs::read_to_string(&test_path).map_err(|e| io_diag(&test_path, e))?,
+                    name: test_path.display().to_string(),
+                }),
+                None => None,
+            };
             Ok(RuleSource {
                 name: path.display().to_string(),
                 text,
                 bundled: false,
+                tests,
             })
         })
         .collect()
 }
 
-fn is_kebab_case(id: &str) -> bool {
+/// Whether `path` is a test file (`NAME.test.yaml`), not a rule file.
+fn is_test_file(path: &Path) -> bool {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .is_some_and(|s| s.ends_with(".test"))
+}
+
+/// The test file of rule file `NAME.yaml`: `NAME.test.yaml` (or `.yml`) beside it, if it exists.
+fn test_file_of(rule_file: &Path) -> Option<PathBuf> {
+    let stem = rule_file.file_stem()?.to_str()?;
+    ["yaml", "yml"]
+        .iter()
+        .map(|ext| rule_file.with_file_name(format!("{stem}.test.{ext}")))
+        .find(|p| p.is_file())
+}
+
+pub(crate) fn is_kebab_case(id: &str) -> bool {
     !id.is_empty()
         && id
             .split('-')
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-}
-
-/// Where, in the file, the text of a YAML scalar starts: after a `|`/`>` block indicator line the
-/// content starts on the next line.
-fn expression_origin(text: &str, at: &serde_saphyr::Location) -> (usize, usize, bool) {
-    let line = at.line() as usize;
-    let column = at.column() as usize;
-    let line_text = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
-    let rest: String = line_text.chars().skip(column.saturating_sub(1)).collect();
-    if rest.starts_with('|') || rest.starts_with('>') {
-        let next = text.lines().nth(line).unwrap_or("");
-        let indent = next.len() - next.trim_start().len();
-        (line + 1, indent + 1, rest.starts_with('|'))
-    } else if rest.starts_with('"') || rest.starts_with('\'') {
-        // A quoted scalar's text starts one column after its quote.
-        (line, column + 1, true)
-    } else {
-        (line, column, true)
-    }
-}
-
-/// Maps a character offset within an expression to a file line and column.
-fn file_position(source: &str, offset: usize, origin: (usize, usize, bool)) -> (usize, usize) {
-    let (line, column, lines_preserved) = origin;
-    if !lines_preserved {
-        return (line, column);
-    }
-    let before: String = source.chars().take(offset).collect();
-    let expr_line = before.matches('\n').count();
-    let expr_col = before.chars().rev().take_while(|&c| c != '\n').count();
-    if expr_line == 0 {
-        (line, column + expr_col)
-    } else {
-        (line + expr_line, origin.1 + expr_col)
-    }
-}
-
-/// Compiles one expression and checks it statically; records problems as diagnostics.
-fn compile(
-    env: &Env,
-    source: &RuleSource,
-    rule_id: &str,
-    what: &str,
-    spanned: &Spanned<String>,
-    params: &BTreeMap<String, serde_json::Value>,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Expr> {
-    let origin = expression_origin(&source.text, &spanned.referenced);
-    let text = spanned.value.trim_end();
-    let diag = |code, (line, column): (usize, usize), message: String| Diagnostic {
-        code,
-        file: source.name.clone(),
-        line,
-        column,
-        rule_id: Some(rule_id.to_string()),
-        message: format!("`{what}`: {message}"),
-    };
-    if text.trim().is_empty() {
-        diags.push(diag(
-            Code::CelSyntax,
-            (origin.0, origin.1),
-            "the expression is empty".into(),
-        ));
-        return None;
-    }
-    let too_deep = || {
-        format!(
-            "the expression nests more than {} levels deep (brackets and conditionals inside one \
-             another), more than CEL's parser allows; flatten it, or split the rule",
-            file::MAX_NESTING
-        )
-    };
-    if let Some(offset) = file::too_deep(text) {
-        diags.push(diag(
-            Code::CelTooDeep,
-            file_position(text, offset, origin),
-            too_deep(),
-        ));
-        return None;
-    }
-    let program = match env.compile(text) {
-        Ok(p) => p,
-        // CEL's own limit, should a nesting get past `too_deep`: one diagnostic, not a dump of
-        // the parser's internals followed by the errors they cause.
-        Err(errors) if errors.errors.iter().any(is_recursion_limit) => {
-            diags.push(diag(Code::CelTooDeep, (origin.0, origin.1), too_deep()));
-            return None;
-        }
-        Err(errors) => {
-            for e in errors.errors {
-                // Positions are 1-based lines and 0-based columns within the expression.
-                let (l, c) = (e.pos.0.max(1) as usize, e.pos.1.max(0) as usize);
-                let offset: usize = text
-                    .split('\n')
-                    .take(l - 1)
-                    .map(|s| s.chars().count() + 1)
-                    .sum::<usize>()
-                    + c;
-                diags.push(diag(
-                    Code::CelSyntax,
-                    file_position(text, offset, origin),
-                    e.msg.clone(),
-                ));
-            }
-            return None;
-        }
-    };
-    let mut problems = check::check(program.expression(), params);
-    if problems.is_empty() {
-        problems.extend(
-            cost::check(program.expression())
-                .into_iter()
-                .map(|p| check::Problem {
-                    code: p.code,
-                    expr_id: p.expr_id,
-                    message: p.message,
-                    name_len: 0,
-                }),
-        );
-    }
-    if !problems.is_empty() {
-        for p in problems {
-            // CEL places a call at its parenthesis: step back over the function name.
-            let offset = program
-                .source_info()
-                .offset_for(p.expr_id)
-                .map(|(start, _)| (start as usize).saturating_sub(p.name_len))
-                .unwrap_or(0);
-            diags.push(diag(p.code, file_position(text, offset, origin), p.message));
-        }
-        return None;
-    }
-    Some(Expr {
-        source: text.to_string(),
-        budgeted: cost::with_budget(program.expression()),
-    })
-}
-
-/// Whether a CEL parse error is its recursion limit (worded differently by its two parsers).
-fn is_recursion_limit(e: &cel::ParseError) -> bool {
-    e.msg.to_ascii_lowercase().contains("recursion limit")
 }
 
 /// Validates one raw rule into a [`Rule`]; problems go to `diags`.
@@ -607,9 +531,9 @@ fn validate(
     }
 
     let test = match (&raw.check, &raw.violations) {
-        (Some(check), None) => compile(env, source, &id, "check", check, &params, diags).map(Test::Check),
+        (Some(check), None) => compile::compile(env, source, &id, "check", check, &params, diags).map(Test::Check),
         (None, Some(violations)) => {
-            compile(env, source, &id, "violations", violations, &params, diags).map(Test::Violations)
+            compile::compile(env, source, &id, "violations", violations, &params, diags).map(Test::Violations)
         }
         (both_or_none, _) => {
             diags.push(Diagnostic {
@@ -630,15 +554,36 @@ fn validate(
     let when = raw
         .when
         .as_ref()
-        .and_then(|w| compile(env, source, &id, "when", w, &params, diags));
+        .and_then(|w| compile::compile(env, source, &id, "when", w, &params, diags));
     let evidence = raw
         .evidence
         .as_ref()
-        .and_then(|e| compile(env, source, &id, "evidence", e, &params, diags));
+        .and_then(|e| compile::compile(env, source, &id, "evidence", e, &params, diags));
     let notes = raw
         .notes
         .as_ref()
-        .and_then(|e| compile(env, source, &id, "notes", e, &params, diags));
+        .and_then(|e| compile::compile(env, source, &id, "notes", e, &params, diags));
+
+    let facts = testing::RuleFacts {
+        id: &id,
+        applies_to: &applies_to,
+        params: &params,
+    };
+    let mut tests = Vec::new();
+    for case in raw.tests {
+        if let Some(named) = &case.value.rule {
+            diags.push(Diagnostic {
+                code: Code::BadCase,
+                file: source.name.clone(),
+                line: named.referenced.line() as usize,
+                column: named.referenced.column() as usize,
+                rule_id: Some(id.clone()),
+                message: "a case under a rule's `tests:` tests that rule; `rule:` belongs in a test file".into(),
+            });
+            continue;
+        }
+        tests.extend(testing::validate(&source.name, &source.text, case, &facts, diags));
+    }
 
     if diags.len() > start {
         return None;
@@ -680,7 +625,57 @@ fn validate(
             bundled: source.bundled,
         },
         overrides: None,
+        tests,
     })
+}
+
+/// Validates the cases of a test file and adds each to its rule among `rules` (those of the
+/// test file's rule file).
+fn add_test_file(tests: &TestSource, rules: &mut [Rule], diags: &mut Vec<Diagnostic>) {
+    let raw = match file::parse_tests(&tests.name, &tests.text) {
+        Ok(raw) => raw,
+        Err(d) => return diags.push(d),
+    };
+    for case in raw.tests {
+        let line = case.referenced.line() as usize;
+        let Some(id) = case.value.rule.as_ref().map(|r| r.value.trim().to_string()) else {
+            diags.push(Diagnostic {
+                code: Code::BadCase,
+                file: tests.name.clone(),
+                line,
+                column: case.referenced.column() as usize,
+                rule_id: None,
+                message: format!(
+                    "test case `{}` names no rule: add `rule: ID` (a rule of the test file's rule file)",
+                    case.value.name.value.trim()
+                ),
+            });
+            continue;
+        };
+        let Some(rule) = rules.iter_mut().find(|r| r.id == id) else {
+            let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+            let hint = check::suggest(&id, ids.iter().copied())
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            diags.push(Diagnostic {
+                code: Code::BadCase,
+                file: tests.name.clone(),
+                line,
+                column: case.referenced.column() as usize,
+                rule_id: Some(id.clone()),
+                message: format!("test case for a rule its rule file does not define{hint}"),
+            });
+            continue;
+        };
+        let facts = testing::RuleFacts {
+            id: &rule.id,
+            applies_to: &rule.applies_to,
+            params: &rule.default_params,
+        };
+        if let Some(case) = testing::validate(&tests.name, &tests.text, case, &facts, diags) {
+            rule.tests.push(case);
+        }
+    }
 }
 
 fn scalar_text(v: &serde_json::Value) -> Option<String> {
@@ -754,7 +749,7 @@ mod tests {
                 }
                 for expr in nestings(file::MAX_NESTING + 1) {
                     let errors = env.compile(&expr).expect_err(&expr).errors;
-                    assert!(errors.iter().any(is_recursion_limit), "{expr}: {errors:?}");
+                    assert!(errors.iter().any(compile::is_recursion_limit), "{expr}: {errors:?}");
                 }
             })
             .unwrap()

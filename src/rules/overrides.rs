@@ -116,6 +116,7 @@ mod tests {
                    applies_to: [replication_group]\n    check: \"true\"\n    remediation: none\n"
                 .into(),
             bundled: false,
+            tests: None,
         });
         sources
     }

@@ -1,6 +1,6 @@
 //! The bundled rule pack: `rules/*.yaml`, embedded so the binary works alone.
 
-use super::RuleSource;
+use super::{RuleSource, TestSource};
 
 /// Version of the bundled pack; bumped whenever a rule's meaning, severity or params change.
 pub const PACK_VERSION: &str = "2026.12.1";
@@ -27,13 +27,27 @@ bundled!(
     "utilisation.yaml",
 );
 
+/// File name and text of each bundled test file (`NAME.test.yaml` of rule file `NAME.yaml`).
+pub const TEST_FILES: &[(&str, &str)] = &[];
+
 pub fn sources() -> Vec<RuleSource> {
     FILES
         .iter()
-        .map(|(name, text)| RuleSource {
-            name: format!("bundled:{name}"),
-            text: (*text).to_string(),
-            bundled: true,
+        .map(|(name, text)| {
+            let stem = name.trim_end_matches(".yaml");
+            let tests = TEST_FILES
+                .iter()
+                .find(|(test, _)| test.strip_suffix(".test.yaml") == Some(stem))
+                .map(|(test, text)| TestSource {
+                    name: format!("bundled:{test}"),
+                    text: (*text).to_string(),
+                });
+            RuleSource {
+                name: format!("bundled:{name}"),
+                text: (*text).to_string(),
+                bundled: true,
+                tests,
+            }
         })
         .collect()
 }
@@ -57,7 +71,8 @@ mod tests {
             .filter(|n| n.ends_with(".yaml") || n.ends_with(".yml"))
             .collect();
         on_disk.sort();
-        let bundled: Vec<String> = FILES.iter().map(|(n, _)| n.to_string()).collect();
+        let mut bundled: Vec<String> = FILES.iter().chain(TEST_FILES).map(|(n, _)| n.to_string()).collect();
+        bundled.sort();
         assert_eq!(on_disk, bundled, "rules/ and the bundled list differ");
     }
 }

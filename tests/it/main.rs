@@ -21,6 +21,8 @@ mod probe;
 mod report;
 mod robustness;
 mod rule_pack;
+mod rules_authoring;
+mod rules_eval;
 mod schema;
 mod secrets;
 mod shard;

@@ -754,6 +754,7 @@ fn check_rule_file_here(text: &str) -> Result<(), TestCaseError> {
         name: FILE.to_string(),
         text: text.to_string(),
         bundled: false,
+        tests: None,
     };
     match RuleSet::from_sources(vec![source]) {
         Ok(rules) => {
@@ -1338,6 +1339,7 @@ fn probe_rules() -> RuleSet {
         name: "probe.yaml".into(),
         text,
         bundled: false,
+        tests: None,
     }])
     .unwrap_or_else(|e| panic!("{e}"))
 }
@@ -1418,6 +1420,7 @@ fn the_documents_mutated_are_valid() {
             name: format!("rules-{i}.yaml"),
             text: text.to_string(),
             bundled: false,
+            tests: None,
         };
         RuleSet::from_sources(vec![source]).unwrap_or_else(|e| panic!("{e}"));
         let doc: Value = serde_saphyr::from_str(text).unwrap();
@@ -1461,6 +1464,7 @@ fn check_rule_file_strict(text: &str) {
         name: "probe.yaml".into(),
         text: text.to_string(),
         bundled: false,
+        tests: None,
     };
     RuleSet::from_sources(vec![source]).unwrap_or_else(|e| panic!("{e}\n{text}"));
 }
@@ -1581,6 +1585,7 @@ fn rule_source(expr: &str) -> RuleSource {
         name: "custom/chain.yaml".into(),
         text: rule_with_check(expr, 0, false),
         bundled: false,
+        tests: None,
     }
 }
 

@@ -48,6 +48,7 @@ fn rules() -> RuleSet {
         name: "echo.yaml".into(),
         text: ECHO_RULE.into(),
         bundled: false,
+        tests: None,
     });
     RuleSet::from_sources(sources).unwrap_or_else(|e| panic!("{e}"))
 }
