@@ -184,7 +184,8 @@ fn block(s: &str) -> String {
 pub fn validate(dir: &Path) -> Result<u8, Error> {
     let set = RuleSet::validate_dir(dir)?;
     let n = set.rules().len();
+    let cases: usize = set.rules().iter().map(|r| r.tests.len()).sum();
     let dir = text::terminal(&dir.display().to_string()).into_owned();
-    Output::Stdout.write(|w| writeln!(w, "{dir}: {n} rule(s) valid"))?;
+    Output::Stdout.write(|w| writeln!(w, "{dir}: {n} rule(s) valid, {cases} test case(s)"))?;
     Ok(0)
 }

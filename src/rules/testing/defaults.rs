@@ -34,6 +34,13 @@ mod tests {
     use super::*;
     use crate::inventory::Deployment;
 
+    /// docs/rules.md shows the defaults as shipped.
+    #[test]
+    fn the_docs_show_the_defaults() {
+        let docs = include_str!("../../../docs/rules.md");
+        assert!(docs.contains(TEXT), "docs/rules.md does not show defaults.yaml as it is");
+    }
+
     /// Each default is a valid deployment of its kind, and every bundled rule passes on it or
     /// does not apply: a case only writes the facts that make its point.
     #[test]
