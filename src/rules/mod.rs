@@ -64,6 +64,15 @@ pub struct Expr {
     /// The compiled AST with every comprehension step drawing on the evaluation budget
     /// ([`cost::with_budget`]): what is evaluated.
     pub(crate) budgeted: cel::common::ast::IdedExpr,
+    /// Where `source` starts in its rule file.
+    pub(crate) origin: compile::Origin,
+}
+
+impl Expr {
+    /// The rule file's line and column of character `offset` of `source`.
+    pub fn position(&self, offset: usize) -> (usize, usize) {
+        compile::file_position(&self.source, offset, self.origin)
+    }
 }
 
 impl std::fmt::Debug for Expr {
