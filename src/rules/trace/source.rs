@@ -147,9 +147,12 @@ fn ceil(s: &str, mut i: usize) -> usize {
     i
 }
 
+/// Byte ranges or pairs of byte offsets.
+type Ranges = Vec<(usize, usize)>;
+
 /// The matching brackets of CEL source (outside string literals, quoted names and comments),
 /// and its comments.
-fn scan(src: &str) -> (Vec<(usize, usize)>, Vec<(usize, usize)>) {
+fn scan(src: &str) -> (Ranges, Ranges) {
     let b = src.as_bytes();
     let (mut i, mut open, mut pairs, mut comments) = (0, Vec::new(), Vec::new(), Vec::new());
     while i < b.len() {

@@ -49,8 +49,14 @@ struct At<'x, 'r> {
     depth: usize,
     comp: Option<u32>,
     looped: bool,
+    /// Elements were left untraced past [`MAX_TRACED`].
+    capped: bool,
     root: u64,
 }
+
+/// How many evaluations of a comprehension's body a trace follows: each costs an evaluation
+/// of every sub-expression of the body, and nested loops multiply.
+const MAX_TRACED: usize = 100_000;
 
 pub(super) struct Walker<'a, 'p, 'v> {
     ctx: &'a Context<'p, 'v>,
@@ -72,6 +78,7 @@ impl<'a, 'p, 'v> Walker<'a, 'p, 'v> {
             depth: 0,
             comp: None,
             looped: false,
+            capped: false,
             root: root.id,
         };
         self.walk(root, &envs, at, true).pop()
@@ -109,7 +116,7 @@ impl<'a, 'p, 'v> Walker<'a, 'p, 'v> {
         match &mut self.sink {
             Sink::Steps(steps) if shown => {
                 let (text, line, column) = at.p.locate(e);
-                let value = match (values.as_slice(), at.looped) {
+                let mut value = match (values.as_slice(), at.looped) {
                     ([], _) => StepValue::Skipped,
                     ([one], false) => one.as_ref().map_or_else(
                         |e| StepValue::Error(describe(e)),
@@ -117,6 +124,9 @@ impl<'a, 'p, 'v> Walker<'a, 'p, 'v> {
                     ),
                     (all, _) => summary(all),
                 };
+                if let (true, StepValue::Value(text) | StepValue::Error(text)) = (at.capped, &mut value) {
+                    text.push_str(&format!(" (only the first {MAX_TRACED} evaluations traced)"));
+                }
                 steps.push(Step {
                     part: at.p.part,
                     depth: at.depth,
@@ -225,7 +235,7 @@ impl<'a, 'p, 'v> Walker<'a, 'p, 'v> {
             }
             _ => None,
         };
-        let (mut body, mut after) = (Vec::new(), Vec::new());
+        let (mut body, mut after, mut capped) = (Vec::new(), Vec::new(), at.capped);
         for ((env, range), init) in envs.iter().zip(ranges).zip(inits) {
             let (Ok(range), Ok(mut accu)) = (range, init) else {
                 continue;
@@ -236,6 +246,10 @@ impl<'a, 'p, 'v> Walker<'a, 'p, 'v> {
             let mut items = items.iter();
             let (mut pending, mut complete) = (false, true);
             while let Some(item) = items.next() {
+                if body.len() == MAX_TRACED {
+                    (capped, complete) = (true, false);
+                    break;
+                }
                 let with_accu = env.with(&c.accu_var, accu.clone());
                 match self.eval(&cond, &with_accu) {
                     Ok(v) if bool_of(v.as_ref()) == Some(true) => {}
@@ -265,7 +279,12 @@ impl<'a, 'p, 'v> Walker<'a, 'p, 'v> {
                 after.push(env.with(&c.accu_var, accu));
             }
         }
-        self.walk(&c.loop_step, &body, At { looped: true, ..at }, false);
+        let each = At {
+            looped: true,
+            capped,
+            ..at
+        };
+        self.walk(&c.loop_step, &body, each, false);
         self.walk(&c.result, &after, at, false);
     }
 }
