@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 
 use cel::ExecutionError;
 use cel::common::types::{
-    CelBytes, CelDouble, CelDuration, CelInt, CelMap, CelNull, CelString, CelTimestamp, CelUInt, Kind,
+    CelBytes, CelDouble, CelDuration, CelInt, CelMap, CelNull, CelOptional, CelString, CelTimestamp, CelUInt,
+    Kind,
 };
 use cel::common::value::Val;
 
@@ -110,6 +111,16 @@ fn write_value(v: &dyn Val, out: &mut String) {
             "b{}",
             serde_json::Value::from(String::from_utf8_lossy(b.inner()))
         )
+    } else if let Some(o) = v.downcast_ref::<CelOptional>() {
+        match o.option() {
+            Some(inner) => {
+                out.push_str("optional.of(");
+                write_value(inner, out);
+                out.push(')');
+            }
+            None => out.push_str("optional.none()"),
+        }
+        Ok(())
     } else if let Some(m) = v.downcast_ref::<CelMap>() {
         let mut entries: Vec<(String, &dyn Val)> = m
             .inner()
