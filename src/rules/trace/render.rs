@@ -5,15 +5,21 @@ use std::fmt::Write as _;
 
 use cel::ExecutionError;
 use cel::common::types::{
-    CelBytes, CelDouble, CelDuration, CelInt, CelMap, CelNull, CelOptional, CelString, CelTimestamp, CelUInt,
-    Kind,
+    CelBool, CelBytes, CelDouble, CelDuration, CelInt, CelMap, CelNull, CelOptional, CelString, CelTimestamp,
+    CelUInt, Kind,
 };
 use cel::common::value::Val;
 
 use super::StepValue;
-use super::walk::{Res, bool_of};
 use crate::rules::functions::UNKNOWN_FN;
 use crate::rules::view;
+
+/// What evaluating a sub-expression gave.
+pub(super) type Res<'v> = Result<Box<dyn Val + 'v>, ExecutionError>;
+
+pub(super) fn bool_of(v: &dyn Val) -> Option<bool> {
+    v.downcast_ref::<CelBool>().map(|b| *b.inner())
+}
 
 /// An evaluation error in words: `unknown(reason)` as the finding would say it.
 pub(super) fn describe(e: &ExecutionError) -> String {

@@ -3,11 +3,10 @@
 use std::collections::HashMap;
 
 use cel::common::ast::{CallExpr, ComprehensionExpr, EntryExpr, Expr as Ast, IdedExpr, operators};
-use cel::common::types::CelBool;
 use cel::common::value::{CowVal, Val};
-use cel::{Context, ExecutionError, Value};
+use cel::{Context, Value};
 
-use super::render::{describe, render, summary};
+use super::render::{Res, bool_of, describe, render, summary};
 use super::source::{Parsed, constant};
 use super::{Part, Step, StepValue};
 use crate::rules::cost::{Budget, budget_error, with_budget};
@@ -24,14 +23,8 @@ impl<'v> Env<'v> {
     }
 }
 
-pub(super) type Res<'v> = Result<Box<dyn Val + 'v>, ExecutionError>;
-
 pub(super) fn is_bool(value: &Option<Res<'_>>, b: bool) -> bool {
     matches!(value, Some(Ok(v)) if bool_of(v.as_ref()) == Some(b))
-}
-
-pub(super) fn bool_of(v: &dyn Val) -> Option<bool> {
-    v.downcast_ref::<CelBool>().map(|b| *b.inner())
 }
 
 /// What a walk records.
