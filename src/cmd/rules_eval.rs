@@ -1,6 +1,9 @@
 //! `ecaudit rules eval`: how a rule decides on one deployment, sub-expression by sub-expression.
 //! A debugging view: it exits 0 whatever the outcome, and 2 only when it cannot run (a rule
 //! file that does not load, a deployment not found, a param the rule does not declare).
+//!
+//! JSON gives per rule an object (`rule`, `file`, `deployment`, `now`, `params`, `applies`,
+//! `outcome`, `steps`): the object itself when one rule is evaluated, else an array of them.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
