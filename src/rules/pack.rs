@@ -6,29 +6,35 @@ use super::{RuleSource, TestSource};
 pub const PACK_VERSION: &str = "2026.12.1";
 
 macro_rules! bundled {
-    ($($name:literal),* $(,)?) => {
+    ($($stem:literal),* $(,)?) => {
         /// File name and text of each bundled rule file.
         pub const FILES: &[(&str, &str)] = &[
-            $(($name, include_str!(concat!("../../rules/", $name))),)*
+            $((concat!($stem, ".yaml"), include_str!(concat!("../../rules/", $stem, ".yaml"))),)*
+        ];
+
+        /// File name and text of each bundled test file (`NAME.test.yaml` of rule file
+        /// `NAME.yaml`): every bundled rule file has one.
+        pub const TEST_FILES: &[(&str, &str)] = &[
+            $((
+                concat!($stem, ".test.yaml"),
+                include_str!(concat!("../../rules/", $stem, ".test.yaml")),
+            ),)*
         ];
     };
 }
 
 bundled!(
-    "authentication.yaml",
-    "availability.yaml",
-    "backup.yaml",
-    "encryption.yaml",
-    "maintenance.yaml",
-    "monitoring.yaml",
-    "network.yaml",
-    "parameter-groups.yaml",
-    "tagging.yaml",
-    "utilisation.yaml",
+    "authentication",
+    "availability",
+    "backup",
+    "encryption",
+    "maintenance",
+    "monitoring",
+    "network",
+    "parameter-groups",
+    "tagging",
+    "utilisation",
 );
-
-/// File name and text of each bundled test file (`NAME.test.yaml` of rule file `NAME.yaml`).
-pub const TEST_FILES: &[(&str, &str)] = &[];
 
 pub fn sources() -> Vec<RuleSource> {
     FILES
@@ -71,8 +77,43 @@ mod tests {
             .filter(|n| n.ends_with(".yaml") || n.ends_with(".yml"))
             .collect();
         on_disk.sort();
-        let mut bundled: Vec<String> = FILES.iter().chain(TEST_FILES).map(|(n, _)| n.to_string()).collect();
+        let mut bundled: Vec<String> = FILES
+            .iter()
+            .chain(TEST_FILES)
+            .map(|(n, _)| n.to_string())
+            .collect();
         bundled.sort();
         assert_eq!(on_disk, bundled, "rules/ and the bundled list differ");
+    }
+
+    /// Every bundled rule has a passing and a failing case, and every case gives the outcome it
+    /// expects (`ecaudit rules test`).
+    #[test]
+    fn every_bundled_rule_is_tested_and_its_cases_pass() {
+        use crate::rules::testing::Expected;
+        use crate::rules::testing::run::run_all;
+
+        let set = crate::rules::RuleSet::load(&[]).unwrap_or_else(|e| panic!("{e}"));
+        let results = run_all(&set);
+        assert_eq!(results.len(), 26);
+        let mut problems = Vec::new();
+        for r in &results {
+            for want in [Expected::Pass, Expected::Fail] {
+                if !r.rule.tests.iter().any(|c| c.expect == want) {
+                    problems.push(format!("{}: no `{}` case", r.rule.id, want.as_str()));
+                }
+            }
+            for c in r.cases.iter().filter(|c| !c.passed()) {
+                problems.push(format!(
+                    "{}: {}:{}: case `{}`: {}",
+                    r.rule.id,
+                    c.case.file,
+                    c.case.line,
+                    c.case.name,
+                    c.mismatches.join("; ")
+                ));
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
     }
 }
