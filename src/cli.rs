@@ -465,7 +465,12 @@ pub struct RulesEvalArgs {
     #[arg(long, value_name = "ID")]
     pub deployment: String,
     /// The inventory the deployment is in (`ecaudit collect`; `-` for standard input).
-    #[arg(long, value_name = "FILE", required_unless_present = "plan", conflicts_with = "plan")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "plan",
+        conflicts_with = "plan"
+    )]
     pub inventory: Option<PathBuf>,
     /// The Terraform plan (`terraform show -json`) the deployment is planned in.
     #[arg(long, value_name = "FILE")]

@@ -5,6 +5,7 @@
 //! binary over [`cmd::run`], which runs one command (`src/cmd/`, a file each).
 
 pub mod arn;
+pub mod authoring;
 pub mod cli;
 pub mod cmd;
 pub mod collect;

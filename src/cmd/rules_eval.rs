@@ -12,11 +12,11 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::Error;
+use crate::authoring::trace::{self, Step, StepValue};
 use crate::cli::{ListFormat, RulesEvalArgs};
 use crate::evaluate::{Outcome, evaluate_one};
 use crate::inventory::{Deployment, Inventory, load_inventory, read_text_at_most};
 use crate::output::Output;
-use crate::rules::trace::{self, Step, StepValue};
 use crate::rules::{Rule, RuleSet, params};
 use crate::size::ByteSize;
 use crate::text;

@@ -72,7 +72,8 @@ pub fn run(id: &str, dir: &Path, force: bool) -> Result<u8, Error> {
             path.display()
         )));
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::Usage(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::Usage(format!("cannot create {}: {e}", dir.display())))?;
     Output::from(path.clone()).write(|w| w.write_all(SKELETON.replace("RULE_ID", id).as_bytes()))?;
     Output::Stdout.write(|w| {
         writeln!(
@@ -99,7 +100,7 @@ mod tests {
             tests: None,
         }])
         .unwrap_or_else(|e| panic!("{e}"));
-        let results = crate::rules::testing::run::run_all(&set);
+        let results = crate::authoring::run::run_all(&set);
         assert_eq!(results.len(), 1);
         assert_eq!(results[0].cases.len(), 2);
         for c in &results[0].cases {

@@ -7,11 +7,11 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
 use super::Error;
+use crate::authoring::run::{CaseResult, RuleResult, run_all};
+use crate::authoring::trace::{self, Branch};
 use crate::cli::{RulesTestArgs, TestFormat};
 use crate::output::Output;
 use crate::rules::RuleSet;
-use crate::rules::testing::run::{CaseResult, RuleResult, run_all};
-use crate::rules::trace::{self, Branch};
 use crate::text;
 
 pub fn run(args: &RulesTestArgs) -> Result<u8, Error> {
@@ -21,7 +21,10 @@ pub fn run(args: &RulesTestArgs) -> Result<u8, Error> {
     };
     let results = run_all(&rules);
     let coverage: Vec<Vec<Branch>> = match args.coverage {
-        true => results.iter().map(|r| trace::coverage(r.rule, &r.rule.tests)).collect(),
+        true => results
+            .iter()
+            .map(|r| trace::coverage(r.rule, &r.rule.tests))
+            .collect(),
         false => Vec::new(),
     };
     let to = args.output.clone().unwrap_or(Output::Stdout);
@@ -81,7 +84,10 @@ fn write_text(results: &[RuleResult], coverage: &[Vec<Branch>], w: &mut dyn Writ
             ("--  ", "no test cases".to_string())
         } else if failed > 0 {
             failed_rules += 1;
-            ("FAIL", format!("{failed} of {} failed", plural(r.cases.len(), "case", "cases")))
+            (
+                "FAIL",
+                format!("{failed} of {} failed", plural(r.cases.len(), "case", "cases")),
+            )
         } else {
             ("ok  ", plural(r.cases.len(), "case", "cases"))
         };
@@ -144,7 +150,8 @@ fn write_junit(results: &[RuleResult], coverage: &[Vec<Branch>], out: &mut dyn W
                 ("coverage.uncovered", lines.join("\n")),
             ] {
                 w.write_event(Event::Empty(
-                    BytesStart::new("property").with_attributes([("name", name), ("value", xml(&value).as_str())]),
+                    BytesStart::new("property")
+                        .with_attributes([("name", name), ("value", xml(&value).as_str())]),
                 ))?;
             }
             w.write_event(Event::End(BytesEnd::new("properties")))?;

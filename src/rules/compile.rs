@@ -24,8 +24,15 @@ pub(super) fn expression_origin(text: &str, at: &serde_saphyr::Location) -> Orig
         let next = text.lines().nth(line).unwrap_or("");
         let indent = next.len() - next.trim_start().len();
         (line + 1, indent + 1, rest.starts_with('|'))
-    } else if rest.starts_with('"') || rest.starts_with('\'') {
-        // A quoted scalar's text starts one column after its quote.
+    } else if (rest.starts_with('"') || rest.starts_with('\''))
+        && !line_text
+            .chars()
+            .take(column.saturating_sub(1))
+            .all(char::is_whitespace)
+    {
+        // A quoted scalar's text starts one column after its quote. (A block scalar is located
+        // at its first character, alone on its line after the indentation, and may itself
+        // start with a quote: that quote is the expression's.)
         (line, column + 1, true)
     } else {
         (line, column, true)

@@ -354,7 +354,7 @@ pub fn budget_error() -> ExecutionError {
 /// work can repeat: in `all`/`exists` the loop condition (checked before each step), in
 /// `map`/`filter` the filter or the appended element (keeping the shape `cel` recognises to
 /// append in place), elsewhere the step itself.
-pub(super) fn with_budget(expr: &IdedExpr) -> IdedExpr {
+pub(crate) fn with_budget(expr: &IdedExpr) -> IdedExpr {
     let mut out = expr.clone();
     let mut next_id = max_id(expr) + 1;
     rewrite(&mut out, &mut next_id);

@@ -46,7 +46,38 @@ pub(super) struct RawRule {
     pub references: Vec<String>,
     /// Test cases of the rule (`ecaudit rules test`).
     #[serde(default)]
-    pub tests: Vec<Spanned<super::testing::RawCase>>,
+    pub tests: Vec<Spanned<RawCase>>,
+}
+
+/// A test case as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCase {
+    /// The rule the case tests: required in a `.test.yaml` file, implied under a rule.
+    #[serde(default)]
+    pub rule: Option<Spanned<String>>,
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub deployment: Option<Spanned<serde_json::Value>>,
+    #[serde(default)]
+    pub params: BTreeMap<String, Spanned<serde_json::Value>>,
+    #[serde(default)]
+    pub now: Option<Spanned<String>>,
+    pub expect: Spanned<String>,
+    #[serde(default)]
+    pub message: Option<Spanned<String>>,
+    #[serde(default)]
+    pub evidence: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub evidence_contains: Vec<Spanned<String>>,
+}
+
+/// A `NAME.test.yaml` file: cases of the rules of `NAME.yaml`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTestFile {
+    #[serde(default)]
+    pub tests: Vec<Spanned<RawCase>>,
 }
 
 /// Just enough of a rule to say which one an error falls in.
@@ -205,7 +236,7 @@ fn check_expression_sizes(file: &str, raw: &RawFile) -> Result<(), Diagnostic> {
 }
 
 /// Parses a `NAME.test.yaml` file's text, or explains why it cannot be.
-pub(super) fn parse_tests(file: &str, text: &str) -> Result<super::testing::RawTestFile, Diagnostic> {
+pub(super) fn parse_tests(file: &str, text: &str) -> Result<RawTestFile, Diagnostic> {
     serde_saphyr::from_str_with_options(text, options()).map_err(|e| {
         let (line, column, message) = location_of(&e);
         let code = match serde_saphyr::from_str_with_options::<serde_json::Value>(text, options()) {

@@ -13,7 +13,6 @@ pub mod params;
 pub mod reference;
 mod severity;
 pub mod testing;
-pub mod trace;
 mod to_cel;
 pub(crate) mod view;
 
@@ -244,7 +243,7 @@ impl RuleSet {
                 Err(d) => diags.push(d),
             }
             if let Some(tests) = &source.tests {
-                add_test_file(tests, &mut rules[first..], &mut diags);
+                testing::add_test_file(tests, &mut rules[first..], &mut diags);
             }
         }
 
@@ -540,7 +539,9 @@ fn validate(
     }
 
     let test = match (&raw.check, &raw.violations) {
-        (Some(check), None) => compile::compile(env, source, &id, "check", check, &params, diags).map(Test::Check),
+        (Some(check), None) => {
+            compile::compile(env, source, &id, "check", check, &params, diags).map(Test::Check)
+        }
         (None, Some(violations)) => {
             compile::compile(env, source, &id, "violations", violations, &params, diags).map(Test::Violations)
         }
@@ -587,7 +588,8 @@ fn validate(
                 line: named.referenced.line() as usize,
                 column: named.referenced.column() as usize,
                 rule_id: Some(id.clone()),
-                message: "a case under a rule's `tests:` tests that rule; `rule:` belongs in a test file".into(),
+                message: "a case under a rule's `tests:` tests that rule; `rule:` belongs in a test file"
+                    .into(),
             });
             continue;
         }
@@ -636,55 +638,6 @@ fn validate(
         overrides: None,
         tests,
     })
-}
-
-/// Validates the cases of a test file and adds each to its rule among `rules` (those of the
-/// test file's rule file).
-fn add_test_file(tests: &TestSource, rules: &mut [Rule], diags: &mut Vec<Diagnostic>) {
-    let raw = match file::parse_tests(&tests.name, &tests.text) {
-        Ok(raw) => raw,
-        Err(d) => return diags.push(d),
-    };
-    for case in raw.tests {
-        let line = case.referenced.line() as usize;
-        let Some(id) = case.value.rule.as_ref().map(|r| r.value.trim().to_string()) else {
-            diags.push(Diagnostic {
-                code: Code::BadCase,
-                file: tests.name.clone(),
-                line,
-                column: case.referenced.column() as usize,
-                rule_id: None,
-                message: format!(
-                    "test case `{}` names no rule: add `rule: ID` (a rule of the test file's rule file)",
-                    case.value.name.value.trim()
-                ),
-            });
-            continue;
-        };
-        let Some(rule) = rules.iter_mut().find(|r| r.id == id) else {
-            let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
-            let hint = check::suggest(&id, ids.iter().copied())
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
-            diags.push(Diagnostic {
-                code: Code::BadCase,
-                file: tests.name.clone(),
-                line,
-                column: case.referenced.column() as usize,
-                rule_id: Some(id.clone()),
-                message: format!("test case for a rule its rule file does not define{hint}"),
-            });
-            continue;
-        };
-        let facts = testing::RuleFacts {
-            id: &rule.id,
-            applies_to: &rule.applies_to,
-            params: &rule.default_params,
-        };
-        if let Some(case) = testing::validate(&tests.name, &tests.text, case, &facts, diags) {
-            rule.tests.push(case);
-        }
-    }
 }
 
 fn scalar_text(v: &serde_json::Value) -> Option<String> {
@@ -758,7 +711,10 @@ mod tests {
                 }
                 for expr in nestings(file::MAX_NESTING + 1) {
                     let errors = env.compile(&expr).expect_err(&expr).errors;
-                    assert!(errors.iter().any(compile::is_recursion_limit), "{expr}: {errors:?}");
+                    assert!(
+                        errors.iter().any(compile::is_recursion_limit),
+                        "{expr}: {errors:?}"
+                    );
                 }
             })
             .unwrap()

@@ -38,7 +38,10 @@ fn passing_cases_exit_0_with_a_line_per_rule() {
     run.expect(0);
     let out = run.stdout();
     assert!(out.contains("ok    tls-required  2 cases"), "{out}");
-    assert!(out.contains("1 rule: 1 passed, 0 failed, 0 without cases; 2 cases: 0 failed"), "{out}");
+    assert!(
+        out.contains("1 rule: 1 passed, 0 failed, 0 without cases; 2 cases: 0 failed"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -56,9 +59,9 @@ fn a_failing_case_exits_1_naming_its_line_and_the_difference() {
     run.expect(1);
     let out = run.stdout();
     assert!(out.contains("FAIL  tls-required  1 of 3 cases failed"), "{out}");
-    // The case starts on line 18 of the file.
+    // The case starts on line 17 of the file.
     assert!(
-        out.contains("r/tls.yaml:18: case `preferred mode passes (wrongly expected)`"),
+        out.contains("r/tls.yaml:17: case `preferred mode passes (wrongly expected)`"),
         "{out}"
     );
     assert!(out.contains("expected pass, got fail"), "{out}");
@@ -100,8 +103,11 @@ fn a_sibling_test_file_adds_cases_to_the_rules_of_its_rule_file() {
     run.expect(0);
     run.stdout_has("ok    tls-required  4 cases");
     // The test file is not read as a rule file by a scan.
-    s.scan(&common::repo_path("examples/fleet.json"), &["--rules", "r", "--exit-zero"])
-        .expect(0);
+    s.scan(
+        &common::repo_path("examples/fleet.json"),
+        &["--rules", "r", "--exit-zero"],
+    )
+    .expect(0);
 }
 
 #[test]
@@ -124,16 +130,18 @@ fn malformed_cases_exit_2_with_file_line_and_code() {
     let err = run.stderr();
     assert!(
         err.contains(
-            "r/tls.yaml:15: error[case-unknown-fact]: rule `tls-required`: test case `a typo in a fact`: \
+            "r/tls.yaml:14: error[case-unknown-fact]: rule `tls-required`: test case `a typo in a fact`: \
              unknown fact `transit_encrypt` (did you mean `transit_encryption`?)"
         ),
         "{err}"
     );
-    assert!(err.contains("r/tls.yaml:18:17: error[bad-case]"), "{err}");
+    assert!(err.contains("r/tls.yaml:17:17: error[bad-case]"), "{err}");
     assert!(err.contains("`expect: failed` is not an outcome"), "{err}");
     assert!(err.contains("error[bad-case]: rule `tls-required`: test case `a param the rule does not have`: unknown param `min_days`: the rule declares no params"), "{err}");
     // Cases are validated like rules: `rules validate` and a scan refuse the file too.
-    s.run(["rules", "validate", "r"]).expect(2).stderr_has("case-unknown-fact");
+    s.run(["rules", "validate", "r"])
+        .expect(2)
+        .stderr_has("case-unknown-fact");
     s.scan(&common::repo_path("examples/fleet.json"), &["--rules", "r"])
         .expect(2)
         .stderr_has("case-unknown-fact");
@@ -157,7 +165,10 @@ fn a_test_file_case_must_name_a_rule_of_its_rule_file() {
     run.expect(2);
     let err = run.stderr();
     assert!(err.contains("r/tls.test.yaml:2:5: error[bad-case]: rule `tls-requried`: test case for a rule its rule file does not define (did you mean `tls-required`?)"), "{err}");
-    assert!(err.contains("r/tls.test.yaml:5:5: error[bad-case]: test case `no rule named` names no rule"), "{err}");
+    assert!(
+        err.contains("r/tls.test.yaml:5:5: error[bad-case]: test case `no rule named` names no rule"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -169,11 +180,26 @@ fn junit_lists_a_testcase_per_case_and_a_failure_per_failing_case() {
     run.expect(1);
     let xml = run.stdout();
     let mut reader = quick_xml::Reader::from_str(&xml);
-    while !matches!(reader.read_event().expect("well-formed XML"), quick_xml::events::Event::Eof) {}
-    assert!(xml.contains(r#"<testsuites name="ecaudit rules test" tests="3" failures="1">"#), "{xml}");
-    assert!(xml.contains(r#"<testsuite name="tls-required" tests="3" failures="1""#), "{xml}");
-    assert!(xml.contains(r#"<testcase name="TLS required passes" classname="tls-required""#), "{xml}");
-    assert!(xml.contains(r#"<failure message="expected fail, got pass">"#), "{xml}");
+    while !matches!(
+        reader.read_event().expect("well-formed XML"),
+        quick_xml::events::Event::Eof
+    ) {}
+    assert!(
+        xml.contains(r#"<testsuites name="ecaudit rules test" tests="3" failures="1">"#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<testsuite name="tls-required" tests="3" failures="1""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<testcase name="TLS required passes" classname="tls-required""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<failure message="expected fail, got pass">"#),
+        "{xml}"
+    );
 }
 
 #[test]
@@ -188,8 +214,14 @@ fn coverage_names_the_condition_no_case_made_false() {
         out.contains("`check` d.transit_encryption_mode != \"preferred\": never false"),
         "{out}"
     );
-    assert!(out.contains("`when` d.engine != \"memcached\": never false"), "{out}");
-    assert!(!out.contains("`check` d.transit_encryption == true:"), "covered both ways:\n{out}");
+    assert!(
+        out.contains("`when` d.engine != \"memcached\": never false"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("`check` d.transit_encryption == true:"),
+        "covered both ways:\n{out}"
+    );
 }
 
 #[test]
@@ -198,7 +230,10 @@ fn the_bundled_pack_passes_its_own_cases() {
     let run = s.run(["rules", "test"]);
     run.expect(0);
     let out = run.stdout();
-    assert!(out.contains("26 rules: 26 passed, 0 failed, 0 without cases"), "{out}");
+    assert!(
+        out.contains("26 rules: 26 passed, 0 failed, 0 without cases"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -215,7 +250,9 @@ fn rules_new_writes_a_skeleton_whose_cases_pass() {
     s.run(["rules", "new", "team-node-types", "--dir", "mine"])
         .expect(2)
         .stderr_has("exists; give --force");
-    s.run(["rules", "new", "Team_Rule"]).expect(2).stderr_has("not kebab-case");
+    s.run(["rules", "new", "Team_Rule"])
+        .expect(2)
+        .stderr_has("not kebab-case");
 }
 
 /// The "Testing rules" tutorial of docs/rules.md, run as written: each ```yaml block whose first
@@ -226,7 +263,9 @@ fn rules_new_writes_a_skeleton_whose_cases_pass() {
 fn the_rule_testing_tutorial_runs_as_written() {
     let doc = std::fs::read_to_string(common::repo_path("docs/rules.md")).unwrap();
     let start = doc.find("\n## Testing rules\n").expect("a tutorial section");
-    let end = doc[start + 1..].find("\n## ").map_or(doc.len(), |i| start + 1 + i);
+    let end = doc[start + 1..]
+        .find("\n## ")
+        .map_or(doc.len(), |i| start + 1 + i);
     let tutorial = &doc[start..end];
     let s = Scratch::new();
     std::fs::copy(common::repo_path("examples/fleet.json"), s.path("fleet.json")).unwrap();
@@ -237,8 +276,7 @@ fn the_rule_testing_tutorial_runs_as_written() {
         std::env::var("PATH").unwrap_or_default()
     );
     let (mut commands, mut files) = (0, 0);
-    let mut blocks = tutorial.split("```").skip(1).step_by(2);
-    while let Some(block) = blocks.next() {
+    for block in tutorial.split("```").skip(1).step_by(2) {
         let (lang, body) = block.split_once('\n').unwrap_or((block, ""));
         match lang.trim() {
             "yaml" => {

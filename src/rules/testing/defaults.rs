@@ -32,39 +32,14 @@ pub fn now() -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::Deployment;
 
     /// docs/rules.md shows the defaults as shipped.
     #[test]
     fn the_docs_show_the_defaults() {
         let docs = include_str!("../../../docs/rules.md");
-        assert!(docs.contains(TEXT), "docs/rules.md does not show defaults.yaml as it is");
-    }
-
-    /// Each default is a valid deployment of its kind, and every bundled rule passes on it or
-    /// does not apply: a case only writes the facts that make its point.
-    #[test]
-    fn every_default_is_valid_and_compliant() {
-        let rules = crate::rules::RuleSet::load(&[]).expect("bundled pack");
-        for kind in DeploymentKind::ALL {
-            let d: Deployment = serde_json::from_value(deployment(kind))
-                .unwrap_or_else(|e| panic!("the default {kind} is not a deployment: {e}"));
-            assert_eq!(d.kind, kind);
-            let evaluator = crate::evaluate::Evaluator::new(&rules, now());
-            for finding in evaluator.evaluate(0, &d) {
-                let rule = &rules.rules()[finding.rule];
-                assert!(
-                    matches!(
-                        finding.status,
-                        crate::result::Status::Pass | crate::result::Status::NotApplicable
-                    ),
-                    "{} on the default {kind}: {:?} {} {:?}",
-                    rule.id,
-                    finding.status,
-                    finding.message,
-                    finding.evidence
-                );
-            }
-        }
+        assert!(
+            docs.contains(TEXT),
+            "docs/rules.md does not show defaults.yaml as it is"
+        );
     }
 }

@@ -4,49 +4,17 @@
 //! validated when the rules load, like the rules: an unknown fact is an error at its line.
 
 pub mod defaults;
-pub mod run;
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::diag::{Code, Diagnostic};
+use super::file::RawCase;
 use super::params;
 use crate::inventory::{Deployment, DeploymentKind};
-use crate::result::Status;
-
-/// A test case as written.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawCase {
-    /// The rule the case tests: required in a `.test.yaml` file, implied under a rule.
-    #[serde(default)]
-    pub rule: Option<Spanned<String>>,
-    pub name: Spanned<String>,
-    #[serde(default)]
-    pub deployment: Option<Spanned<serde_json::Value>>,
-    #[serde(default)]
-    pub params: BTreeMap<String, Spanned<serde_json::Value>>,
-    #[serde(default)]
-    pub now: Option<Spanned<String>>,
-    pub expect: Spanned<String>,
-    #[serde(default)]
-    pub message: Option<Spanned<String>>,
-    #[serde(default)]
-    pub evidence: Option<Spanned<Vec<String>>>,
-    #[serde(default)]
-    pub evidence_contains: Vec<Spanned<String>>,
-}
-
-/// A `NAME.test.yaml` file: cases of the rules of `NAME.yaml`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawTestFile {
-    #[serde(default)]
-    pub tests: Vec<Spanned<RawCase>>,
-}
 
 /// A rule's outcome as a case expects it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,15 +40,6 @@ impl Expected {
             Expected::Fail => "fail",
             Expected::NotApplicable => "not_applicable",
             Expected::Error => "error",
-        }
-    }
-
-    pub fn status(self) -> Status {
-        match self {
-            Expected::Pass => Status::Pass,
-            Expected::Fail => Status::Fail,
-            Expected::NotApplicable => Status::NotApplicable,
-            Expected::Error => Status::Error,
         }
     }
 }
@@ -173,7 +132,11 @@ pub(super) fn validate(
                 Ok(()) => {
                     params.insert(key.clone(), value.value.clone());
                 }
-                Err(why) => push(Code::BadCase, at(&value.referenced), format!("param `{key}`: {why}")),
+                Err(why) => push(
+                    Code::BadCase,
+                    at(&value.referenced),
+                    format!("param `{key}`: {why}"),
+                ),
             },
         }
     }
@@ -238,7 +201,11 @@ fn deployment(
         return None;
     };
     let kind = match fields.get("kind") {
-        None => rule.applies_to.first().copied().unwrap_or(DeploymentKind::ReplicationGroup),
+        None => rule
+            .applies_to
+            .first()
+            .copied()
+            .unwrap_or(DeploymentKind::ReplicationGroup),
         Some(serde_json::Value::String(k)) => match DeploymentKind::parse(k) {
             Some(kind) => kind,
             None => {
@@ -268,7 +235,7 @@ fn deployment(
         return None;
     }
     let mut value = defaults::deployment(kind);
-    merge(&mut value, facts);
+    lay_over(&mut value, facts);
     match serde_path_to_error::deserialize::<_, Deployment>(&value) {
         Ok(d) => Some(d),
         Err(e) => {
@@ -302,20 +269,105 @@ fn deployment(
     }
 }
 
-/// Lays `patch` over `base`: maps merge key by key, anything else (lists included) replaces.
-pub fn merge(base: &mut serde_json::Value, patch: &serde_json::Value) {
-    match (base, patch) {
-        (serde_json::Value::Object(base), serde_json::Value::Object(patch)) => {
+/// Validates the cases of a test file and adds each to its rule among `rules` (those of the
+/// test file's rule file).
+pub(super) fn add_test_file(
+    tests: &super::TestSource,
+    rules: &mut [super::Rule],
+    diags: &mut Vec<Diagnostic>,
+) {
+    let raw = match super::file::parse_tests(&tests.name, &tests.text) {
+        Ok(raw) => raw,
+        Err(d) => return diags.push(d),
+    };
+    for case in raw.tests {
+        let line = case.referenced.line() as usize;
+        let Some(id) = case.value.rule.as_ref().map(|r| r.value.trim().to_string()) else {
+            diags.push(Diagnostic {
+                code: Code::BadCase,
+                file: tests.name.clone(),
+                line,
+                column: case.referenced.column() as usize,
+                rule_id: None,
+                message: format!(
+                    "test case `{}` names no rule: add `rule: ID` (a rule of the test file's rule file)",
+                    case.value.name.value.trim()
+                ),
+            });
+            continue;
+        };
+        let Some(rule) = rules.iter_mut().find(|r| r.id == id) else {
+            let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+            let hint = super::check::suggest(&id, ids.iter().copied())
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            diags.push(Diagnostic {
+                code: Code::BadCase,
+                file: tests.name.clone(),
+                line,
+                column: case.referenced.column() as usize,
+                rule_id: Some(id.clone()),
+                message: format!("test case for a rule its rule file does not define{hint}"),
+            });
+            continue;
+        };
+        let facts = RuleFacts {
+            id: &rule.id,
+            applies_to: &rule.applies_to,
+            params: &rule.default_params,
+        };
+        if let Some(case) = validate(&tests.name, &tests.text, case, &facts, diags) {
+            rule.tests.push(case);
+        }
+    }
+}
+
+/// Lays a case's facts over a default deployment: a record of facts (the deployment, its subnet
+/// group, VPC, parameter group, ...) merges fact by fact; anything else replaces the default's
+/// value: lists, values, `null`, and maps whose keys are data rather than facts (`tags`,
+/// `pending_changes`, an alarm's `dimensions`), so `tags: {team: a}` means exactly that tag.
+/// Which objects are records is read from the inventory's JSON Schema.
+pub fn lay_over(base: &mut serde_json::Value, patch: &serde_json::Value) {
+    static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
+    let schema = SCHEMA.get_or_init(|| crate::inventory::Inventory::json_schema().to_value());
+    let deployment = &schema["$defs"]["Deployment"];
+    merge(base, patch, deployment, schema);
+}
+
+/// The facts of a record schema (`properties`), through `$ref` and `anyOf`/`oneOf` (an
+/// optional record); `None` for a schema that is not a record.
+fn record<'s>(schema: &'s serde_json::Value, root: &'s serde_json::Value) -> Option<&'s serde_json::Value> {
+    if let Some(name) = schema.get("$ref").and_then(|r| r.as_str()) {
+        let name = name.strip_prefix("#/$defs/")?;
+        return record(&root["$defs"][name], root);
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(alternatives) = schema.get(key).and_then(|a| a.as_array()) {
+            return alternatives.iter().find_map(|a| record(a, root));
+        }
+    }
+    schema.get("properties")
+}
+
+fn merge(
+    base: &mut serde_json::Value,
+    patch: &serde_json::Value,
+    schema: &serde_json::Value,
+    root: &serde_json::Value,
+) {
+    let facts = record(schema, root);
+    match (base, patch, facts) {
+        (serde_json::Value::Object(base), serde_json::Value::Object(patch), Some(facts)) => {
             for (key, value) in patch {
-                match base.get_mut(key) {
-                    Some(slot) => merge(slot, value),
-                    None => {
+                match (base.get_mut(key), facts.get(key)) {
+                    (Some(slot), Some(fact)) => merge(slot, value, fact, root),
+                    _ => {
                         base.insert(key.clone(), value.clone());
                     }
                 }
             }
         }
-        (base, patch) => *base = patch.clone(),
+        (base, patch, _) => *base = patch.clone(),
     }
 }
 
@@ -353,10 +405,31 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn facts_merge_into_maps_and_replace_lists() {
-        let mut base = json!({"a": {"b": 1, "c": [1, 2]}, "d": null});
-        merge(&mut base, &json!({"a": {"c": [3]}, "d": {"e": true}}));
-        assert_eq!(base, json!({"a": {"b": 1, "c": [3]}, "d": {"e": true}}));
+    fn records_merge_and_tags_lists_and_values_replace() {
+        let mut base = json!({
+            "vpc": {"id": "vpc-1", "ipv4_cidr_blocks": ["10.0.0.0/16"]},
+            "tags": {"team": "a", "env": "prod"},
+            "security_groups": [{"id": "sg-1"}],
+            "multi_az": true
+        });
+        lay_over(
+            &mut base,
+            &json!({
+                "vpc": {"ipv4_cidr_blocks": ["10.1.0.0/16"]},
+                "tags": {"team": "b"},
+                "security_groups": [],
+                "multi_az": null
+            }),
+        );
+        assert_eq!(
+            base,
+            json!({
+                "vpc": {"id": "vpc-1", "ipv4_cidr_blocks": ["10.1.0.0/16"]},
+                "tags": {"team": "b"},
+                "security_groups": [],
+                "multi_az": null
+            })
+        );
     }
 
     #[test]

@@ -14,11 +14,11 @@ use std::collections::{BTreeMap, HashMap};
 use cel::common::ast::{EntryExpr, Expr as Ast, IdedExpr, LiteralValue, operators};
 use chrono::{DateTime, Utc};
 
-use super::testing::Case;
-use super::{Expr, Rule, Test};
 use crate::evaluate::{evaluate_one, with_scope};
 use crate::inventory::Deployment;
 use crate::result::Status;
+use crate::rules::testing::Case;
+use crate::rules::{Expr, Rule, Test};
 use source::Parsed;
 use walk::{Sink, Walker, is_bool};
 
