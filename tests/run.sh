@@ -44,3 +44,6 @@ wait "$prepared"
 
 # Library, binary, integration and doc tests (clippy in .ci/run builds the benches).
 cargo test --locked
+
+# The bundled rule pack's test cases, as a rule author runs them (the debug binary built above).
+cargo run --locked --quiet -- rules test

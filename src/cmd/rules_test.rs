@@ -52,6 +52,15 @@ fn case_failure(c: &CaseResult) -> Vec<String> {
     if !c.mismatches.iter().any(|m| m.contains("message")) {
         lines.push(format!("  message: {}", text::terminal(&c.outcome.message)));
     }
+    if !c.mismatches.iter().any(|m| m.contains("evidence")) && !c.outcome.evidence.is_empty() {
+        lines.push("  evidence:".to_string());
+        lines.extend(
+            c.outcome
+                .evidence
+                .iter()
+                .map(|e| format!("    {}", text::terminal(e))),
+        );
+    }
     lines
 }
 
