@@ -55,18 +55,26 @@ pub fn min_replicas_per_shard(d: &Deployment) -> Option<usize> {
     d.node_groups.iter().map(replica_count).min()
 }
 
-/// The fewest distinct Availability Zones any shard's nodes sit in (`None` without shards).
+/// The fewest distinct Availability Zones any shard's nodes sit in (`None` without shards, or
+/// when that number is not known).
 pub fn min_azs_per_shard(d: &Deployment) -> Option<usize> {
-    let min = d
-        .node_groups
-        .iter()
-        .map(|g| shard_availability_zones(g).len())
-        .min()?;
-    // Fewer than two known zones says nothing when the others are not known yet (a plan's
-    // nodes before AWS places them).
-    match min < 2 && d.unknown_facts.iter().any(|f| f == AVAILABILITY_ZONES) {
-        true => None,
-        false => Some(min),
+    // A shard in fewer than two known zones says nothing when some of its nodes' zones are not
+    // known: a plan's nodes before AWS places them, or a node whose zone was not reported. A
+    // shard known to sit in one zone decides, whatever the others.
+    let all_unknown = d.unknown_facts.iter().any(|f| f == AVAILABILITY_ZONES);
+    let (mut min, mut unsure) = (None::<usize>, false);
+    for g in &d.node_groups {
+        let zones = shard_availability_zones(g).len();
+        if zones < 2 && (all_unknown || g.members.iter().any(|m| m.availability_zone.is_none())) {
+            unsure = true;
+        } else {
+            min = Some(min.map_or(zones, |m| m.min(zones)));
+        }
+    }
+    match min {
+        Some(m) if m < 2 => Some(m),
+        _ if unsure => None,
+        other => other,
     }
 }
 

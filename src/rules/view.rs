@@ -303,7 +303,7 @@ objects! {
         derived unreadable_security_groups = strings(facts::security_groups_in(d, LookupState::Unknown)),
         /// the fewest replicas any shard has (`null` without shards)
         derived min_replicas_per_shard = count(facts::min_replicas_per_shard(d)),
-        /// the fewest Availability Zones any shard's nodes sit in (`null` without shards)
+        /// the fewest Availability Zones any shard's nodes sit in (`null` without shards, or when a zone not reported could change it)
         derived min_azs_per_shard = count(facts::min_azs_per_shard(d)),
         /// ElastiCache metrics that every node has a notifying alarm on
         derived notifying_metrics_on_every_node = strings(facts::notifying_metrics_on_every_node(d)),

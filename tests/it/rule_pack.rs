@@ -805,12 +805,25 @@ fn nodes_span_azs_single_node_shard_fails() {
     fail(d, "nodes-span-azs", &["shard 0002: all 1 node(s) in us-east-1b"]);
 }
 
+/// Zones not reported are not known: the rule cannot decide (as `multi-az` for Memcached), while
+/// a shard known to sit in one zone still fails.
 #[test]
-fn nodes_span_azs_unreported_azs_fail_saying_so() {
+fn nodes_span_azs_unreported_azs_are_undecided() {
     let d = rg(json!({}));
     let d = set(d, "/node_groups/0/members/0/availability_zone", Value::Null);
     let d = set(d, "/node_groups/0/members/1/availability_zone", Value::Null);
-    fail(d, "nodes-span-azs", &["no Availability Zone reported"]);
+    let o = undecided(d.clone(), "nodes-span-azs");
+    assert!(
+        o.message
+            .contains("Availability Zone of some nodes was not reported"),
+        "{o:#?}"
+    );
+    let d = set(
+        d,
+        "/node_groups/0/members/0/availability_zone",
+        json!("us-east-1a"),
+    );
+    undecided(d, "nodes-span-azs");
 }
 
 /// A plan's nodes before AWS places them: their zones are unknown, so the rule cannot decide
