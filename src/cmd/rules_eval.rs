@@ -134,7 +134,7 @@ fn find<'i>(inventory: &'i Inventory, wanted: &str, source: &str) -> Result<&'i 
             let mut ids: Vec<(usize, &str)> = inventory
                 .deployments
                 .iter()
-                .map(|d| (distance(wanted, &d.id), d.id.as_str()))
+                .map(|d| (crate::rules::check::strsim_distance(wanted, &d.id), d.id.as_str()))
                 .collect();
             ids.sort();
             ids.dedup_by_key(|(_, id)| *id);
@@ -156,22 +156,6 @@ fn find<'i>(inventory: &'i Inventory, wanted: &str, source: &str) -> Result<&'i 
             )))
         }
     }
-}
-
-/// Levenshtein distance (ids are short; quadratic is fine).
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// What the rule's kinds are, when the deployment's is not one of them.

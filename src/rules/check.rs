@@ -141,7 +141,7 @@ pub(super) fn suggest<'n>(wrong: &str, names: impl Iterator<Item = &'n str>) -> 
 }
 
 /// Levenshtein distance (names are short; quadratic is fine).
-fn strsim_distance(a: &str, b: &str) -> usize {
+pub(crate) fn strsim_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
