@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use cel::common::ast::{EntryExpr, Expr as Ast, IdedExpr, LiteralValue, operators};
 use chrono::{DateTime, Utc};
 
-use crate::evaluate::{evaluate_one, with_scope};
+use crate::evaluate::{being_deleted, evaluate_one, with_scope};
 use crate::inventory::Deployment;
 use crate::result::Status;
 use crate::rules::testing::Case;
@@ -90,7 +90,7 @@ pub fn trace(
     let Some(outcome) = evaluate_one(rule, params, d, now) else {
         return Vec::new();
     };
-    let deleting = matches!(d.status.as_deref(), Some("deleting" | "deleted"));
+    let deleting = being_deleted(d);
     let (test_part, test) = test_of(rule);
     with_scope(d, params, now, |ctx, budget| {
         let mut walker = Walker::new(ctx, budget, Sink::Steps(Vec::new()));
@@ -139,7 +139,7 @@ pub fn coverage(rule: &Rule, cases: &[Case]) -> Vec<Branch> {
     let mut seen: HashMap<(Part, u64), (bool, bool)> = HashMap::new();
     for case in cases {
         let d = &case.deployment;
-        if !rule.applies_to_kind(d.kind) || matches!(d.status.as_deref(), Some("deleting" | "deleted")) {
+        if !rule.applies_to_kind(d.kind) || being_deleted(d) {
             continue;
         }
         let found = with_scope(d, &case.params, case.now, |ctx, budget| {

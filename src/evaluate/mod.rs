@@ -18,6 +18,14 @@ use crate::rules::{Expr, Rule, RuleSet, Test, cel_env, view};
 /// A rule's decision: status, message, and the violations of a `violations` rule.
 type Decision = (Status, Arc<str>, Vec<String>);
 
+/// Why no rule applies to a deployment being deleted.
+const DELETING: &str = "Not applicable: the deployment is being deleted";
+
+/// Whether `d` is being deleted (or is gone): every rule is then not applicable.
+pub fn being_deleted(d: &Deployment) -> bool {
+    matches!(d.status.as_deref(), Some("deleting" | "deleted"))
+}
+
 /// Evaluates rules on deployments, one at a time or in parallel; shareable across threads.
 pub struct Evaluator<'r> {
     rules: &'r RuleSet,
@@ -33,7 +41,7 @@ impl<'r> Evaluator<'r> {
             rules,
             now,
             env: cel_env(),
-            deleting: Arc::from("Not applicable: the deployment is being deleted"),
+            deleting: Arc::from(DELETING),
         }
     }
 
@@ -44,7 +52,7 @@ impl<'r> Evaluator<'r> {
         budget.install(&mut ctx);
         ctx.add_variable_as_val("d", view::deployment(d));
         ctx.add_variable_as_val("now", Box::new(CelTimestamp::from(self.now.fixed_offset())));
-        let being_deleted = matches!(d.status.as_deref(), Some("deleting" | "deleted"));
+        let being_deleted = being_deleted(d);
         let mut out = Vec::with_capacity(self.rules.rules.len());
         for (rule_index, rule) in self.rules.rules.iter().enumerate() {
             if !rule.applies_to_kind(d.kind) {
@@ -98,10 +106,10 @@ pub fn evaluate_one(
     if !rule.applies_to_kind(d.kind) {
         return None;
     }
-    if matches!(d.status.as_deref(), Some("deleting" | "deleted")) {
+    if being_deleted(d) {
         return Some(Outcome {
             status: Status::NotApplicable,
-            message: "Not applicable: the deployment is being deleted".into(),
+            message: DELETING.into(),
             evidence: Vec::new(),
         });
     }

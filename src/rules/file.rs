@@ -235,16 +235,23 @@ fn check_expression_sizes(file: &str, raw: &RawFile) -> Result<(), Diagnostic> {
     Ok(())
 }
 
+/// The code of a YAML or shape error: a syntax error when the text is not YAML at all, else what
+/// serde's message says of the shape.
+fn code_of(is_yaml: bool, message: &str) -> Code {
+    match is_yaml {
+        false => Code::YamlSyntax,
+        true if message.starts_with("unknown field") => Code::UnknownField,
+        true if message.starts_with("missing field") => Code::MissingField,
+        true => Code::InvalidValue,
+    }
+}
+
 /// Parses a `NAME.test.yaml` file's text, or explains why it cannot be.
 pub(super) fn parse_tests(file: &str, text: &str) -> Result<RawTestFile, Diagnostic> {
     serde_saphyr::from_str_with_options(text, options()).map_err(|e| {
         let (line, column, message) = location_of(&e);
-        let code = match serde_saphyr::from_str_with_options::<serde_json::Value>(text, options()) {
-            Err(_) => Code::YamlSyntax,
-            Ok(_) if message.starts_with("unknown field") => Code::UnknownField,
-            Ok(_) if message.starts_with("missing field") => Code::MissingField,
-            Ok(_) => Code::InvalidValue,
-        };
+        let is_yaml = serde_saphyr::from_str_with_options::<serde_json::Value>(text, options()).is_ok();
+        let code = code_of(is_yaml, &message);
         Diagnostic {
             code,
             file: file.to_string(),
@@ -262,12 +269,7 @@ fn parse_yaml(file: &str, text: &str) -> Result<RawFile, Diagnostic> {
         let (line, column, message) = location_of(&e);
         // A second, lenient pass tells which rule the error is in (if the YAML parses at all).
         let loose = serde_saphyr::from_str_with_options::<LooseFile>(text, options());
-        let code = match &loose {
-            Err(_) => Code::YamlSyntax,
-            Ok(_) if message.starts_with("unknown field") => Code::UnknownField,
-            Ok(_) if message.starts_with("missing field") => Code::MissingField,
-            Ok(_) => Code::InvalidValue,
-        };
+        let code = code_of(loose.is_ok(), &message);
         // The rule the error falls in: the last one starting at or before the error's line.
         let rule = loose.ok().and_then(|f| {
             f.rules

@@ -174,10 +174,18 @@ impl RuleSet {
 
     /// [`RuleSet::load`] with options.
     pub fn load_with(dirs: &[PathBuf], options: LoadOptions) -> Result<RuleSet, RuleErrors> {
-        let mut sources = pack::sources();
+        Self::load_over(pack::sources(), dirs, options)
+    }
+
+    /// `base` plus the rule files of `paths`; reports every problem, of reading and of the rules.
+    fn load_over(
+        mut sources: Vec<RuleSource>,
+        paths: &[PathBuf],
+        options: LoadOptions,
+    ) -> Result<RuleSet, RuleErrors> {
         let mut diags = Vec::new();
-        for dir in dirs {
-            match read_dir_sources(dir) {
+        for path in paths {
+            match read_dir_sources(path) {
                 Ok(found) => sources.extend(found),
                 Err(d) => diags.push(d),
             }
@@ -202,22 +210,7 @@ impl RuleSet {
     /// The rules of the given files and directories alone, without the bundled pack (`ecaudit
     /// rules test PATH...`); a rule id given twice is an error.
     pub fn load_only(paths: &[PathBuf]) -> Result<RuleSet, RuleErrors> {
-        let mut sources = Vec::new();
-        let mut diags = Vec::new();
-        for path in paths {
-            match read_dir_sources(path) {
-                Ok(found) => sources.extend(found),
-                Err(d) => diags.push(d),
-            }
-        }
-        match Self::from_sources(sources) {
-            Ok(set) if diags.is_empty() => Ok(set),
-            Ok(_) => Err(RuleErrors(diags)),
-            Err(RuleErrors(more)) => {
-                diags.extend(more);
-                Err(RuleErrors(diags))
-            }
-        }
+        Self::load_over(Vec::new(), paths, LoadOptions::default())
     }
 
     /// Parses, compiles and validates rule sources; reports every problem found.
