@@ -79,6 +79,7 @@ impl<'r> Evaluator<'r> {
                 evidence,
                 waiver: None,
                 transition: None,
+                age: None,
                 change: None,
             });
         }

@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::chart::Charts;
+use crate::history::trend::Trends;
 use crate::inventory::{CoverageEntry, DeploymentKind};
 use crate::result::document::{Document, FindingRecord, RuleRecord, Tool, WaiverRecord};
 use crate::result::summary::{Gate, StatusCounts};
@@ -149,6 +151,12 @@ pub struct FindingView {
     pub fingerprint: String,
     pub waiver: Option<WaiverRecord<'static>>,
     pub drift: Option<Transition>,
+    /// When it started failing, its age in days, deadline and whether it is past it
+    /// (`scan --history`, `--sla`).
+    pub first_seen: Option<DateTime<Utc>>,
+    pub age_days: Option<u64>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub overdue: Option<bool>,
 }
 
 #[derive(Debug, Serialize)]
@@ -210,6 +218,14 @@ pub struct AuditReport {
     pub gaps: Vec<CoverageEntry>,
     pub waivers: Waivers,
     pub drift: Option<DriftReport>,
+    /// Whether any finding has an age (`scan --history`): the age column is shown.
+    pub aged: bool,
+    /// Findings past their remediation deadline (`--sla`).
+    pub overdue: usize,
+    /// Trends over a history (`ecaudit report --history DIR`).
+    pub trends: Option<Trends>,
+    /// The trend charts, inline SVG drawn from `trends`.
+    pub trend_charts: Option<Charts>,
 }
 
 /// Failing findings the report's first screen names.
@@ -445,19 +461,30 @@ impl AuditReport {
                     fingerprint: f.fingerprint.into_owned(),
                     waiver: f.waiver.map(WaiverRecord::into_owned),
                     drift: f.drift,
+                    first_seen: f.first_seen,
+                    age_days: f.age_days,
+                    due_at: f.due_at,
+                    overdue: f.overdue,
                 }
             })
             .collect();
+        // Overdue first: a deadline missed is what a review asks about first.
         findings.sort_by(|a, b| {
-            (a.status, std::cmp::Reverse(a.severity), &a.rule_id, a.deployment).cmp(&(
-                b.status,
-                std::cmp::Reverse(b.severity),
-                &b.rule_id,
-                b.deployment,
-            ))
+            let key = |f: &FindingView| {
+                (
+                    f.overdue != Some(true),
+                    f.status,
+                    std::cmp::Reverse(f.severity),
+                    f.rule_id.clone(),
+                    f.deployment,
+                )
+            };
+            key(a).cmp(&key(b))
         });
+        let aged = findings.iter().any(|f| f.age_days.is_some());
+        let overdue = findings.iter().filter(|f| f.overdue == Some(true)).count();
         let worst = (0..findings.len())
-            .take_while(|&i| findings[i].status == Status::Fail)
+            .filter(|&i| findings[i].status == Status::Fail)
             .take(WORST)
             .collect();
 
@@ -525,7 +552,18 @@ impl AuditReport {
             gaps: coverage.iter().filter(|c| c.is_gap()).cloned().collect(),
             waivers: waivers.into_owned(),
             drift: drift.map(Cow::into_owned),
+            aged,
+            overdue,
+            trends: None,
+            trend_charts: None,
         }
+    }
+
+    /// The report with the trends of a history, and their charts.
+    pub fn with_trends(mut self, trends: Trends) -> Self {
+        self.trend_charts = Some(super::chart::charts(&trends));
+        self.trends = Some(trends);
+        self
     }
 }
 

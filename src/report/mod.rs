@@ -3,6 +3,7 @@
 //! re-derive facts.
 
 pub mod audit;
+pub mod chart;
 pub mod common;
 pub mod csv;
 pub mod drift;

@@ -176,6 +176,18 @@ pub struct FindingRecord<'a> {
     /// The resource's block in the `.tf` sources (`ecaudit plan --source`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Cow<'a, SourceLocation>>,
+    /// When it started failing without a break (`scan --history`; failing findings only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<DateTime<Utc>>,
+    /// Whole days since `first_seen`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_days: Option<u64>,
+    /// Its remediation deadline: `first_seen` plus its severity's `--sla`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
+    /// Past `due_at` (only with a deadline for its severity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdue: Option<bool>,
 }
 
 /// What waived a finding.
@@ -284,6 +296,10 @@ impl<'a> FindingRecord<'a> {
             drift: f.transition,
             change: f.change,
             source: d.source.as_ref().map(Cow::Borrowed),
+            first_seen: f.age.map(|a| a.first_seen),
+            age_days: f.age.map(|a| a.days),
+            due_at: f.age.and_then(|a| a.due),
+            overdue: f.age.and_then(|a| a.due.map(|_| a.overdue)),
         }
     }
 }

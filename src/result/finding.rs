@@ -4,6 +4,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -71,6 +73,35 @@ pub struct Finding {
     pub transition: Option<super::Transition>,
     /// What the Terraform plan does to it (`ecaudit plan`).
     pub change: Option<PlanChange>,
+    /// How long it has been failing (`scan --history`): failing findings only.
+    pub age: Option<Age>,
+}
+
+/// How long a failing finding has failed, from the history, and its remediation deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Age {
+    /// The earliest run of the history in which it failed, failing in every run since that
+    /// read its unit (a run that could not is not a pass).
+    pub first_seen: DateTime<Utc>,
+    /// Whole days from `first_seen` to the run's evaluation time.
+    pub days: u64,
+    /// `first_seen` plus its severity's deadline (`--sla`), if it has one.
+    pub due: Option<DateTime<Utc>>,
+    /// Past `due`.
+    pub overdue: bool,
+}
+
+impl Age {
+    /// The age at `now` of a finding first seen at `first_seen`, with `deadline` to fix it.
+    pub fn at(first_seen: DateTime<Utc>, now: DateTime<Utc>, deadline: Option<chrono::Duration>) -> Age {
+        let due = deadline.map(|d| first_seen + d);
+        Age {
+            first_seen,
+            days: u64::try_from((now - first_seen).num_days()).unwrap_or(0),
+            due,
+            overdue: due.is_some_and(|due| now > due),
+        }
+    }
 }
 
 /// What a Terraform plan does to a finding: judged before and after the plan.

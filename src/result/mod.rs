@@ -22,7 +22,7 @@ pub use drift::{
     Change, Changed, DeploymentDrift, DriftReport, FindingRef, Identity, InventoryDrift, Side, Transition,
     Transitions,
 };
-pub use finding::{Finding, PlanChange, Status, Waiver, fingerprint};
+pub use finding::{Age, Finding, PlanChange, Status, Waiver, fingerprint};
 pub use summary::Summary;
 pub use waivers::{BaselineEntry, BaselineState, EntryState, SuppressionEntry, SuppressionState, Waivers};
 

@@ -3,6 +3,8 @@
 //! directory may be shared: a file is taken for a run only when its content says ecaudit wrote
 //! it, before this run; anything else is reported and left alone.
 
+pub mod trend;
+
 use std::fmt;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
