@@ -214,6 +214,15 @@ pub struct ScanArgs {
     /// With --history: how many runs to keep, this one included [default: 30].
     #[arg(long, value_name = "N", requires = "history", value_parser = clap::value_parser!(u32).range(1..))]
     pub keep: Option<u32>,
+    /// With --history: remediation deadlines per severity, e.g. `critical=7d,high=30d,medium=90d`
+    /// (w, d, h, m): a failing finding older than its severity's is overdue [default: `[gate]
+    /// sla` of the config].
+    #[arg(long, value_name = "SEVERITY=SPAN,...", requires = "history", value_parser = sla)]
+    pub sla: Option<crate::result::sla::Sla>,
+    /// With --history and an SLA: exit 1 when a finding is past its remediation deadline, and
+    /// only then (instead of --fail-on).
+    #[arg(long, requires = "history")]
+    pub fail_on_overdue: bool,
     /// Exit 1 when a finding of this severity or higher fails [default: high].
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
@@ -547,6 +556,11 @@ pub struct DoctorArgs {
     /// Write to FILE (atomically) instead of standard output.
     #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath)]
     pub output: Option<Output>,
+}
+
+/// Remediation deadlines as `--sla` takes them.
+fn sla(s: &str) -> Result<crate::result::sla::Sla, String> {
+    s.parse()
 }
 
 /// An instant as `--now` takes it, with an example when it is not one.

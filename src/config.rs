@@ -52,6 +52,8 @@ struct RawConfig {
     #[serde(default)]
     input: RawInput,
     #[serde(default)]
+    gate: RawGate,
+    #[serde(default)]
     rules: BTreeMap<Spanned<String>, Spanned<RawRuleConfig>>,
 }
 
@@ -62,6 +64,15 @@ struct RawSuppress {
     tags: Option<bool>,
     tags_max_severity: Option<Spanned<String>>,
     tags_rules: Option<Vec<Spanned<String>>>,
+}
+
+/// `[gate]`: remediation deadlines and whether missing one fails the scan (`scan --history`).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawGate {
+    /// `critical=7d,high=30d,medium=90d`, as `--sla`.
+    sla: Option<Spanned<String>>,
+    fail_on_overdue: Option<bool>,
 }
 
 /// `[input]`: limits on what ecaudit reads from untrusted documents.
@@ -196,6 +207,10 @@ pub struct Config {
     /// `[input] max_document_size`: the largest Terraform document (and inventory compared
     /// with one) read; `--max-document-size` overrides it.
     pub max_document_size: Option<ByteSize>,
+    /// `[gate] sla`: remediation deadlines per severity; `--sla` overrides it.
+    pub sla: Option<crate::result::sla::Sla>,
+    /// `[gate] fail_on_overdue`.
+    pub fail_on_overdue: Option<bool>,
 }
 
 fn line_column(text: &str, offset: usize) -> Span {
@@ -408,6 +423,17 @@ impl Config {
                         .map_err(|e| invalid(Some(s.span()), format!("input.max_document_size: {e}")))
                 })
                 .transpose()?,
+            sla: raw
+                .gate
+                .sla
+                .as_ref()
+                .map(|s| {
+                    s.get_ref()
+                        .parse()
+                        .map_err(|e: String| invalid(Some(s.span()), format!("gate.sla: {}", clip(&e))))
+                })
+                .transpose()?,
+            fail_on_overdue: raw.gate.fail_on_overdue,
         })
     }
 

@@ -324,6 +324,7 @@ fn merge_scans(shards: Vec<(String, ScanDocument)>) -> Result<MergedScan, MergeE
             fail_on: g.fail_on,
             allow_partial: g.allow_partial,
             exit_zero: g.exit_zero,
+            fail_on_overdue: g.fail_on_overdue,
         }
     };
     for (file, doc) in &shards {
@@ -340,7 +341,10 @@ fn merge_scans(shards: Vec<(String, ScanDocument)>) -> Result<MergedScan, MergeE
             return Err(differ(file, "the tool (ecaudit or rule-pack version)"));
         }
         if gate(doc) != gate(first) {
-            return Err(differ(file, "the gate (--fail-on, --allow-partial, --exit-zero)"));
+            return Err(differ(
+                file,
+                "the gate (--fail-on, --fail-on-overdue, --allow-partial, --exit-zero)",
+            ));
         }
         if rule_ids(doc) != rule_ids(first) {
             return Err(differ(file, "the rules (ids or severities)"));
@@ -387,7 +391,7 @@ fn merge_scans(shards: Vec<(String, ScanDocument)>) -> Result<MergedScan, MergeE
                     file,
                 });
             }
-            counter.add(rule, f.severity, f.status);
+            counter.add(rule, f.severity, f.status, f.overdue == Some(true));
             deployments.insert(f.resource_arn.into_owned());
             accounts.insert(f.account_id.into_owned());
             regions.insert(f.region.into_owned());

@@ -6,7 +6,7 @@ use super::Error;
 use super::common::{Look, load_rules, load_rules_again, load_suppressions, suppression_files};
 use crate::cli::{ColorChoice, DiffArgs, DiffFormat};
 use crate::config::Config;
-use crate::drift::{DriftError, FindingState, Input};
+use crate::drift::{DriftError, FindingState, Input, Reach, reach_of_document};
 use crate::exit;
 use crate::inventory::Inventory;
 use crate::output::Output;
@@ -70,13 +70,21 @@ fn diff(
             crate::drift::transitions(
                 &findings(a, first, suppressions.clone(), &settings.tags),
                 &findings(b, rules()?, suppressions, &settings.tags),
+                [
+                    &Reach::new(&a.coverage, NO_RULES),
+                    &Reach::new(&b.coverage, NO_RULES),
+                ],
             ),
         ),
         (Input::Scan(a), Input::Scan(b)) => {
             DriftReport::new(old_side, new_side, crate::drift::scan_deployments(a, b), {
                 // Compare only what both results list.
                 let min = a.scan.min_severity.max(b.scan.min_severity);
-                crate::drift::transitions(&a.findings.at_or_above(min), &b.findings.at_or_above(min))
+                crate::drift::transitions(
+                    &a.findings.at_or_above(min),
+                    &b.findings.at_or_above(min),
+                    [&reach_of_document(a), &reach_of_document(b)],
+                )
             })
         }
         _ => {
@@ -100,6 +108,9 @@ fn diff(
         false => exit::OK,
     })
 }
+
+/// Both inventories are evaluated with the same rules: only their coverage limits the reach.
+const NO_RULES: Option<[&str; 0]> = None;
 
 /// One side of the comparison, as the report names it.
 fn side(path: &Path, input: &Input) -> Side {

@@ -25,6 +25,7 @@ use crate::report::templates::{ReportFormat, Template};
 use crate::report::{self, Format, RenderOptions};
 use crate::result::BaselineState;
 use crate::result::ScanResult;
+use crate::result::sla::Sla;
 use crate::result::summary::{GateOptions, Summary};
 use crate::rules::RuleSet;
 use crate::rules::Severity;
@@ -63,6 +64,8 @@ pub struct ScanSettings {
 pub struct HistorySettings {
     pub dir: PathBuf,
     pub keep: usize,
+    /// Remediation deadlines: `--sla`, else the config's `[gate] sla`.
+    pub sla: Option<Sla>,
 }
 
 /// Runs kept by `--history` without `--keep`.
@@ -81,7 +84,11 @@ impl ScanSettings {
             template: args.template.clone(),
             min_severity: args.severity.or(config.severity).unwrap_or(Severity::Info),
             color: args.color,
-            gate: gate_options(args.fail_on, args.allow_partial, args.exit_zero, config),
+            gate: GateOptions {
+                fail_on_overdue: switch(args.fail_on_overdue, config.fail_on_overdue)
+                    && args.history.is_some(),
+                ..gate_options(args.fail_on, args.allow_partial, args.exit_zero, config)
+            },
             now: args.now,
             suppressions: suppression_files(config, &args.suppressions),
             tags: config.tags.clone(),
@@ -90,6 +97,7 @@ impl ScanSettings {
             history: args.history.as_ref().map(|dir| HistorySettings {
                 dir: dir.clone(),
                 keep: args.keep.map_or(KEEP, |k| k as usize),
+                sla: args.sla.clone().or_else(|| config.sla.clone()),
             }),
             quiet: args.targets.quiet,
         };
@@ -104,6 +112,13 @@ impl ScanSettings {
 
     fn check_outputs(&self) -> Result<(), Error> {
         let usage = |message: String| Err(Error::Usage(message));
+        if self.gate.fail_on_overdue && self.history.as_ref().is_none_or(|h| h.sla.is_none()) {
+            return usage(
+                "--fail-on-overdue needs remediation deadlines: --sla (e.g. critical=7d,high=30d) \
+                 or `[gate] sla` in the config"
+                    .into(),
+            );
+        }
         if self.outputs.iter().filter(|o| o.to.is_stdout()).count() > 1 {
             return usage(
                 "more than one output goes to standard output; give --output FILE or FORMAT=FILE".into(),
@@ -169,6 +184,7 @@ pub(super) fn gate_options(
         fail_on: fail_on.or(config.fail_on).unwrap_or(Severity::High),
         allow_partial: switch(allow_partial, config.allow_partial),
         exit_zero: switch(exit_zero, config.exit_zero),
+        fail_on_overdue: false,
     }
 }
 
@@ -253,7 +269,12 @@ fn scan(settings: &ScanSettings, rules: RuleSet) -> Result<u8, Error> {
     let today = settings.now.unwrap_or_else(Utc::now).date_naive();
     waivers.apply(&mut result, today)?;
     let recorder = match (&settings.history, &this_run) {
-        (Some(history), Some(this_run)) => Some(compare_with_history(&history.dir, this_run, &mut result)?),
+        (Some(history), Some(this_run)) => Some(compare_with_history(
+            &history.dir,
+            this_run,
+            &mut result,
+            history.sla.as_ref(),
+        )?),
         _ => None,
     };
 
@@ -484,7 +505,7 @@ mod tests {
 
     const CONFIG: &str = "[scan]\nfail_on = \"critical\"\nseverity = \"medium\"\nallow_partial = true\n\
 exit_zero = true\nbaseline = \"config-baseline.txt\"\nsuppressions = [\"config.yaml\"]\n\
-outputs = [\"sarif=config.sarif\"]\n";
+outputs = [\"sarif=config.sarif\"]\n[gate]\nsla = \"critical=7d,high=30d\"\nfail_on_overdue = true\n";
 
     #[test]
     fn defaults_without_command_line_or_config() {
@@ -509,7 +530,9 @@ outputs = [\"sarif=config.sarif\"]\n";
             GateOptions {
                 fail_on: Severity::Critical,
                 allow_partial: true,
-                exit_zero: true
+                exit_zero: true,
+                // Ages come from a history: without one, nothing is overdue.
+                fail_on_overdue: false,
             }
         );
         assert_eq!(s.min_severity, Severity::Medium);
@@ -558,8 +581,15 @@ outputs = [\"sarif=config.sarif\"]\n";
             s.history,
             Some(HistorySettings {
                 dir: PathBuf::from("runs"),
-                keep: 7
+                keep: 7,
+                sla: Some("critical=7d,high=30d".parse().unwrap()),
             })
+        );
+        assert!(s.gate.fail_on_overdue);
+        let s = settings(&["--history=runs", "--sla=low=1w"], CONFIG).unwrap();
+        assert_eq!(s.history.unwrap().sla.unwrap().to_string(), "low=1w");
+        assert!(
+            usage(settings(&["--history=runs", "--fail-on-overdue"], "")).contains("--fail-on-overdue needs")
         );
         assert_eq!(
             settings(&["--history=runs"], "").unwrap().history.unwrap().keep,

@@ -6,11 +6,13 @@
 //! strings a finding names are shared: a deployment's id and ARN are held once however many of
 //! its findings there are.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use crate::inventory::CoverageEntry;
 use crate::result::document::FindingRecord;
 use crate::result::{FindingRef, Identity, ScanResult, Status, Transition, Transitions};
 use crate::rules::Severity;
@@ -26,6 +28,10 @@ fn finding_ref(before: Option<&FindingState>, after: Option<&FindingState>) -> F
         resource_arn: any.resource_arn.clone(),
         old_status: before.map(|f| f.status),
         new_status: after.map(|f| f.status),
+        // How long a finding failed, for the time to remediate it.
+        first_seen: before
+            .filter(|_| after.is_none_or(|a| !a.failed))
+            .and_then(|b| b.first_seen),
     }
 }
 
@@ -36,12 +42,66 @@ pub struct FindingState {
     pub severity: Severity,
     pub resource_id: Arc<str>,
     pub resource_arn: Arc<str>,
+    pub account_id: Arc<str>,
+    pub region: Arc<str>,
     pub status: Status,
+    /// Evaluation found it failing (a waived failure included).
+    pub failed: bool,
+    /// When it started failing, as its result recorded (`scan --history`).
+    pub first_seen: Option<DateTime<Utc>>,
 }
 
 impl FindingState {
-    fn key(&self) -> (&str, &str) {
+    pub fn key(&self) -> (&str, &str) {
         (&self.rule_id, &self.resource_arn)
+    }
+}
+
+/// What a result could judge: the `(account, region)` units it read completely and the rules
+/// it evaluated. Two results are compared only where both judged: a unit one of them could not
+/// read (a coverage gap, a target or shard it did not cover) or a rule one of them did not run
+/// (another rule pack) moves no finding.
+#[derive(Clone, Debug, Default)]
+pub struct Reach {
+    /// Regions read, by account; `None`: the document records no coverage (a saved inventory
+    /// may not): every unit counts as read.
+    read: Option<Units>,
+    /// Units with a failed read (a whole account's as its `global` region).
+    gaps: Units,
+    /// `None`: the rules are not recorded (results written before ecaudit listed them).
+    rules: Option<HashSet<Arc<str>>>,
+}
+
+/// Regions by account.
+type Units = HashMap<Arc<str>, HashSet<Arc<str>>>;
+
+impl Reach {
+    /// The reach of a result with `coverage`, which evaluated `rules` (`None`: not recorded).
+    pub fn new<'r>(coverage: &[CoverageEntry], rules: Option<impl IntoIterator<Item = &'r str>>) -> Reach {
+        let units = |entries: &mut dyn Iterator<Item = &CoverageEntry>| {
+            let mut units = Units::new();
+            for c in entries {
+                units
+                    .entry(c.account_id.clone())
+                    .or_default()
+                    .insert(c.region.clone());
+            }
+            units
+        };
+        Reach {
+            read: (!coverage.is_empty()).then(|| units(&mut coverage.iter())),
+            gaps: units(&mut coverage.iter().filter(|c| c.is_gap())),
+            rules: rules.map(|r| r.into_iter().map(Arc::from).collect()),
+        }
+    }
+
+    /// Whether the result judged `rule` in the unit `(account, region)`.
+    pub fn judged(&self, rule: &str, account: &str, region: &str) -> bool {
+        let has = |units: &Units, region: &str| units.get(account).is_some_and(|r| r.contains(region));
+        self.rules.as_ref().is_none_or(|r| r.contains(rule))
+            && self.read.as_ref().is_none_or(|read| has(read, region))
+            && !has(&self.gaps, region)
+            && !has(&self.gaps, "global")
     }
 }
 
@@ -102,12 +162,17 @@ impl<'de> Deserialize<'de> for FindingStates {
                         account_id: f.account_id.to_string(),
                         region: f.region.to_string(),
                     });
+                    let evaluated = f.waiver.as_ref().map_or(f.status, |w| w.original_status);
                     out.states.push(FindingState {
                         rule_id: strings.get(&f.rule_id),
                         severity: f.severity,
                         resource_id: strings.get(&f.resource_id),
                         resource_arn: arn,
+                        account_id: strings.get(&f.account_id),
+                        region: strings.get(&f.region),
                         status: f.status,
+                        failed: matches!(evaluated, Status::Fail | Status::Baselined),
+                        first_seen: f.first_seen,
                     });
                 }
                 Ok(out)
@@ -117,15 +182,20 @@ impl<'de> Deserialize<'de> for FindingStates {
     }
 }
 
-/// Compares findings by rule and resource.
-pub fn transitions(old: &[FindingState], new: &[FindingState]) -> Transitions {
-    compare(old, new).0
+/// Compares findings by rule and resource, where both sides judged them.
+pub fn transitions(old: &[FindingState], new: &[FindingState], reach: [&Reach; 2]) -> Transitions {
+    compare(old, new, reach).0
 }
 
 /// Compares findings by rule and resource, and says how each finding of `new` (in its order)
 /// moved. Where one side names a (rule, resource) pair more than once, its last finding
-/// stands for it.
-pub fn compare(old: &[FindingState], new: &[FindingState]) -> (Transitions, Vec<Option<Transition>>) {
+/// stands for it. A pair one side did not judge (`reach`: its unit unread, its rule not run)
+/// moved nowhere: a gap is not a fix.
+pub fn compare(
+    old: &[FindingState],
+    new: &[FindingState],
+    [old_reach, new_reach]: [&Reach; 2],
+) -> (Transitions, Vec<Option<Transition>>) {
     // Positions in (rule, ARN) order; the sort is stable, so the last of equal keys stays last.
     let order = |side: &[FindingState]| {
         let mut at: Vec<u32> = (0..side.len() as u32).collect();
@@ -153,6 +223,11 @@ pub fn compare(old: &[FindingState], new: &[FindingState]) -> (Transitions, Vec<
         (i, j) = (run(&old_at, old, i), run(&new_at, new, j));
         let before = (i > i0).then(|| &old[old_at[i - 1] as usize]);
         let after = (j > j0).then(|| &new[new_at[j - 1] as usize]);
+        let any = after.or(before).expect("a finding on one side");
+        let both = |r: &Reach| r.judged(&any.rule_id, &any.account_id, &any.region);
+        if !(both(old_reach) && both(new_reach)) {
+            continue;
+        }
         let Some(moved) = Transition::between(before.map(|f| f.status), after.map(|f| f.status)) else {
             continue;
         };
@@ -181,16 +256,23 @@ pub fn finding_states(result: &ScanResult) -> Vec<FindingState> {
         .iter()
         .map(|r| Arc::from(r.id.as_str()))
         .collect();
-    // Each resource's id and ARN once, however many findings name it.
-    let mut resources: Vec<Option<(Arc<str>, Arc<str>)>> = vec![None; result.resources.len()];
+    // Each resource's strings once, however many findings name it.
+    type Names = (Arc<str>, Arc<str>, Arc<str>, Arc<str>);
+    let mut resources: Vec<Option<Names>> = vec![None; result.resources.len()];
+    let mut strings = Interner::default();
     result
         .findings
         .iter()
         .map(|f| {
-            let (id, arn) = resources[f.deployment]
+            let (id, arn, account, region) = resources[f.deployment]
                 .get_or_insert_with(|| {
                     let d = result.resource(f);
-                    (Arc::from(d.id.as_str()), Arc::from(d.arn.as_str()))
+                    (
+                        Arc::from(d.id.as_str()),
+                        Arc::from(d.arn.as_str()),
+                        strings.get(&d.account_id),
+                        strings.get(&d.region),
+                    )
                 })
                 .clone();
             FindingState {
@@ -198,16 +280,29 @@ pub fn finding_states(result: &ScanResult) -> Vec<FindingState> {
                 severity: result.rule(f).severity,
                 resource_id: id,
                 resource_arn: arn,
+                account_id: account,
+                region,
                 status: f.status,
+                failed: f.failed(),
+                first_seen: f.age.map(|a| a.first_seen),
             }
         })
         .collect()
 }
 
+/// The reach of an evaluated scan: its coverage and its rules.
+pub fn reach_of(result: &ScanResult) -> Reach {
+    Reach::new(
+        &result.coverage,
+        Some(result.rules.rules().iter().map(|r| r.id.as_str())),
+    )
+}
+
 /// Records on each finding of `result` how it moved since `old` (`None`: it passes in both
-/// runs, or did not change in a way that matters) and returns the transitions.
-pub fn mark(old: &[FindingState], result: &mut ScanResult) -> Transitions {
-    let (t, marks) = compare(old, &finding_states(result));
+/// runs, or did not change in a way that matters, or either run did not judge it) and returns
+/// the transitions.
+pub fn mark(old: &[FindingState], old_reach: &Reach, result: &mut ScanResult) -> Transitions {
+    let (t, marks) = compare(old, &finding_states(result), [old_reach, &reach_of(result)]);
     for (f, moved) in result.findings.iter_mut().zip(marks) {
         f.transition = moved;
     }
@@ -279,7 +374,11 @@ mod tests {
             severity: SEVERITIES[severity as usize % SEVERITIES.len()],
             resource_id: format!("id-{arn}").into(),
             resource_arn: format!("arn:{arn}").into(),
+            account_id: "111111111111".into(),
+            region: "us-east-1".into(),
             status: Status::ALL[status as usize % Status::ALL.len()],
+            failed: false,
+            first_seen: None,
         }
     }
 
@@ -292,7 +391,8 @@ mod tests {
     proptest! {
         #[test]
         fn the_join_equals_the_maps(old in side(), new in side()) {
-            prop_assert_eq!(compare(&old, &new), by_maps(&old, &new));
+            let all = Reach::default();
+            prop_assert_eq!(compare(&old, &new, [&all, &all]), by_maps(&old, &new));
         }
     }
 
@@ -311,7 +411,8 @@ mod tests {
             state(1, 2, 3, 4),
             state(4, 4, 1, 1),
         ];
-        let (t, marks) = compare(&old, &new);
+        let all = Reach::default();
+        let (t, marks) = compare(&old, &new, [&all, &all]);
         let names = |l: &[FindingRef]| -> Vec<String> {
             l.iter()
                 .map(|f| format!("{} {}", f.rule_id, f.resource_arn))

@@ -6,7 +6,9 @@
 mod findings;
 pub mod terraform;
 
-pub use findings::{FindingState, FindingStates, Interner, compare, finding_states, mark, transitions};
+pub use findings::{
+    FindingState, FindingStates, Interner, Reach, compare, finding_states, mark, reach_of, transitions,
+};
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -479,9 +481,26 @@ fn without_unread(mut drift: InventoryDrift, old: &[CoverageEntry], new: &[Cover
     drift
 }
 
-/// The finding states of the scan result in `path` (a previous run of `--history`), read as the
-/// file is parsed: only each finding's state is held, with the strings findings share held once.
-pub fn read_finding_states(path: &std::path::Path) -> Result<Vec<FindingState>, DriftError> {
+/// A saved scan result as comparing needs it: its findings' states and what it judged.
+pub struct SavedStates {
+    pub evaluated_at: chrono::DateTime<chrono::Utc>,
+    pub reach: Reach,
+    pub states: Vec<FindingState>,
+}
+
+/// The reach of a saved result: its coverage and the rules it lists.
+pub fn reach_of_document<F>(doc: &Document<'static, F>) -> Reach {
+    let rules = (!doc.rules.is_empty()).then(|| doc.rules.iter().map(|r| &*r.id));
+    Reach::new(&doc.coverage, rules)
+}
+
+/// The finding states of the scan result in `path` (a run of `--history`), read as the file is
+/// parsed: only each finding's state is held, with the strings findings share held once.
+pub fn read_finding_states(path: &std::path::Path) -> Result<SavedStates, DriftError> {
     let doc: Document<'static, FindingStates> = document::read(path)?;
-    Ok(doc.findings.states)
+    Ok(SavedStates {
+        evaluated_at: doc.scan.evaluated_at,
+        reach: reach_of_document(&doc),
+        states: doc.findings.states,
+    })
 }

@@ -3,6 +3,7 @@
 //! directory may be shared: a file is taken for a run only when its content says ecaudit wrote
 //! it, before this run; anything else is reported and left alone.
 
+pub mod age;
 pub mod trend;
 
 use std::fmt;

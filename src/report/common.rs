@@ -40,8 +40,8 @@ pub fn write_json<T: serde::Serialize + ?Sized>(
     out.write_all(b"\n")
 }
 
-/// The failing and undecided findings shown, failing first, then by severity (highest first),
-/// rule and deployment: the order the table and Markdown list them in.
+/// The failing and undecided findings shown, overdue first (`--sla`), then failing, then by
+/// severity (highest first), rule and deployment: the order the table and Markdown list them in.
 pub fn failing_first<'a>(result: &'a ScanResult, options: &'a RenderOptions) -> Vec<&'a Finding> {
     let mut failing: Vec<_> = shown(result, options)
         .filter(|f| matches!(f.status, Status::Fail | Status::Error))
@@ -50,6 +50,7 @@ pub fn failing_first<'a>(result: &'a ScanResult, options: &'a RenderOptions) -> 
     failing.sort_by_key(|f| {
         let rule = result.rule(f);
         (
+            !f.age.is_some_and(|a| a.overdue),
             f.change != Some(crate::result::PlanChange::Introduced),
             f.status,
             std::cmp::Reverse(rule.severity),
@@ -58,6 +59,15 @@ pub fn failing_first<'a>(result: &'a ScanResult, options: &'a RenderOptions) -> 
         )
     });
     failing
+}
+
+/// A failing finding's age as the table and Markdown show it: `12d`, `40d overdue`.
+pub fn age_label(f: &Finding) -> String {
+    match f.age {
+        Some(a) if a.overdue => format!("{}d overdue", a.days),
+        Some(a) => format!("{}d", a.days),
+        None => String::new(),
+    }
 }
 
 /// The findings a report lists: at or above the `--severity` display filter.

@@ -7,7 +7,7 @@ use super::common::RenderOptions;
 use crate::result::ScanResult;
 use crate::result::document::FindingRecord;
 
-const HEADER: [&str; 21] = [
+const HEADER: [&str; 25] = [
     "rule_id",
     "title",
     "severity",
@@ -29,6 +29,10 @@ const HEADER: [&str; 21] = [
     "waiver_ticket",
     "waiver_expires",
     "drift",
+    "first_seen",
+    "age_days",
+    "due_at",
+    "overdue",
 ];
 
 /// A cell a spreadsheet will not run as a formula: text from AWS (tags, names) is untrusted, so
@@ -54,7 +58,13 @@ pub fn render(result: &ScanResult, options: &RenderOptions, out: &mut dyn Write)
             .join("; ");
         let waiver = r.waiver.as_ref();
         let expires = waiver.and_then(|w| w.expires).map(|d| d.to_string());
-        let row: [&str; 21] = [
+        let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+            t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default()
+        };
+        let (first_seen, due_at) = (time(r.first_seen), time(r.due_at));
+        let age_days = r.age_days.map(|d| d.to_string()).unwrap_or_default();
+        let row: [&str; 25] = [
             &r.rule_id,
             &r.title,
             r.severity.as_str(),
@@ -76,6 +86,10 @@ pub fn render(result: &ScanResult, options: &RenderOptions, out: &mut dyn Write)
             waiver.and_then(|w| w.ticket.as_deref()).unwrap_or_default(),
             expires.as_deref().unwrap_or_default(),
             r.drift.map_or("", |t| t.as_str()),
+            &first_seen,
+            &age_days,
+            &due_at,
+            r.overdue.map_or("", |o| if o { "true" } else { "false" }),
         ];
         w.write_record(row.iter().map(|s| cell(s).into_owned()))?;
     }

@@ -113,11 +113,14 @@ fn body(
         writeln!(out, "No failing findings.\n")?;
     } else {
         writeln!(out, "### Top failures\n")?;
+        // How long each has failed, when the history says (`scan --history`).
+        let aged = failing.iter().any(|f| f.age.is_some());
+        let (age_head, age_rule) = if aged { (" Age |", "--:|") } else { ("", "") };
         writeln!(
             out,
-            "| Severity | Rule | Deployment | Account / region | Finding |"
+            "| Severity | Rule | Deployment | Account / region |{age_head} Finding |"
         )?;
-        writeln!(out, "|---|---|---|---|---|")?;
+        writeln!(out, "|---|---|---|---|{age_rule}---|")?;
         for f in failing.iter().take(TOP) {
             let rule = result.rule(f);
             let d = result.resource(f);
@@ -142,9 +145,13 @@ fn body(
             if let Some(change) = f.change {
                 deployment.push_str(&format!(" · {}", change.as_str()));
             }
+            let age = match aged {
+                true => format!(" {} |", super::common::age_label(f)),
+                false => String::new(),
+            };
             writeln!(
                 out,
-                "| {severity} | {} | {deployment} | {} / {} | {} |",
+                "| {severity} | {} | {deployment} | {} / {} |{age} {} |",
                 code(&rule.id),
                 cell(&d.account_id),
                 cell(&d.region),

@@ -161,6 +161,15 @@ fn event(result: &ScanResult, f: &crate::result::Finding, time: i64) -> Value {
     if let Some(w) = &r.waiver {
         e["status_detail"] = json!(format!("{} ({})", w.reason, w.source));
     }
+    // When it started failing (`scan --history`): OCSF's first-seen time, in milliseconds.
+    if let Some(first_seen) = r.first_seen {
+        e["finding_info"]["first_seen_time"] = json!(first_seen.timestamp_millis());
+        e["unmapped"]["age_days"] = json!(r.age_days);
+    }
+    if let Some(overdue) = r.overdue {
+        e["unmapped"]["overdue"] = json!(overdue);
+        e["unmapped"]["due_at"] = json!(r.due_at);
+    }
     e
 }
 

@@ -186,6 +186,15 @@ fn result_object(
     if let Some(change) = r.change {
         result["properties"]["change"] = json!(change);
     }
+    // How long it has failed, and its deadline (`scan --history`, `--sla`).
+    if let Some(first_seen) = r.first_seen {
+        result["properties"]["firstSeen"] = json!(first_seen);
+        result["properties"]["ageDays"] = json!(r.age_days);
+    }
+    if let (Some(due), Some(overdue)) = (r.due_at, r.overdue) {
+        result["properties"]["dueAt"] = json!(due);
+        result["properties"]["overdue"] = json!(overdue);
+    }
     if baseline {
         result["baselineState"] = json!(if status == Status::Baselined {
             "unchanged"

@@ -159,7 +159,13 @@ pub fn render(
         writeln!(out, "\nNo failing findings.")?;
     } else {
         let mut findings = table(options);
-        findings.set_header(vec!["Severity", "Rule", "Deployment", "Finding"]);
+        // How long each has failed, when the history says (`scan --history`).
+        let aged = shown.iter().any(|f| f.age.is_some());
+        let mut header = vec!["Severity", "Rule", "Deployment", "Finding"];
+        if aged {
+            header.insert(3, "Age");
+        }
+        findings.set_header(header);
         for f in &shown {
             let rule = result.rule(f);
             let d = result.resource(f);
@@ -181,12 +187,18 @@ pub fn render(
                 .into_iter()
                 .chain(source.as_deref())
                 .chain(f.change.map(|c| c.as_str()));
-            findings.add_row(vec![
+            let mut row = vec![
                 severity,
                 text_cell(&rule.id),
                 lines_cell(place),
                 Cell::new(finding),
-            ]);
+            ];
+            if aged {
+                let age = Cell::new(super::common::age_label(f)).set_alignment(CellAlignment::Right);
+                let overdue = f.age.is_some_and(|a| a.overdue);
+                row.insert(3, if color && overdue { age.fg(Color::Red) } else { age });
+            }
+            findings.add_row(row);
         }
         writeln!(out, "\nFailing and undecided findings\n{findings}")?;
     }

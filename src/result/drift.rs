@@ -142,6 +142,10 @@ pub struct FindingRef {
     pub old_status: Option<Status>,
     /// Status in the newer result (`null`: no such finding now).
     pub new_status: Option<Status>,
+    /// For a resolved finding: when it started failing, as the older result recorded it
+    /// (`scan --history`), so the time it took to fix is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// How one finding moved since the previous run.

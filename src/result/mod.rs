@@ -5,6 +5,7 @@
 pub mod document;
 mod drift;
 mod finding;
+pub mod sla;
 pub mod summary;
 mod waivers;
 

@@ -14,6 +14,9 @@ pub struct GateOptions {
     pub fail_on: Severity,
     pub allow_partial: bool,
     pub exit_zero: bool,
+    /// Fail on findings past their remediation deadline (`--fail-on-overdue`) instead of on
+    /// `fail_on`.
+    pub fail_on_overdue: bool,
 }
 
 impl Default for GateOptions {
@@ -22,6 +25,7 @@ impl Default for GateOptions {
             fail_on: Severity::High,
             allow_partial: false,
             exit_zero: false,
+            fail_on_overdue: false,
         }
     }
 }
@@ -87,6 +91,13 @@ pub struct Gate {
     pub incomplete: bool,
     pub allow_partial: bool,
     pub exit_zero: bool,
+    /// `--fail-on-overdue`: the gate fails on `overdue`, not on `failing`.
+    #[serde(default)]
+    pub fail_on_overdue: bool,
+    /// Failing findings past their remediation deadline (`--sla`; suppressed and baselined
+    /// ones do not count).
+    #[serde(default)]
+    pub overdue: usize,
     pub exit_code: u8,
     /// The exit code in words.
     pub reason: String,
@@ -115,6 +126,7 @@ pub struct Counter {
     by_rule: Vec<StatusCounts>,
     by_severity: [StatusCounts; 5],
     failing: usize,
+    overdue: usize,
     /// Undecided findings the gate counts (all but a plan's carried-over ones).
     undecided: usize,
     options: GateOptions,
@@ -128,15 +140,20 @@ impl Counter {
             by_rule: vec![StatusCounts::default(); rules],
             by_severity: [StatusCounts::default(); 5],
             failing: 0,
+            overdue: 0,
             undecided: 0,
             options,
         }
     }
 
-    pub fn add(&mut self, rule: usize, severity: Severity, status: Status) {
+    /// Counts a finding; `overdue`: past its remediation deadline.
+    pub fn add(&mut self, rule: usize, severity: Severity, status: Status, overdue: bool) {
         self.add_ungated(rule, severity, status);
         if status == Status::Fail && severity >= self.options.fail_on {
             self.failing += 1;
+        }
+        if status == Status::Fail && overdue {
+            self.overdue += 1;
         }
         if status == Status::Error {
             self.undecided += 1;
@@ -184,7 +201,13 @@ impl Counter {
             by_rule,
             coverage_gaps,
             collection: None,
-            gate: Gate::decide(self.options, self.failing, coverage_gaps, self.undecided),
+            gate: Gate::decide(
+                self.options,
+                self.failing,
+                self.overdue,
+                coverage_gaps,
+                self.undecided,
+            ),
         }
     }
 }
@@ -203,7 +226,7 @@ impl Summary {
             let severity = rules[f.rule].severity;
             match introduced_only && f.change != Some(super::PlanChange::Introduced) {
                 true => counter.add_ungated(f.rule, severity, f.status),
-                false => counter.add(f.rule, severity, f.status),
+                false => counter.add(f.rule, severity, f.status, f.age.is_some_and(|a| a.overdue)),
             }
         }
         let deployments = &result.resources;
@@ -236,9 +259,16 @@ impl Summary {
 }
 
 impl Gate {
-    /// The exit code of a scan with `failing` findings at or above the gate, `coverage_gaps`
-    /// failed reads and `undecided` findings (not suppressed), and why.
-    pub fn decide(options: GateOptions, failing: usize, coverage_gaps: usize, undecided: usize) -> Gate {
+    /// The exit code of a scan with `failing` findings at or above the gate, `overdue` ones
+    /// past their deadline, `coverage_gaps` failed reads and `undecided` findings (not
+    /// suppressed), and why.
+    pub fn decide(
+        options: GateOptions,
+        failing: usize,
+        overdue: usize,
+        coverage_gaps: usize,
+        undecided: usize,
+    ) -> Gate {
         let incomplete = coverage_gaps > 0 || undecided > 0;
         let (exit_code, reason) = if options.exit_zero {
             (exit::OK, "--exit-zero: report only".to_string())
@@ -249,6 +279,17 @@ impl Gate {
                     "the scan is incomplete: {coverage_gaps} coverage gap(s), {undecided} finding(s) could not be decided (--allow-partial accepts this)",
                 ),
             )
+        } else if options.fail_on_overdue {
+            match overdue {
+                0 => (
+                    exit::OK,
+                    "no failing findings past their remediation deadline".to_string(),
+                ),
+                n => (
+                    exit::FINDINGS,
+                    format!("{n} failing finding(s) past their remediation deadline (--sla)"),
+                ),
+            }
         } else if failing > 0 {
             (
                 exit::FINDINGS,
@@ -267,6 +308,8 @@ impl Gate {
             incomplete,
             allow_partial: options.allow_partial,
             exit_zero: options.exit_zero,
+            fail_on_overdue: options.fail_on_overdue,
+            overdue,
             exit_code,
             reason,
         }

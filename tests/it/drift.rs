@@ -369,7 +369,7 @@ fn a_previous_result_is_read_into_finding_states() {
     // The small fleet's 76 findings, 16 of them below medium.
     assert_eq!(doc["summary"]["findings"]["total"], 76);
     assert_eq!(written.len(), 60);
-    let states = drift::read_finding_states(&out).unwrap();
+    let states = drift::read_finding_states(&out).unwrap().states;
     assert_eq!(states.len(), written.len());
     for (state, f) in states.iter().zip(written) {
         assert_eq!(&*state.rule_id, f["rule_id"].as_str().unwrap());
@@ -385,7 +385,7 @@ fn a_previous_result_is_read_into_finding_states() {
     let text = serde_json::to_string_pretty(&bad).unwrap();
     let line = 1 + text.lines().position(|l| l.trim() == "\"rule_id\": 1,").unwrap();
     std::fs::write(&out, text).unwrap();
-    let e = drift::read_finding_states(&out).unwrap_err().to_string();
+    let e = drift::read_finding_states(&out).err().unwrap().to_string();
     assert!(e.starts_with(&format!("{}:{line}:", out.display())), "{e}");
     assert!(e.contains("findings[1].rule_id"), "{e}");
 }
@@ -431,7 +431,14 @@ fn golden_report() -> ecaudit::result::DriftReport {
         side("monday.json", &old),
         side("tuesday.json", &new),
         drift::diff(&old, &new),
-        drift::transitions(&states(&old), &states(&new)),
+        drift::transitions(
+            &states(&old),
+            &states(&new),
+            [
+                &drift::Reach::new(&old.coverage, None::<Vec<&str>>),
+                &drift::Reach::new(&new.coverage, None::<Vec<&str>>),
+            ],
+        ),
     )
 }
 

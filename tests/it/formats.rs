@@ -571,7 +571,7 @@ fn the_result_document_reads_back_as_written() {
         collected_at: inventory.collected_at,
         deployments: inventory.deployments.len(),
     };
-    let moved = ecaudit::drift::mark(&[], &mut result);
+    let moved = ecaudit::drift::mark(&[], &ecaudit::drift::Reach::default(), &mut result);
     result.drift = Some(ecaudit::result::DriftReport::new(
         side("monday.json"),
         side("tuesday.json"),

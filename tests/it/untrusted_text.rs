@@ -137,7 +137,11 @@ fn drift(inputs: &Inputs) -> DriftReport {
         side("monday.json", &old),
         side("tuesday.json", &new),
         ecaudit::drift::diff(&old, &new),
-        ecaudit::drift::transitions(&states(&old), &states(&new)),
+        ecaudit::drift::transitions(
+            &states(&old),
+            &states(&new),
+            [&Default::default(), &Default::default()],
+        ),
     )
 }
 

@@ -13,6 +13,7 @@ use crate::report;
 use crate::result::ScanResult;
 use crate::result::Summary;
 use crate::result::document;
+use crate::result::sla::Sla;
 use crate::rules::Severity;
 use crate::text;
 
@@ -103,17 +104,20 @@ impl Recorder {
 }
 
 /// Compares this run with the newest run recorded before it in `dir` (the drift goes into the
-/// outputs) and returns where this run will be recorded. Files named like runs that are not
-/// (dated after this run, not written by ecaudit, unreadable) are warnings and ignored; an
-/// earlier run that cannot be compared is a warning, and the next older one is tried: never a
-/// lost scan. Neither inventory is held parsed whole: the earlier one's deployments are parsed
-/// one at a time from its text, this run's read back from its spool.
+/// outputs), dates each failing finding from the runs before (`first_seen`, its age and, with
+/// `sla`, whether it is overdue) and returns where this run will be recorded. Files named like
+/// runs that are not (dated after this run, not written by ecaudit, unreadable) are warnings
+/// and ignored; an earlier run that cannot be read or compared is a warning, and the next older
+/// one is tried: never a lost scan, never a run taken for one where everything passed. Neither
+/// inventory is held parsed whole: the earlier one's deployments are parsed one at a time from
+/// its text, this run's read back from its spool; earlier results are read one at a time.
 pub fn compare_with_history(
     dir: &Path,
     inventory: &ThisRun,
     result: &mut ScanResult,
+    sla: Option<&Sla>,
 ) -> Result<Recorder, Error> {
-    use crate::drift::DriftError;
+    use crate::drift::{DriftError, SavedStates};
     use crate::result::{DriftReport, Side};
     let history = crate::history::History::open(dir)?;
     let stamp = history.stamp(chrono::Utc::now());
@@ -125,8 +129,10 @@ pub fn compare_with_history(
             text::terminal(&ignored.to_string())
         );
     }
-    let compare = |prev: &crate::history::Run, result: &mut ScanResult| -> Result<DriftReport, DriftError> {
-        let old_states = crate::drift::read_finding_states(&prev.scan)?;
+    let compare = |prev: &crate::history::Run,
+                   saved: &SavedStates,
+                   result: &mut ScanResult|
+     -> Result<DriftReport, DriftError> {
         let file = prev.inventory.display().to_string();
         let text = read_text(&prev.inventory)?;
         let old = Document::parse(&text, &file)?;
@@ -151,22 +157,38 @@ pub fn compare_with_history(
                 inventory.len(),
             ),
             drift,
-            crate::drift::mark(&old_states, result),
+            crate::drift::mark(&saved.states, &saved.reach, result),
         ))
     };
+    let mut walk = crate::history::age::Walk::new(result);
     for prev in &survey.earlier {
-        match compare(&prev.run, result) {
-            Ok(report) => {
-                result.drift = Some(report);
-                break;
-            }
-            Err(e) => eprintln!(
-                "ecaudit: warning: the previous run {} cannot be compared: {}",
-                prev.run.stamp,
-                text::terminal(&e.to_string())
-            ),
+        if walk.done() && result.drift.is_some() {
+            break;
         }
+        let saved = match crate::drift::read_finding_states(&prev.run.scan) {
+            Ok(saved) => saved,
+            Err(e) => {
+                eprintln!(
+                    "ecaudit: warning: the previous run {} cannot be read, and is skipped: {}",
+                    prev.run.stamp,
+                    text::terminal(&e.to_string())
+                );
+                continue;
+            }
+        };
+        if result.drift.is_none() {
+            match compare(&prev.run, &saved, result) {
+                Ok(report) => result.drift = Some(report),
+                Err(e) => eprintln!(
+                    "ecaudit: warning: the previous run {} cannot be compared: {}",
+                    prev.run.stamp,
+                    text::terminal(&e.to_string())
+                ),
+            }
+        }
+        walk.step(&saved);
     }
+    walk.finish(result, sla);
     Ok(Recorder {
         history,
         dir: dir.to_path_buf(),
