@@ -324,7 +324,19 @@ pub struct MergeArgs {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// The scan result: the JSON of `ecaudit scan --format json` (`-` for standard input).
-    pub result: PathBuf,
+    #[arg(required_unless_present = "history", conflicts_with = "history")]
+    pub result: Option<PathBuf>,
+    /// Report on the newest run of a history (`scan --history DIR`) with trends over its
+    /// nights: failing findings by severity, pass rate, introduced and resolved, time to
+    /// remediate, the oldest open findings.
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<PathBuf>,
+    /// With --history: only the nights within SPAN before the newest one, e.g. `90d`.
+    #[arg(long, value_name = "SPAN", requires = "history", value_parser = span)]
+    pub since: Option<crate::result::sla::Span>,
+    /// With --history: the tag that names a deployment's owner (any case).
+    #[arg(long, value_name = "KEY", requires = "history", default_value = "owner")]
+    pub owner_tag: String,
     /// Report format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
     pub format: ReportFormat,
@@ -556,6 +568,11 @@ pub struct DoctorArgs {
     /// Write to FILE (atomically) instead of standard output.
     #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath)]
     pub output: Option<Output>,
+}
+
+/// A span of time as `--since` takes it.
+fn span(s: &str) -> Result<crate::result::sla::Span, String> {
+    s.parse()
 }
 
 /// Remediation deadlines as `--sla` takes them.

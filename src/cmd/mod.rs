@@ -72,6 +72,8 @@ pub enum Error {
     #[error(transparent)]
     History(#[from] crate::history::HistoryError),
     #[error(transparent)]
+    Trend(#[from] crate::history::trend::TrendError),
+    #[error(transparent)]
     State(#[from] crate::drift::terraform::StateError),
     #[error(transparent)]
     Template(#[from] crate::report::templates::TemplateError),

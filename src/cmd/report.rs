@@ -1,5 +1,5 @@
-//! `ecaudit report`: the audit report (HTML or Markdown) of a saved scan result. The command
-//! line holds all its settings.
+//! `ecaudit report`: the audit report (HTML or Markdown) of a saved scan result, or of the
+//! newest run of a history with its trends. The command line holds all its settings.
 
 use super::Error;
 use crate::cli::ReportArgs;
@@ -14,9 +14,31 @@ pub fn run(args: &ReportArgs) -> Result<u8, Error> {
     }
     // The template is checked before the (possibly large) result is read.
     let template = Template::load(args.format, args.template.as_deref())?;
-    let doc: Document = document::read(&args.result)?;
+    let report = match (&args.history, &args.result) {
+        (Some(dir), _) => {
+            let options = crate::history::trend::Options {
+                since: args.since.as_ref(),
+                owner_tag: &args.owner_tag,
+            };
+            let (trends, doc) = crate::history::trend::build(dir, &options)?;
+            for s in &trends.skipped {
+                eprintln!(
+                    "ecaudit: warning: history {}: {} skipped: {}",
+                    crate::text::terminal(&dir.display().to_string()),
+                    crate::text::terminal(&s.stamp),
+                    crate::text::terminal(&s.why)
+                );
+            }
+            AuditReport::new(doc).with_trends(trends)
+        }
+        (None, Some(result)) => {
+            let doc: Document = document::read(result)?;
+            AuditReport::new(doc)
+        }
+        (None, None) => unreachable!("clap requires a result or --history"),
+    };
     let mut page = Vec::new();
-    template.render(&AuditReport::new(doc), &mut page)?;
+    template.render(&report, &mut page)?;
     output.write(|w| w.write_all(&page))?;
     if !output.is_stdout() {
         eprintln!(

@@ -4,6 +4,7 @@
 //! it, before this run; anything else is reported and left alone.
 
 pub mod age;
+pub mod night;
 pub mod trend;
 
 use std::fmt;
@@ -182,6 +183,31 @@ impl History {
         })
     }
 
+    /// Opens the history in `dir`, which must exist (a report reads it, never creates it).
+    pub fn existing(dir: &Path) -> Result<History, HistoryError> {
+        match std::fs::metadata(dir) {
+            Ok(m) if m.is_dir() => Ok(History {
+                dir: dir.to_path_buf(),
+            }),
+            Ok(_) => Err(HistoryError {
+                dir: dir.display().to_string(),
+                what: "not a history directory",
+                source: std::io::Error::other("not a directory"),
+            }),
+            Err(source) => Err(HistoryError {
+                dir: dir.display().to_string(),
+                what: "cannot read the history directory",
+                source,
+            }),
+        }
+    }
+
+    /// Every run ecaudit recorded in the directory (newest first, as [`History::survey`]
+    /// orders them), and the files named like runs that are not.
+    pub fn recorded(&self) -> Result<Survey, HistoryError> {
+        self.list(None)
+    }
+
     /// The stamp of a run at `at`: `20261129T030000Z` (seconds; a second run in the same second
     /// gets a suffix).
     pub fn stamp(&self, at: DateTime<Utc>) -> String {
@@ -201,12 +227,17 @@ impl History {
     /// predate. Everything else named like a run is ignored, and said why. Reads the head of
     /// one document at a time.
     pub fn survey(&self, stamp: &str, evaluated_at: DateTime<Utc>) -> Result<Survey, HistoryError> {
+        self.list(Some((stamp, evaluated_at)))
+    }
+
+    /// The runs recorded before `this` run (its stamp and evaluation time), or all of them.
+    fn list(&self, this: Option<(&str, DateTime<Utc>)>) -> Result<Survey, HistoryError> {
         let entries = std::fs::read_dir(&self.dir).map_err(|source| HistoryError {
             dir: self.dir.display().to_string(),
             what: "cannot list the history directory",
             source,
         })?;
-        let this = parse_stamp(stamp);
+        let this_stamp = this.and_then(|(stamp, _)| parse_stamp(stamp));
         let mut survey = Survey::default();
         for entry in entries.flatten() {
             let raw = entry.file_name();
@@ -229,7 +260,7 @@ impl History {
                 ignore("ecaudit names runs ecaudit-YYYYMMDDTHHMMSSZ[-N].scan.json".into());
                 continue;
             };
-            if this.is_some_and(|this| named > this) {
+            if this_stamp.is_some_and(|this| named > this) {
                 ignore("it is dated after this run".into());
                 continue;
             }
@@ -240,9 +271,14 @@ impl History {
             }
             match self::evaluated_at(&run.scan) {
                 Err(why) => ignore(why),
-                Ok(at) if at > evaluated_at => ignore(format!(
-                    "it was evaluated at {at}, after this run ({evaluated_at})"
-                )),
+                Ok(at)
+                    if let Some((_, evaluated_at)) = this
+                        && at > evaluated_at =>
+                {
+                    ignore(format!(
+                        "it was evaluated at {at}, after this run ({evaluated_at})"
+                    ))
+                }
                 // A run is named when it is recorded, after it was evaluated.
                 Ok(at) if at.naive_utc().format(STAMP).to_string().as_str() > &run_stamp[..16] => {
                     ignore(format!("it was evaluated at {at}, after the time its name gives"))

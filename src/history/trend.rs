@@ -136,3 +136,256 @@ pub struct Trends {
 
 /// How many of the oldest open findings the report lists.
 pub const OLDEST_OPEN: usize = 20;
+
+/// Why a history cannot be reported on at all (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum TrendError {
+    #[error(transparent)]
+    History(#[from] super::HistoryError),
+    #[error("{dir}: no run ecaudit recorded{within} can be read{why}")]
+    Empty {
+        dir: String,
+        within: String,
+        why: String,
+    },
+    #[error(transparent)]
+    Result(#[from] crate::result::document::ResultError),
+}
+
+/// What `report --history` reads.
+pub struct Options<'a> {
+    /// Only nights evaluated within this span before the newest one.
+    pub since: Option<&'a crate::result::sla::Span>,
+    /// The tag naming a deployment's owner (matched without regard to case).
+    pub owner_tag: &'a str,
+}
+
+/// The history's trends and the newest readable night's result document (the report's
+/// subject). Nights are read one at a time, each only up to its findings; the newest is read
+/// whole, and its inventory for the owner tags of the oldest open findings.
+pub fn build(
+    dir: &std::path::Path,
+    options: &Options<'_>,
+) -> Result<(Trends, crate::result::document::Document<'static>), TrendError> {
+    let history = super::History::existing(dir)?;
+    let survey = history.recorded()?;
+    let mut skipped: Vec<Skipped> = survey
+        .ignored
+        .iter()
+        .map(|i| Skipped {
+            stamp: i.name.clone(),
+            why: i.why.clone(),
+        })
+        .collect();
+    let newest_at = survey.earlier.first().map(|r| r.evaluated_at);
+    let since = match (options.since, newest_at) {
+        (Some(span), Some(at)) => Some(at - span.duration()),
+        _ => None,
+    };
+    let window: Vec<&super::Recorded> = survey
+        .earlier
+        .iter()
+        .filter(|r| since.is_none_or(|s| r.evaluated_at >= s))
+        .collect();
+
+    // The newest night that reads whole is the report's subject.
+    let mut newest = None;
+    for r in &window {
+        match crate::result::document::read::<Vec<crate::result::document::FindingRecord<'static>>>(
+            &r.run.scan,
+        ) {
+            Ok(doc) => {
+                newest = Some((r.run.clone(), doc));
+                break;
+            }
+            Err(e) => skipped.push(Skipped {
+                stamp: r.run.stamp.clone(),
+                why: crate::suppress::excerpt(&e.to_string()),
+            }),
+        }
+    }
+    let Some((newest_run, doc)) = newest else {
+        return Err(TrendError::Empty {
+            dir: dir.display().to_string(),
+            within: options.since.map(|s| format!(" within {s}")).unwrap_or_default(),
+            why: skipped
+                .first()
+                .map(|s| format!(" ({}: {})", s.stamp, s.why))
+                .unwrap_or_default(),
+        });
+    };
+
+    let mut nights = Vec::new();
+    let mut remediated: std::collections::BTreeMap<String, (Severity, usize, f64, usize)> =
+        Default::default();
+    for r in window.iter().rev() {
+        if skipped.iter().any(|s| s.stamp == r.run.stamp) {
+            continue;
+        }
+        let head = match super::night::read_head(&r.run.scan) {
+            Ok(head) => head,
+            Err(why) => {
+                skipped.push(Skipped {
+                    stamp: r.run.stamp.clone(),
+                    why,
+                });
+                continue;
+            }
+        };
+        let mut failing = BySeverity::default();
+        for s in &head.summary.by_severity {
+            *failing.get_mut(s.severity) += s.counts.fail + s.counts.baselined;
+        }
+        let mut gap_units: Vec<String> = head
+            .coverage
+            .iter()
+            .filter(|c| c.is_gap())
+            .map(|c| format!("{}/{}", c.account_id, c.region))
+            .collect();
+        gap_units.sort();
+        gap_units.dedup();
+        let transitions = head.drift.as_ref().map(|d| &d.findings);
+        for f in transitions.iter().flat_map(|t| &t.resolved) {
+            let entry = remediated
+                .entry(f.rule_id.to_string())
+                .or_insert((f.severity, 0, 0.0, 0));
+            entry.1 += 1;
+            if let Some(first_seen) = f.first_seen {
+                entry.2 += (head.scan.evaluated_at - first_seen).num_seconds().max(0) as f64 / 86_400.0;
+                entry.3 += 1;
+            }
+        }
+        let rule_pack = head.tool.rule_pack.to_string();
+        nights.push(Night {
+            stamp: r.run.stamp.clone(),
+            evaluated_at: head.scan.evaluated_at,
+            rule_pack_changed: nights.last().is_some_and(|n: &Night| n.rule_pack != rule_pack),
+            rule_pack,
+            failing_total: failing.total(),
+            failing,
+            pass_rate: head.summary.findings.pass_rate(),
+            introduced: transitions.map(|t| t.newly_failing.len()),
+            resolved: transitions.map(|t| t.resolved.len()),
+            gaps: head.summary.coverage_gaps,
+            gap_units,
+        });
+    }
+    skipped.sort_by(|a, b| a.stamp.cmp(&b.stamp));
+
+    // Per rule: open in the newest night, and the time resolved findings took.
+    let mut rules: Vec<RuleTrend> = doc
+        .summary
+        .by_rule
+        .iter()
+        .map(|r| (r.rule_id.clone(), r.severity, r.counts.fail + r.counts.baselined))
+        .chain(
+            remediated
+                .iter()
+                .filter(|(id, _)| !doc.summary.by_rule.iter().any(|r| &r.rule_id == *id))
+                .map(|(id, (severity, ..))| (id.clone(), *severity, 0)),
+        )
+        .map(|(rule_id, severity, open)| {
+            let (_, resolved, days, dated) =
+                remediated.get(&rule_id).copied().unwrap_or((severity, 0, 0.0, 0));
+            RuleTrend {
+                severity,
+                open,
+                resolved,
+                mean_days_to_remediate: (dated > 0).then(|| (days / dated as f64 * 10.0).round() / 10.0),
+                rule_id,
+            }
+        })
+        .collect();
+    rules.sort_by(|a, b| {
+        (std::cmp::Reverse(a.severity), &a.rule_id).cmp(&(std::cmp::Reverse(b.severity), &b.rule_id))
+    });
+
+    let now = doc.scan.evaluated_at;
+    let mut open: Vec<OpenFinding> = doc
+        .findings
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.status,
+                crate::result::Status::Fail | crate::result::Status::Baselined
+            )
+        })
+        .map(|f| OpenFinding {
+            rule_id: f.rule_id.to_string(),
+            severity: f.severity,
+            resource_id: f.resource_id.to_string(),
+            resource_arn: f.resource_arn.to_string(),
+            account_id: f.account_id.to_string(),
+            region: f.region.to_string(),
+            fingerprint: f.fingerprint.to_string(),
+            // A result recorded without ages: as old as the night itself.
+            first_seen: f.first_seen.unwrap_or(now),
+            age_days: f.age_days.unwrap_or(0),
+            overdue: f.overdue,
+            owner: None,
+        })
+        .collect();
+    let open_total = open.len();
+    open.sort_by(|a, b| {
+        (
+            a.first_seen,
+            std::cmp::Reverse(a.severity),
+            &a.rule_id,
+            &a.resource_arn,
+        )
+            .cmp(&(
+                b.first_seen,
+                std::cmp::Reverse(b.severity),
+                &b.rule_id,
+                &b.resource_arn,
+            ))
+    });
+    open.truncate(OLDEST_OPEN);
+    if let Err(why) = owners(&newest_run.inventory, options.owner_tag, &mut open) {
+        skipped.push(Skipped {
+            stamp: newest_run.stamp.clone(),
+            why: format!("its inventory (for owner tags) {why}"),
+        });
+    }
+    Ok((
+        Trends {
+            dir: dir.display().to_string(),
+            since,
+            nights,
+            skipped,
+            rules,
+            oldest_open: open,
+            open_total,
+        },
+        doc,
+    ))
+}
+
+/// Fills in each finding's owner from the tag `key` of its deployment in `inventory`.
+fn owners(inventory: &std::path::Path, key: &str, open: &mut [OpenFinding]) -> Result<(), String> {
+    if open.is_empty() {
+        return Ok(());
+    }
+    let text = crate::inventory::read_text(inventory).map_err(|e| format!("cannot be read: {e}"))?;
+    let doc = crate::inventory::Document::parse(&text, &inventory.display().to_string())
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    let wanted: std::collections::BTreeSet<String> = open.iter().map(|f| f.resource_arn.clone()).collect();
+    let mut found = std::collections::BTreeMap::new();
+    for i in 0..doc.len() {
+        let d = doc.deployment(i).map_err(|e| format!("cannot be read: {e}"))?;
+        if !wanted.contains(&d.arn) {
+            continue;
+        }
+        let owner = d
+            .tags
+            .iter()
+            .flatten()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.clone());
+        found.insert(d.arn, owner);
+    }
+    for f in open {
+        f.owner = found.get(&f.resource_arn).cloned().flatten();
+    }
+    Ok(())
+}

@@ -80,7 +80,7 @@ impl Tally {
         self.evaluated = c.total - c.not_applicable;
         if self.evaluated > 0 {
             let pct = |n: usize| (n as f64 * 1000.0 / self.evaluated as f64).round() / 10.0;
-            self.pass_rate = Some(pct(c.pass));
+            self.pass_rate = c.pass_rate();
             self.bar = [
                 pct(c.pass),
                 pct(c.fail),

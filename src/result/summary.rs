@@ -53,6 +53,13 @@ impl StatusCounts {
         self.baselined += other.baselined;
     }
 
+    /// `pass / (total − not applicable)` in percent, one decimal; `None` when nothing was
+    /// evaluated. Waived findings count as not passing: they failed, and someone accepted it.
+    pub fn pass_rate(&self) -> Option<f64> {
+        let evaluated = self.total - self.not_applicable;
+        (evaluated > 0).then(|| (self.pass as f64 * 1000.0 / evaluated as f64).round() / 10.0)
+    }
+
     pub fn add(&mut self, status: Status) {
         self.total += 1;
         match status {

@@ -1,0 +1,125 @@
+//! One recorded night read for its trends: the head of its result document (tool, scan,
+//! summary, coverage, drift), not its findings. ecaudit writes the findings last, so a year of
+//! nights is read in a few kilobytes each; a night whose file does not end as ecaudit ends it
+//! (cut off while written, or since) is refused, not taken as a night with fewer findings.
+
+use std::fmt;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+
+use crate::inventory::CoverageEntry;
+use crate::result::DriftReport;
+use crate::result::Summary;
+use crate::result::document::{SCHEMA_VERSION, ScanInfo, Tool};
+use crate::suppress::excerpt;
+
+/// The head of a night's result document.
+pub struct Head {
+    pub tool: Tool<'static>,
+    pub scan: ScanInfo<'static>,
+    pub summary: Summary,
+    pub coverage: Vec<CoverageEntry>,
+    pub drift: Option<DriftReport>,
+}
+
+#[derive(Default)]
+struct Fields {
+    schema_version: Option<u32>,
+    tool: Option<Tool<'static>>,
+    scan: Option<ScanInfo<'static>>,
+    summary: Option<Summary>,
+    coverage: Vec<CoverageEntry>,
+    drift: Option<DriftReport>,
+    findings: bool,
+}
+
+/// The error that ends reading at `findings`.
+const AT_FINDINGS: &str = "(at findings)";
+
+struct HeadSeed<'f>(&'f mut Fields);
+
+impl<'de> DeserializeSeed<'de> for HeadSeed<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for HeadSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a scan result document")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "schema_version" => self.0.schema_version = Some(map.next_value()?),
+                "tool" => self.0.tool = Some(map.next_value()?),
+                "scan" => self.0.scan = Some(map.next_value()?),
+                "summary" => self.0.summary = Some(map.next_value()?),
+                "coverage" => self.0.coverage = map.next_value()?,
+                "drift" => self.0.drift = map.next_value()?,
+                "findings" => {
+                    self.0.findings = true;
+                    return Err(de::Error::custom(AT_FINDINGS));
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether the file ends as a result document ecaudit wrote does: `]}` and a newline.
+fn complete(file: &mut std::fs::File) -> std::io::Result<bool> {
+    let len = file.metadata()?.len();
+    if len < 3 {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::Start(len - 3))?;
+    let mut tail = [0u8; 3];
+    file.read_exact(&mut tail)?;
+    file.seek(SeekFrom::Start(0))?;
+    // Compact (`]}\n`) or pretty (`]\n}\n` ends `\n}\n`).
+    Ok(&tail == b"]}\n" || &tail == b"\n}\n")
+}
+
+/// Reads the head of the result document at `path`; the error says why it is not a night.
+pub fn read_head(path: &Path) -> Result<Head, String> {
+    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot be read: {e}"))?;
+    if !complete(&mut file).map_err(|e| format!("cannot be read: {e}"))? {
+        return Err("it is truncated (it does not end as ecaudit ends a result)".into());
+    }
+    let mut fields = Fields::default();
+    let mut de = serde_json::Deserializer::from_reader(BufReader::new(file));
+    let read = HeadSeed(&mut fields).deserialize(&mut de);
+    if let Err(e) = read
+        && !fields.findings
+    {
+        return Err(format!("not a scan result: {}", excerpt(&e.to_string())));
+    }
+    match fields {
+        Fields {
+            schema_version: Some(SCHEMA_VERSION),
+            tool: Some(tool),
+            scan: Some(scan),
+            summary: Some(summary),
+            coverage,
+            drift,
+            findings: true,
+        } if tool.name == "ecaudit" => Ok(Head {
+            tool,
+            scan,
+            summary,
+            coverage,
+            drift,
+        }),
+        _ => Err(format!(
+            "not a scan result ecaudit (schema_version {SCHEMA_VERSION}) wrote"
+        )),
+    }
+}
