@@ -13,6 +13,7 @@ mod faults;
 mod fleet;
 mod formats;
 mod gate;
+mod history;
 mod layout;
 mod live;
 mod metrics;
