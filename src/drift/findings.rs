@@ -397,6 +397,60 @@ mod tests {
     }
 
     #[test]
+    fn reach_is_what_a_result_read_and_ran() {
+        use crate::inventory::CoverageStatus;
+        let entry = |account: &str, region: &str, status| CoverageEntry {
+            account_id: account.into(),
+            region: region.into(),
+            service: "elasticache".into(),
+            api: "DescribeReplicationGroups".into(),
+            status,
+            error: None,
+            calls: None,
+        };
+        let coverage = [
+            entry("111111111111", "us-east-1", CoverageStatus::Read),
+            entry("111111111111", "eu-west-1", CoverageStatus::Failed),
+            entry("222222222222", "us-east-1", CoverageStatus::Read),
+            entry("222222222222", "global", CoverageStatus::Failed),
+        ];
+        let reach = Reach::new(&coverage, Some(["multi-az"]));
+        assert!(reach.judged("multi-az", "111111111111", "us-east-1"));
+        // Another pack's rule, a unit with a gap, an account whose role could not be assumed, a
+        // unit it did not target.
+        assert!(!reach.judged("no-public-ingress", "111111111111", "us-east-1"));
+        assert!(!reach.judged("multi-az", "111111111111", "eu-west-1"));
+        assert!(!reach.judged("multi-az", "222222222222", "us-east-1"));
+        assert!(!reach.judged("multi-az", "111111111111", "ap-south-1"));
+        // Nothing recorded: everything counts as judged.
+        let unknown = Reach::new(&[], None::<[&str; 0]>);
+        assert!(unknown.judged("anything", "333333333333", "us-west-2"));
+    }
+
+    #[test]
+    fn a_unit_one_side_did_not_read_moves_nothing() {
+        let mut gap = state(1, 1, 3, 0);
+        gap.region = "eu-west-1".into();
+        let old = [state(1, 2, 3, 0), gap];
+        // Both gone tonight; only the one whose unit was read is resolved.
+        let read = Reach::new(
+            &[crate::inventory::CoverageEntry {
+                account_id: "111111111111".into(),
+                region: "us-east-1".into(),
+                service: "elasticache".into(),
+                api: "DescribeReplicationGroups".into(),
+                status: crate::inventory::CoverageStatus::Read,
+                error: None,
+                calls: None,
+            }],
+            None::<[&str; 0]>,
+        );
+        let (t, _) = compare(&old, &[], [&Reach::default(), &read]);
+        let names: Vec<&str> = t.resolved.iter().map(|f| &*f.resource_arn).collect();
+        assert_eq!(names, ["arn:2"]);
+    }
+
+    #[test]
     fn each_transition_and_the_finding_it_marks() {
         let old = [
             state(1, 1, 3, 0),

@@ -108,3 +108,96 @@ impl Walk {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drift::{finding_states, reach_of};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    /// The demo fleet evaluated at `now`.
+    fn tonight(now: &str) -> ScanResult {
+        let inventory =
+            crate::inventory::parse_inventory(include_str!("../../examples/fleet.json"), "fleet.json")
+                .unwrap();
+        crate::evaluate::evaluate(&inventory, crate::rules::RuleSet::load(&[]).unwrap(), at(now))
+    }
+
+    /// An earlier night of the same fleet, every finding given `status`.
+    fn night(result: &ScanResult, when: &str, status: Option<Status>) -> SavedStates {
+        let mut states = finding_states(result);
+        for s in &mut states {
+            if let Some(status) = status {
+                s.status = status;
+                s.failed = status == Status::Fail;
+            }
+        }
+        SavedStates {
+            evaluated_at: at(when),
+            reach: reach_of(result),
+            states,
+        }
+    }
+
+    #[test]
+    fn undecided_and_unread_nights_carry_the_streak_and_a_pass_ends_it() {
+        let mut result = tonight("2026-11-10T03:00:00Z");
+        let failing = result.findings.iter().filter(|f| f.failed()).count();
+        assert!(failing > 10);
+        let mut walk = Walk::new(&result);
+        walk.step(&night(&result, "2026-11-09T03:00:00Z", None));
+        // Undecided everywhere, then a night that read nothing of the fleet: neither ends it.
+        walk.step(&night(&result, "2026-11-08T03:00:00Z", Some(Status::Error)));
+        let mut unread = night(&result, "2026-11-07T03:00:00Z", Some(Status::Pass));
+        unread.reach = crate::drift::Reach::new(
+            &[crate::inventory::CoverageEntry {
+                account_id: "999999999999".into(),
+                region: "us-east-1".into(),
+                service: "elasticache".into(),
+                api: "DescribeReplicationGroups".into(),
+                status: crate::inventory::CoverageStatus::Read,
+                error: None,
+                calls: None,
+            }],
+            None::<[&str; 0]>,
+        );
+        walk.step(&unread);
+        assert!(!walk.done());
+        walk.step(&night(&result, "2026-11-06T03:00:00Z", None));
+        walk.step(&night(&result, "2026-11-05T03:00:00Z", Some(Status::Pass)));
+        assert!(walk.done(), "a pass settles every streak");
+        let sla: Sla = "high=3d".parse().unwrap();
+        walk.finish(&mut result, Some(&sla));
+        for f in &result.findings {
+            let age = f.age;
+            if !f.failed() {
+                assert_eq!(age, None);
+                continue;
+            }
+            let age = age.unwrap();
+            assert_eq!((age.first_seen, age.days), (at("2026-11-06T03:00:00Z"), 4));
+            let high = result.rule(f).severity == crate::rules::Severity::High;
+            assert_eq!(age.overdue, high, "{}", result.rule(f).id);
+            assert_eq!(age.due.is_some(), high);
+        }
+    }
+
+    #[test]
+    fn a_recorded_first_seen_ends_the_walk() {
+        let mut result = tonight("2026-11-10T03:00:00Z");
+        let mut walk = Walk::new(&result);
+        let mut recorded = night(&result, "2026-11-09T03:00:00Z", None);
+        for s in &mut recorded.states {
+            s.first_seen = Some(at("2026-01-01T00:00:00Z"));
+        }
+        walk.step(&recorded);
+        assert!(walk.done());
+        walk.finish(&mut result, None);
+        let f = result.findings.iter().find(|f| f.failed()).unwrap();
+        assert_eq!(f.age.unwrap().first_seen, at("2026-01-01T00:00:00Z"));
+        assert_eq!((f.age.unwrap().due, f.age.unwrap().overdue), (None, false));
+    }
+}
