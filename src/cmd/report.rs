@@ -8,6 +8,10 @@ use crate::report::templates::Template;
 use crate::result::document::{self, Document};
 
 pub fn run(args: &ReportArgs) -> Result<u8, Error> {
+    // clap leaves `requires` unchecked beside a positional the flag conflicts with.
+    if args.history.is_none() && args.since.is_some() {
+        return Err(Error::Usage("--since needs --history DIR".into()));
+    }
     let output = args.output.clone().unwrap_or_default();
     if args.format == crate::report::templates::ReportFormat::Html {
         super::common::html_destination(&output)?;

@@ -101,8 +101,8 @@ const TRENDS: &str = "{% for n in report.trends.nights %}night {{ n.evaluated_at
 critical={{ n.failing.critical }} introduced={{ n.introduced }} resolved={{ n.resolved }} gaps={{ n.gaps }}\n{% endfor %}\
 {% for r in report.trends.rules %}{% if r.rule_id == 'no-public-ingress' %}rule {{ r.rule_id }} open={{ r.open }} \
 resolved={{ r.resolved }} mttr={{ r.mean_days_to_remediate }}\n{% endif %}{% endfor %}\
-{% for f in report.trends.oldest_open %}{% if f.rule_id == 'no-public-ingress' %}open {{ f.resource_id }} \
-first_seen={{ f.first_seen }} age={{ f.age_days }} owner={{ f.owner }}\n{% endif %}{% endfor %}\
+{% for f in report.trends.oldest_open %}open {{ f.resource_id }} first_seen={{ f.first_seen }} \
+owner={{ f.owner }}\n{% endfor %}\
 {% for s in report.trends.skipped %}skipped {{ s.why }}\n{% endfor %}";
 
 #[tokio::test(flavor = "multi_thread")]
@@ -327,6 +327,20 @@ async fn a_finding_opened_carried_over_a_gap_fixed_and_reopened_has_exact_ages()
         "{text}"
     );
     assert!(!text.contains("skipped"), "{text}");
+    // The oldest open findings, oldest first, each with its deployment's `team` tag (the seed
+    // tags each group with its own id).
+    let open: Vec<&str> = text.lines().filter(|l| l.starts_with("open ")).collect();
+    assert!(!open.is_empty(), "{text}");
+    for line in &open {
+        let id = line.split(' ').nth(1).unwrap();
+        assert!(line.ends_with(&format!("owner={id}")), "{line}");
+    }
+    let seen: Vec<&str> = open.iter().map(|l| l.split(' ').nth(2).unwrap()).collect();
+    assert!(seen.is_sorted(), "{seen:?}");
+    assert!(
+        open.contains(&"open alpha first_seen=2026-11-07T03:00:00Z owner=alpha"),
+        "{text}"
+    );
 
     // A truncated night is reported and skipped, never a night with nothing failing.
     let truncated = aws.path("truncated");
@@ -381,4 +395,106 @@ async fn a_finding_opened_carried_over_a_gap_fixed_and_reopened_has_exact_ages()
         "2026-11-07T03:00:00Z"
     );
     assert!(run.stderr().contains("recorded run"), "{}", run.stderr());
+}
+
+#[test]
+fn deadlines_and_trends_refuse_what_they_cannot_do() {
+    use common::cli::Scratch;
+    let s = Scratch::new();
+    let fleet = common::repo_path("examples/fleet.json");
+    let fleet = fleet.to_str().unwrap();
+    let usage = |args: &[&str], says: &str| {
+        let run = s.run(args);
+        assert_eq!(run.code(), 2, "{args:?}: {}", run.stderr());
+        assert!(run.stderr().contains(says), "{args:?}: {}", run.stderr());
+    };
+    // Deadlines need ages, ages need a history; gating on them needs a deadline.
+    usage(
+        &["scan", "--inventory", fleet, "--sla", "critical=7d"],
+        "--history",
+    );
+    usage(&["scan", "--inventory", fleet, "--fail-on-overdue"], "--history");
+    usage(
+        &[
+            "scan",
+            "--inventory",
+            fleet,
+            "--history",
+            "h",
+            "--fail-on-overdue",
+        ],
+        "--fail-on-overdue needs remediation deadlines",
+    );
+    usage(
+        &[
+            "scan",
+            "--inventory",
+            fleet,
+            "--history",
+            "h",
+            "--sla",
+            "urgent=7d",
+        ],
+        "unknown severity `urgent`",
+    );
+    let config = s.file("ecaudit.toml", "[gate]\nsla = \"high=soon\"\n");
+    usage(
+        &["scan", "--inventory", fleet, "--config", config.to_str().unwrap()],
+        "ecaudit.toml:2:7: gate.sla: `soon` is not a span of time",
+    );
+    // A report needs a result or a history, not both; a history must exist and hold a run.
+    usage(&["report"], "required");
+    usage(&["report", "r.json", "--history", "h"], "cannot be used with");
+    usage(&["report", "r.json", "--since", "9d"], "--history");
+    usage(
+        &["report", "--history", "missing"],
+        "missing: cannot read the history directory",
+    );
+    std::fs::create_dir(s.path("empty")).unwrap();
+    usage(
+        &["report", "--history", s.path("empty").to_str().unwrap()],
+        "no run ecaudit recorded",
+    );
+
+    // With a deadline from the config, a night of the demo fleet: nothing is overdue on its
+    // first night, so `--fail-on-overdue` passes what `--fail-on high` fails.
+    let config = s.file(
+        "gate.toml",
+        "[gate]\nsla = \"critical=1d\"\nfail_on_overdue = true\n",
+    );
+    let history = s.path("nightly");
+    let night = |now: &str| {
+        s.run([
+            "scan",
+            "--inventory",
+            fleet,
+            "--config",
+            config.to_str().unwrap(),
+            "--history",
+            history.to_str().unwrap(),
+            "--now",
+            now,
+        ])
+    };
+    let first = night("2026-11-01T00:00:00Z");
+    assert_eq!(first.code(), 0, "{}", first.stderr());
+    assert!(
+        first
+            .stdout()
+            .contains("no failing findings past their remediation deadline")
+    );
+    let third = night("2026-11-03T00:00:00Z");
+    assert_eq!(third.code(), 1, "{}", third.stderr());
+    // Overdue findings lead the table, with their age.
+    let table = third.stdout();
+    let listed = table.split("Failing and undecided findings").nth(1).unwrap();
+    let first_row = listed.lines().skip_while(|l| !l.starts_with('╞')).nth(1).unwrap();
+    assert!(
+        first_row.contains("no-public-ingress") && first_row.contains("2d overdue"),
+        "{table}"
+    );
+    assert!(
+        table.contains("3 failing finding(s) past their remediation deadline"),
+        "{table}"
+    );
 }
