@@ -60,18 +60,46 @@ const GRID: &str = "#d9dee5";
 const ACCENT: &str = "#1f4e8c";
 const GAP_STRIP: &str = "#37474f";
 
-/// Stacked from the bottom, darkest first: the order and the shade tell severities apart
-/// without colour.
-const STACK: [(Severity, &str); 5] = [
-    (Severity::Critical, "#4a148c"),
-    (Severity::High, "#c62828"),
-    (Severity::Medium, "#ef6c00"),
-    (Severity::Low, "#f9a825"),
-    (Severity::Info, "#cfd8dc"),
+/// How a series of bars is painted: a colour, and a dash pattern that stripes its bars.
+struct Paint {
+    colour: &'static str,
+    dash: Option<&'static str>,
+}
+
+impl Paint {
+    const fn solid(colour: &'static str) -> Self {
+        Paint { colour, dash: None }
+    }
+
+    const fn striped(colour: &'static str, dash: &'static str) -> Self {
+        Paint {
+            colour,
+            dash: Some(dash),
+        }
+    }
+
+    /// `stroke` and, when striped, `stroke-dasharray` attributes.
+    fn stroke(&self) -> String {
+        let mut s = format!(" stroke=\"{}\"", self.colour);
+        if let Some(dash) = self.dash {
+            let _ = write!(s, " stroke-dasharray=\"{dash}\"");
+        }
+        s
+    }
+}
+
+/// Stacked from the bottom, darkest first, every other one striped: the order, the shade and
+/// the stripes tell severities apart without colour.
+static STACK: [(Severity, Paint); 5] = [
+    (Severity::Critical, Paint::solid("#4a148c")),
+    (Severity::High, Paint::striped("#c62828", "4 1.5")),
+    (Severity::Medium, Paint::solid("#ef6c00")),
+    (Severity::Low, Paint::striped("#f9a825", "1.5 1.5")),
+    (Severity::Info, Paint::solid("#cfd8dc")),
 ];
 
-const INTRODUCED: &str = "#c62828";
-const RESOLVED: &str = "#a5d6a7";
+static INTRODUCED: Paint = Paint::solid("#c62828");
+static RESOLVED: Paint = Paint::solid("#a5d6a7");
 
 /// A coordinate with at most one decimal, without a trailing `.0`.
 fn c(v: f64) -> String {
@@ -360,7 +388,7 @@ fn hatch_lines(out: &mut String, x: f64, y: f64, w: f64, h: f64, step: f64) {
 
 /// A legend entry's mark.
 enum Swatch {
-    Fill(&'static str),
+    Bar(&'static Paint),
     Line { dashed: bool },
     Dot { hollow: bool },
     Gap,
@@ -371,9 +399,10 @@ impl Swatch {
     fn draw(&self, out: &mut String, x: f64, y: f64) {
         let (x, y) = (c(x), c(y));
         let _ = match self {
-            Swatch::Fill(fill) => write!(
+            Swatch::Bar(paint) => write!(
                 out,
-                "<rect x=\"{x}\" y=\"{y}\" width=\"10\" height=\"10\" fill=\"{fill}\" stroke=\"{INK}\" stroke-width=\".5\"/>"
+                "<g transform=\"translate({x} {y})\"><path d=\"M5 10V0\" fill=\"none\" stroke-width=\"10\"{}/><rect width=\"10\" height=\"10\" fill=\"none\" stroke=\"{INK}\" stroke-width=\".5\"/></g>",
+                paint.stroke()
             ),
             Swatch::Line { dashed } => write!(
                 out,
@@ -420,12 +449,13 @@ fn gap_note(n: &Night) -> String {
 
 /// Bars drawn as vertical strokes `width` wide (`d` holds one `M x y V y` per bar): those of
 /// complete nights, and faded those of nights with gaps.
-fn bars(out: &mut String, class: &str, colour: &str, width: f64, complete: &str, gaps: &str) {
+fn bars(out: &mut String, class: &str, paint: &Paint, width: f64, complete: &str, gaps: &str) {
     for (d, extra) in [(complete, ""), (gaps, " gap\" stroke-opacity=\".45")] {
         if !d.is_empty() {
             let _ = write!(
                 out,
-                "<path class=\"{class}{extra}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"{}\" d=\"{d}\"/>",
+                "<path class=\"{class}{extra}\" fill=\"none\"{} stroke-width=\"{}\" d=\"{d}\"/>",
+                paint.stroke(),
                 c(width)
             );
         }
@@ -469,16 +499,9 @@ fn failing(f: &Frame) -> String {
             base += v;
         }
     }
-    for (k, (severity, colour)) in STACK.iter().enumerate() {
+    for (k, (severity, paint)) in STACK.iter().enumerate() {
         let (complete, gaps) = &paths[k];
-        bars(
-            &mut out,
-            &format!("sev-{severity}"),
-            colour,
-            f.bar,
-            complete,
-            gaps,
-        );
+        bars(&mut out, &format!("sev-{severity}"), paint, f.bar, complete, gaps);
     }
     f.x_axis(&mut out, B);
     f.nights(
@@ -502,7 +525,7 @@ fn failing(f: &Frame) -> String {
         &mut out,
         STACK
             .iter()
-            .map(|(severity, fill)| (Swatch::Fill(fill), severity.as_str()))
+            .map(|(severity, paint)| (Swatch::Bar(paint), severity.as_str()))
             .collect(),
     );
     out.push_str("</svg>");
@@ -639,12 +662,12 @@ fn flow(f: &Frame) -> String {
             let _ = write!(path, "M{x} {}V{}", c(zero), c(y(v)));
         }
     }
-    for (k, (class, fill)) in [("introduced", INTRODUCED), ("resolved", RESOLVED)]
+    for (k, (class, paint)) in [("introduced", &INTRODUCED), ("resolved", &RESOLVED)]
         .into_iter()
         .enumerate()
     {
         let (complete, gaps) = &paths[k];
-        bars(&mut out, class, fill, f.bar, complete, gaps);
+        bars(&mut out, class, paint, f.bar, complete, gaps);
     }
     // The zero line: the x axis of this chart; each side named inside the plot.
     f.x_axis(&mut out, zero);
@@ -670,8 +693,8 @@ fn flow(f: &Frame) -> String {
     f.legend(
         &mut out,
         vec![
-            (Swatch::Fill(INTRODUCED), "introduced (newly failing), up"),
-            (Swatch::Fill(RESOLVED), "resolved, down"),
+            (Swatch::Bar(&INTRODUCED), "introduced (newly failing), up"),
+            (Swatch::Bar(&RESOLVED), "resolved, down"),
         ],
     );
     out.push_str("</svg>");
