@@ -942,18 +942,12 @@ mod tests {
         insta::assert_snapshot!(text);
     }
 
-    /// The bundled templates given trends and aged findings: the section with the charts as
-    /// markup (not as escaped text), its tables, the age column and the overdue count; nothing
-    /// the page's policy would refuse, and no SVG in Markdown.
-    #[test]
-    fn the_templates_show_the_trends() {
-        use crate::history::trend::{OpenFinding, RuleTrend, Skipped};
-        use crate::report::audit::AuditReport;
-        use crate::report::templates::{ReportFormat, Template};
-        use crate::result::Age;
-        use crate::result::Status;
+    /// The audit report of the example fleet, its failing findings aged (every other one
+    /// overdue) when `aged`, with `trends`.
+    fn report_with(trends: Trends, aged: bool) -> crate::report::audit::AuditReport {
         use crate::result::document::Document;
         use crate::result::summary::{GateOptions, Summary};
+        use crate::result::{Age, Status};
 
         let inventory =
             crate::inventory::parse_inventory(include_str!("../../examples/fleet.json"), "fleet.json")
@@ -964,7 +958,7 @@ mod tests {
         for (k, f) in result
             .findings
             .iter_mut()
-            .filter(|f| f.status == Status::Fail)
+            .filter(|f| aged && f.status == Status::Fail)
             .enumerate()
         {
             f.age = Some(Age {
@@ -976,6 +970,28 @@ mod tests {
         }
         let summary = Summary::compute(&result, GateOptions::default());
         let doc = Document::records(&result, &summary, Severity::Info);
+        crate::report::audit::AuditReport::new(doc).with_trends(trends)
+    }
+
+    fn render(
+        report: &crate::report::audit::AuditReport,
+        format: crate::report::templates::ReportFormat,
+    ) -> String {
+        let mut out = Vec::new();
+        crate::report::templates::Template::bundled(format)
+            .render(report, &mut out)
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// The bundled templates given trends and aged findings: the section with the charts as
+    /// markup (not as escaped text), its tables, the age column and the overdue count; nothing
+    /// the page's policy would refuse, and no SVG in Markdown.
+    #[test]
+    fn the_templates_show_the_trends() {
+        use crate::history::trend::{OpenFinding, RuleTrend, Skipped};
+        use crate::report::templates::ReportFormat;
+
         let mut t = small();
         t.skipped = vec![Skipped {
             stamp: "20261030T030000Z".to_string(),
@@ -997,19 +1013,15 @@ mod tests {
             account_id: "111122223333".to_string(),
             region: "eu-west-1".to_string(),
             fingerprint: "f".to_string(),
-            first_seen: now - Duration::days(61),
+            first_seen: Utc.with_ymd_and_hms(2026, 10, 1, 3, 0, 0).unwrap(),
             age_days: 61,
             overdue: Some(true),
             owner: Some("<team-orders>".to_string()),
         }];
         t.open_total = 2;
-        let report = AuditReport::new(doc).with_trends(t);
+        let report = report_with(t, true);
         assert!(report.aged && report.overdue > 0);
-        let render = |format| {
-            let mut out = Vec::new();
-            Template::bundled(format).render(&report, &mut out).unwrap();
-            String::from_utf8(out).unwrap()
-        };
+        let render = |format| render(&report, format);
 
         let html = render(ReportFormat::Html);
         for part in [
@@ -1071,5 +1083,22 @@ mod tests {
         for row in rows {
             assert_eq!(row.matches('|').count(), header.matches('|').count(), "{row}");
         }
+    }
+
+    /// A window without a night: no charts, a sentence instead; no age column without ages.
+    #[test]
+    fn the_templates_render_a_history_without_nights() {
+        use crate::report::templates::ReportFormat;
+
+        let mut t = trends(Vec::new());
+        t.since = Some(Utc.with_ymd_and_hms(2026, 9, 1, 0, 0, 0).unwrap());
+        let report = report_with(t, false);
+        assert!(!report.aged);
+        let html = render(&report, ReportFormat::Html);
+        assert!(html.contains("<section id=\"trends\">"));
+        assert!(html.contains("No night of the history was read since 2026-09-01T00:00:00Z"));
+        assert!(!html.contains("<svg class=\"trend\"") && !html.contains(">Age</th>"));
+        let md = render(&report, ReportFormat::Markdown);
+        assert!(md.contains("No night of the history was read since"));
     }
 }
