@@ -3,13 +3,13 @@
 //!
 //! The charts carry their own presentation attributes (no stylesheet needed, no inline `style`
 //! the page's Content-Security-Policy would refuse, no `url(…)` reference) and tell series apart
-//! by shade, stripes, position and labels as well as colour, so they read printed in black and white. One
-//! column per night read, oldest left; a night with coverage gaps sits on a hatched band under a
-//! dark strip (its counts miss what it could not read, so a drop there is not an improvement)
-//! and its marks are faded or dashed; a night whose rule pack changed has a dashed line and a
-//! triangle. Each night has an invisible column carrying its figures as `data-*` attributes and
-//! a `<title>` (the tooltip); the per-night table beside the charts is the accessible
-//! equivalent.
+//! by shade, stripes, position and labels as well as colour, so they read printed in black and
+//! white. One column per night read, oldest left; a night with coverage gaps sits on a hatched
+//! band under a dark strip (its counts miss what it could not read, so a drop there is not an
+//! improvement) and its marks are faded or dashed; a night whose rule pack changed has a dashed
+//! line and a triangle. Each night has an invisible column carrying its figures as `data-*`
+//! attributes and a `<title>` (the tooltip); the per-night table beside the charts is the
+//! accessible equivalent.
 
 use std::fmt::Write as _;
 
