@@ -70,6 +70,8 @@ pub struct Reach {
     gaps: Units,
     /// `None`: the rules are not recorded (results written before ecaudit listed them).
     rules: Option<HashSet<Arc<str>>>,
+    /// Older results that judged what this one did not (see [`composite`]).
+    older: Vec<Reach>,
 }
 
 /// Regions by account.
@@ -92,17 +94,80 @@ impl Reach {
             read: (!coverage.is_empty()).then(|| units(&mut coverage.iter())),
             gaps: units(&mut coverage.iter().filter(|c| c.is_gap())),
             rules: rules.map(|r| r.into_iter().map(Arc::from).collect()),
+            older: Vec::new(),
         }
     }
 
     /// Whether the result judged `rule` in the unit `(account, region)`.
     pub fn judged(&self, rule: &str, account: &str, region: &str) -> bool {
+        self.rules.as_ref().is_none_or(|r| r.contains(rule)) && self.read_whole(account, region)
+            || self.older.iter().any(|o| o.judged(rule, account, region))
+    }
+
+    /// Whether the result read the unit with no failed read.
+    fn read_whole(&self, account: &str, region: &str) -> bool {
         let has = |units: &Units, region: &str| units.get(account).is_some_and(|r| r.contains(region));
-        self.rules.as_ref().is_none_or(|r| r.contains(rule))
-            && self.read.as_ref().is_none_or(|read| has(read, region))
+        self.read.as_ref().is_none_or(|read| has(read, region))
             && !has(&self.gaps, region)
             && !has(&self.gaps, "global")
     }
+
+    /// Whether a read of the unit failed (a gap, not a unit it never targeted).
+    fn missed(&self, account: &str, region: &str) -> bool {
+        let has = |region: &str| self.gaps.get(account).is_some_and(|r| r.contains(region));
+        has(region) || has("global")
+    }
+
+    /// The units read whole, by account (none when the coverage is not recorded).
+    fn units(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.read.iter().flatten().flat_map(move |(account, regions)| {
+            regions
+                .iter()
+                .filter(move |r| self.read_whole(account, r))
+                .map(move |r| (&**account, &**r))
+        })
+    }
+}
+
+/// Earlier results, newest first, as one side to compare tonight's with: each finding as the
+/// newest of them that judged its rule and unit saw it. A unit a night could not read is thus
+/// compared with the night before that did, so a finding fixed (or opened) behind a gap night is
+/// resolved (or newly failing) the night the unit is read again, not lost.
+pub fn composite(nights: &[(Vec<FindingState>, Reach)]) -> (Vec<FindingState>, Reach) {
+    let mut states = Vec::new();
+    for (i, (night, reach)) in nights.iter().enumerate() {
+        let newer = &nights[..i];
+        states.extend(
+            night
+                .iter()
+                .filter(|s| {
+                    reach.judged(&s.rule_id, &s.account_id, &s.region)
+                        && !newer
+                            .iter()
+                            .any(|(_, r)| r.judged(&s.rule_id, &s.account_id, &s.region))
+                })
+                .cloned(),
+        );
+    }
+    let mut reaches = nights.iter().map(|(_, r)| r.clone());
+    let reach = match reaches.next() {
+        Some(mut first) => {
+            first.older.extend(reaches);
+            first
+        }
+        None => Reach::default(),
+    };
+    (states, reach)
+}
+
+/// Whether `earlier` (newest first) leaves a unit `tonight` read whole unjudged that one of them
+/// could not read: then an older result is needed to compare it with. A unit none of them
+/// missed is new (a region just added), and is not looked for further back.
+pub fn looks_past_a_gap(tonight: &Reach, earlier: &[&Reach]) -> bool {
+    tonight.units().any(|(account, region)| {
+        !earlier.iter().any(|r| r.read_whole(account, region))
+            && earlier.iter().any(|r| r.missed(account, region))
+    })
 }
 
 /// Hands out one shared copy of each distinct string.

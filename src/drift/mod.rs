@@ -7,7 +7,8 @@ mod findings;
 pub mod terraform;
 
 pub use findings::{
-    FindingState, FindingStates, Interner, Reach, compare, finding_states, mark, reach_of, transitions,
+    FindingState, FindingStates, Interner, Reach, compare, composite, finding_states, looks_past_a_gap, mark,
+    reach_of, transitions,
 };
 
 use std::borrow::Cow;

@@ -127,6 +127,20 @@ try:
         ".filter(r => !r.hidden).map(r => r.innerText)"
     )
 
+    # The trend charts (`report --history`): drawn, and each night's figures as the chart holds them.
+    seen["trend_charts"] = js(
+        "return Array.from(document.querySelectorAll('svg.trend')).map(s => {"
+        "  const r = s.getBoundingClientRect();"
+        "  return {id: s.id, width: r.width, height: r.height,"
+        "    marks: s.querySelectorAll('rect, path, polyline, line, circle').length,"
+        "    nights: Array.from(s.querySelectorAll('[data-night]')).map(e => Object.assign({}, e.dataset))};"
+        "})"
+    )
+    if seen["trend_charts"]:
+        section = driver.find_element(By.CSS_SELECTOR, "svg.trend")
+        js("arguments[0].scrollIntoView()", section)
+        section.screenshot(os.path.join(outdir, "trends.png"))
+
     seen["console"] = [
         {"level": e.get("level"), "message": e.get("message")} for e in driver.get_log("browser")
     ]

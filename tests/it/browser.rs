@@ -225,3 +225,143 @@ fn pdf_pages(pdf: &[u8]) -> usize {
         .filter(|(i, _)| !text[i + 11..].starts_with('s'))
         .count()
 }
+
+#[test]
+fn the_trend_report_draws_each_night_as_its_result_counts_it() {
+    let s = Scratch::new();
+    let history = s.path("history");
+    let base = common::demo_fleet();
+    // Five nights of the demo fleet: on the third its us-east-1 replication groups could not be
+    // read; on the fourth the public events-stream is closed.
+    let nights = [
+        "2026-11-01T03:00:00Z",
+        "2026-11-02T03:00:00Z",
+        "2026-11-03T03:00:00Z",
+        "2026-11-04T03:00:00Z",
+        "2026-11-05T03:00:00Z",
+    ];
+    let mut results = Vec::new();
+    for (i, now) in nights.iter().enumerate() {
+        let mut fleet = base.clone();
+        if i == 2 {
+            let coverage = fleet["coverage"].as_array_mut().unwrap();
+            coverage[0]["status"] = "failed".into();
+            coverage[0]["error"] = serde_json::json!({"code": "AccessDenied", "message": "denied"});
+            fleet["deployments"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|d| !(d["account_id"] == "111111111111" && d["region"] == "us-east-1"));
+        }
+        if i >= 3 {
+            for d in fleet["deployments"].as_array_mut().unwrap() {
+                if d["id"] == "events-stream" {
+                    d["security_groups"] = serde_json::json!([]);
+                }
+            }
+        }
+        let inventory = s.json(&format!("night-{i}.json"), &fleet);
+        let out = format!("night-{i}.scan.json");
+        s.scan(
+            &inventory,
+            &[
+                "--history",
+                history.to_str().unwrap(),
+                "--now",
+                now,
+                "--format",
+                "json",
+                "--output",
+                &out,
+                "--exit-zero",
+            ],
+        )
+        .expect(0);
+        results.push(common::read_json(&s.path(&out)));
+    }
+    let run = s.run([
+        "report",
+        "--history",
+        history.to_str().unwrap(),
+        "--output",
+        s.path("trends.html").to_str().unwrap(),
+    ]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let seen = load(&s.path("trends.html"), s.dir.path(), "events-stream", false);
+    assert_eq!(seen["console"], serde_json::json!([]), "console messages");
+    assert_eq!(seen["resources"], serde_json::json!([]), "requests");
+
+    let charts = seen["trend_charts"].as_array().unwrap();
+    let ids: Vec<&str> = charts.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["trend-failing", "trend-pass-rate", "trend-flow"]);
+    for chart in charts {
+        assert!(
+            chart["width"].as_f64().unwrap() > 200.0 && chart["height"].as_f64().unwrap() > 100.0,
+            "{chart}"
+        );
+        assert!(chart["marks"].as_u64().unwrap() > 10, "{chart}");
+        assert_eq!(chart["nights"].as_array().unwrap().len(), nights.len(), "{chart}");
+    }
+    // Each night's figures in the charts are those of its JSON result.
+    let by_night = |chart: usize, key: &str| -> Vec<Value> {
+        charts[chart]["nights"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.get(key).cloned().unwrap_or(Value::Null))
+            .collect()
+    };
+    let failing: Vec<Value> = results
+        .iter()
+        .map(|r| {
+            let sum: u64 = r["summary"]["by_severity"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b["fail"].as_u64().unwrap() + b["baselined"].as_u64().unwrap())
+                .sum();
+            Value::from(sum.to_string())
+        })
+        .collect();
+    assert_eq!(by_night(0, "failing"), failing);
+    let critical: Vec<Value> = results
+        .iter()
+        .map(|r| Value::from(r["summary"]["by_severity"][0]["fail"].to_string()))
+        .collect();
+    assert_eq!(by_night(0, "critical"), critical);
+    let pass_rates: Vec<f64> = by_night(1, "passRate")
+        .iter()
+        .map(|v| v.as_str().unwrap().parse().unwrap())
+        .collect();
+    for (rate, r) in pass_rates.iter().zip(&results) {
+        let c = &r["summary"]["findings"];
+        let n = |k: &str| c[k].as_f64().unwrap();
+        let expected = (n("pass") * 1000.0 / (n("total") - n("not_applicable"))).round() / 10.0;
+        assert_eq!(*rate, expected);
+    }
+    let resolved: Vec<Value> = results
+        .iter()
+        .map(|r| match r["drift"]["findings"]["resolved"].as_array() {
+            Some(l) => Value::from(l.len().to_string()),
+            None => Value::Null,
+        })
+        .collect();
+    assert_eq!(by_night(2, "resolved"), resolved);
+    // The gap night is marked on every chart, and only it.
+    for chart in 0..3 {
+        assert_eq!(
+            by_night(chart, "gap"),
+            [Value::Null, Value::Null, "true".into(), Value::Null, Value::Null]
+        );
+    }
+    // Fewer failing findings on the gap night, yet nothing was resolved by it.
+    assert_eq!(resolved[2], "0");
+    // The fourth night closed events-stream, behind the gap night: compared with the second.
+    let closed = results[3]["drift"]["findings"]["resolved"].as_array().unwrap();
+    assert!(
+        closed
+            .iter()
+            .any(|f| f["rule_id"] == "no-public-ingress" && f["resource_id"] == "events-stream"),
+        "{closed:?}"
+    );
+    assert!(s.path("trends.png").exists(), "a screenshot of the charts");
+}

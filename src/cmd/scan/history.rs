@@ -104,7 +104,8 @@ impl Recorder {
 }
 
 /// Compares this run with the newest run recorded before it in `dir` (the drift goes into the
-/// outputs), dates each failing finding from the runs before (`first_seen`, its age and, with
+/// outputs; findings in a unit that run could not read are compared with the newest older run
+/// that read it), dates each failing finding from the runs before (`first_seen`, its age and, with
 /// `sla`, whether it is overdue) and returns where this run will be recorded. Files named like
 /// runs that are not (dated after this run, not written by ecaudit, unreadable) are warnings
 /// and ignored; an earlier run that cannot be read or compared is a warning, and the next older
@@ -117,8 +118,8 @@ pub fn compare_with_history(
     result: &mut ScanResult,
     sla: Option<&Sla>,
 ) -> Result<Recorder, Error> {
-    use crate::drift::{DriftError, SavedStates};
-    use crate::result::{DriftReport, Side};
+    use crate::drift::{DriftError, FindingState, Reach};
+    use crate::result::{DriftReport, InventoryDrift, Side};
     let history = crate::history::History::open(dir)?;
     let stamp = history.stamp(chrono::Utc::now());
     let survey = history.survey(&stamp, result.evaluated_at)?;
@@ -129,10 +130,8 @@ pub fn compare_with_history(
             text::terminal(&ignored.to_string())
         );
     }
-    let compare = |prev: &crate::history::Run,
-                   saved: &SavedStates,
-                   result: &mut ScanResult|
-     -> Result<DriftReport, DriftError> {
+    // The deployments that drifted since the newest earlier run whose inventory reads.
+    let compare = |prev: &crate::history::Run| -> Result<(Side, Side, InventoryDrift), DriftError> {
         let file = prev.inventory.display().to_string();
         let text = read_text(&prev.inventory)?;
         let old = Document::parse(&text, &file)?;
@@ -149,7 +148,7 @@ pub fn compare_with_history(
             collected_at: header.collected_at,
             deployments,
         };
-        Ok(DriftReport::new(
+        Ok((
             side(file, &old.header, old.len()),
             side(
                 history.run(&stamp).inventory.display().to_string(),
@@ -157,12 +156,20 @@ pub fn compare_with_history(
                 inventory.len(),
             ),
             drift,
-            crate::drift::mark(&saved.states, &saved.reach, result),
         ))
     };
+    let tonight = crate::drift::reach_of(result);
     let mut walk = crate::history::age::Walk::new(result);
+    let mut deployments = None;
+    // The earlier runs findings are compared with: the newest, and older ones for the units
+    // it could not read.
+    let mut earlier: Vec<(Vec<FindingState>, Reach)> = Vec::new();
+    let past_gap = |earlier: &[(Vec<FindingState>, Reach)]| {
+        let reaches: Vec<&Reach> = earlier.iter().map(|(_, r)| r).collect();
+        earlier.is_empty() || crate::drift::looks_past_a_gap(&tonight, &reaches)
+    };
     for prev in &survey.earlier {
-        if walk.done() && result.drift.is_some() {
+        if walk.done() && deployments.is_some() && !past_gap(&earlier) {
             break;
         }
         let saved = match crate::drift::read_finding_states(&prev.run.scan) {
@@ -176,9 +183,9 @@ pub fn compare_with_history(
                 continue;
             }
         };
-        if result.drift.is_none() {
-            match compare(&prev.run, &saved, result) {
-                Ok(report) => result.drift = Some(report),
+        if deployments.is_none() {
+            match compare(&prev.run) {
+                Ok(drift) => deployments = Some(drift),
                 Err(e) => eprintln!(
                     "ecaudit: warning: the previous run {} cannot be compared: {}",
                     prev.run.stamp,
@@ -187,6 +194,14 @@ pub fn compare_with_history(
             }
         }
         walk.step(&saved);
+        if past_gap(&earlier) {
+            earlier.push((saved.states, saved.reach));
+        }
+    }
+    if let Some((old, new, drift)) = deployments {
+        let (states, reach) = crate::drift::composite(&earlier);
+        let moved = crate::drift::mark(&states, &reach, result);
+        result.drift = Some(DriftReport::new(old, new, drift, moved));
     }
     walk.finish(result, sla);
     Ok(Recorder {

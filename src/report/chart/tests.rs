@@ -305,8 +305,7 @@ fn the_templates_show_the_trends() {
         rule_id: "snapshot-retention".to_string(),
         severity: Severity::High,
         resource_id: "orders-cache".to_string(),
-        resource_arn: "arn:aws:elasticache:eu-west-1:111122223333:replicationgroup:orders-cache"
-            .to_string(),
+        resource_arn: "arn:aws:elasticache:eu-west-1:111122223333:replicationgroup:orders-cache".to_string(),
         account_id: "111122223333".to_string(),
         region: "eu-west-1".to_string(),
         fingerprint: "f".to_string(),
