@@ -497,4 +497,31 @@ fn deadlines_and_trends_refuse_what_they_cannot_do() {
         table.contains("3 failing finding(s) past their remediation deadline"),
         "{table}"
     );
+
+    // `--since` keeps the nights within a span of the newest one.
+    let template = s.file(
+        "nights.j2",
+        "{% for n in report.trends.nights %}{{ n.evaluated_at }}\n{% endfor %}",
+    );
+    let nights = |extra: &[&str]| {
+        let mut args = vec![
+            "report",
+            "--history",
+            history.to_str().unwrap(),
+            "--format",
+            "markdown",
+            "--template",
+            template.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let run = s.run(&args);
+        assert_eq!(run.code(), 0, "{}", run.stderr());
+        run.stdout()
+    };
+    assert_eq!(nights(&[]), "2026-11-01T00:00:00Z\n2026-11-03T00:00:00Z\n");
+    assert_eq!(nights(&["--since", "36h"]), "2026-11-03T00:00:00Z\n");
+    assert_eq!(
+        nights(&["--since", "2d"]),
+        "2026-11-01T00:00:00Z\n2026-11-03T00:00:00Z\n"
+    );
 }
