@@ -223,6 +223,19 @@ pub struct ScanArgs {
     /// only then (instead of --fail-on).
     #[arg(long, requires = "history")]
     pub fail_on_overdue: bool,
+    /// When the run is done, post its summary: `slack` (a Block Kit message to an incoming
+    /// webhook) or `webhook` (JSON to any URL); repeatable. The URL is a secret: it is read from
+    /// the environment variable VAR, `--notify-url-env`, or ECAUDIT_SLACK_WEBHOOK_URL /
+    /// ECAUDIT_WEBHOOK_URL, never from the command line.
+    // Parsed by the command, not clap: clap's errors repeat the value, which may be a URL.
+    #[arg(long = "notify", value_name = "KIND[=VAR]")]
+    pub notify: Vec<String>,
+    /// The environment variable holding the URL of a `--notify` that names none.
+    #[arg(long, value_name = "VAR", requires = "notify")]
+    pub notify_url_env: Option<String>,
+    /// How many failing findings (and newly failing, resolved, gaps) a notification lists.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub notify_limit: usize,
     /// Exit 1 when a finding of this severity or higher fails [default: high].
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,

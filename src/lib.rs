@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cmd;
 pub mod collect;
 pub mod config;
+pub mod deliver;
 pub mod doctor;
 pub mod drift;
 pub mod evaluate;

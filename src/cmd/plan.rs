@@ -81,6 +81,7 @@ fn settings(args: &PlanArgs, config: &Config) -> Result<ScanSettings, Error> {
         baseline: args.baseline.clone().or_else(|| config.baseline.clone()),
         update_baseline: None,
         history: None,
+        notify: Vec::new(),
         quiet: true,
     })
 }

@@ -18,6 +18,8 @@ use super::common::{
 use crate::cli::{ColorChoice, ScanArgs};
 use crate::collect::CollectStats;
 use crate::config::{Config, OutputSpec};
+use crate::deliver::http::{Retry, SecretUrl};
+use crate::deliver::notify::{Channel, NotifySpec, RunSummary};
 use crate::evaluate::{PartEvaluator, evaluate, evaluate_document};
 use crate::inventory::{Document, read_text};
 use crate::output::Output;
@@ -55,8 +57,55 @@ pub struct ScanSettings {
     /// Where this run's failing fingerprints go: a file, never standard output.
     pub update_baseline: Option<Output>,
     pub history: Option<HistorySettings>,
+    /// Where the run's summary is posted once its outputs are written (`--notify`).
+    pub notify: Vec<Notification>,
     /// No summary line on standard error.
     pub quiet: bool,
+}
+
+/// A `--notify` channel with its URL, read from the environment before anything else runs.
+#[derive(Clone, Debug)]
+pub struct Notification {
+    pub channel: Channel,
+    pub url: SecretUrl,
+    pub limit: usize,
+}
+
+/// The URL of each `--notify`: from the variable it names, `--notify-url-env`, or the channel's
+/// default variable. A missing or malformed URL is a usage error naming the variable, never its
+/// value.
+fn notifications(args: &ScanArgs) -> Result<Vec<Notification>, Error> {
+    args.notify
+        .iter()
+        .map(|raw| {
+            let spec: NotifySpec = raw
+                .parse()
+                .map_err(|e| Error::Usage(format!("--notify takes KIND[=VAR]: {e}")))?;
+            let var = spec
+                .env
+                .as_deref()
+                .or(args.notify_url_env.as_deref())
+                .unwrap_or(spec.channel.default_env());
+            let value = std::env::var(var).unwrap_or_default();
+            if value.trim().is_empty() {
+                return Err(Error::Usage(format!(
+                    "--notify {}: the environment variable {var} holding its URL is not set",
+                    spec.channel.as_str()
+                )));
+            }
+            let url = SecretUrl::parse(&value).map_err(|why| {
+                Error::Usage(format!(
+                    "--notify {}: the URL in {var} cannot be used: {why}",
+                    spec.channel.as_str()
+                ))
+            })?;
+            Ok(Notification {
+                channel: spec.channel,
+                url,
+                limit: args.notify_limit,
+            })
+        })
+        .collect()
 }
 
 /// Nightly mode: where runs are kept, and how many.
@@ -99,6 +148,7 @@ impl ScanSettings {
                 keep: args.keep.map_or(KEEP, |k| k as usize),
                 sla: args.sla.clone().or_else(|| config.sla.clone()),
             }),
+            notify: notifications(args)?,
             quiet: args.targets.quiet,
         };
         Self::checked(settings)
@@ -284,10 +334,41 @@ fn scan(settings: &ScanSettings, rules: RuleSet) -> Result<u8, Error> {
     if let (Some(recorder), Some(history), Some(this_run)) = (recorder, &settings.history, &this_run) {
         recorder.record(this_run, &result, &summary, history.keep)?;
     }
+    let delivered = deliver(&settings.notify, &result, &summary);
     if let Some(e) = unrecorded {
         return Err(e);
     }
-    Ok(summary.gate.exit_code)
+    // A delivery that failed is reported like a coverage gap: the outputs are written.
+    Ok(match delivered {
+        false if !settings.gate.exit_zero => crate::exit::INCOMPLETE,
+        _ => summary.gate.exit_code,
+    })
+}
+
+/// Posts the run's summary to each `--notify` channel; false when one was not delivered (said
+/// on standard error, without its URL).
+fn deliver(notify: &[Notification], result: &ScanResult, summary: &Summary) -> bool {
+    let mut delivered = true;
+    for n in notify {
+        let run = RunSummary::of(result, summary, n.limit);
+        let body = match n.channel {
+            Channel::Slack => run.to_slack(),
+            Channel::Webhook => run.to_json(),
+        };
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        match crate::deliver::http::post_json(n.channel.what(), &n.url, body, Retry::default()) {
+            Ok(()) => eprintln!(
+                "ecaudit: posted the run's summary ({}) to {}",
+                n.channel.as_str(),
+                n.url.host()
+            ),
+            Err(e) => {
+                eprintln!("ecaudit: error: {}", text::terminal(&e.to_string()));
+                delivered = false;
+            }
+        }
+    }
+    delivered
 }
 
 /// Every output of a judged result, then its notices on standard error: what `scan` and `plan`

@@ -17,6 +17,7 @@ mod history;
 mod layout;
 mod live;
 mod metrics;
+mod notify;
 mod plan;
 mod probe;
 mod report;

@@ -16,6 +16,8 @@ const OTHER: &str = "222222222222";
 const AUTH_TOKEN: &str = "AUTHtoken-must-not-leak-0123456789abcdef";
 const SECRET_KEY: &str = "SECRETkey-must-not-leak/0123456789abcdefABCDEF";
 const SESSION_TOKEN: &str = "SESSIONtoken-must-not-leak-FwoGZXIvYXdzEJr//////////wEaDO";
+/// The path of a webhook URL (`--notify`), the part that authorises posting.
+const WEBHOOK_PATH: &str = "/services/WEBHOOKpath-must-not-leak/B0123/xyz";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_token_or_key_appears_in_any_output_log_or_error() {
@@ -60,10 +62,14 @@ async fn no_token_or_key_appears_in_any_output_log_or_error() {
             .unwrap();
     }
     let d = aws.dir();
+    // Every scan also posts its summary to a webhook on loopback.
+    let (hook, posted) = crate::notify::server(vec![200]);
+    let webhook = format!("{hook}{WEBHOOK_PATH}");
     let env = [
         ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEKEYID"),
         ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
         ("AWS_SESSION_TOKEN", SESSION_TOKEN),
+        ("ECAUDIT_WEBHOOK_URL", webhook.as_str()),
     ];
     let formats = [
         "json", "jsonl", "csv", "markdown", "sarif", "junit", "ocsf", "html",
@@ -89,6 +95,8 @@ async fn no_token_or_key_appears_in_any_output_log_or_error() {
             "1",
             "--format",
             "table",
+            "--notify",
+            "webhook",
         ]);
         if !flag.is_empty() {
             cmd.arg(flag);
@@ -150,10 +158,16 @@ async fn no_token_or_key_appears_in_any_output_log_or_error() {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     ));
 
+    assert_eq!(
+        posted.lock().unwrap().len(),
+        verbosities.len(),
+        "each scan posted"
+    );
     let mut secrets = vec![
         AUTH_TOKEN.to_string(),
         SECRET_KEY.to_string(),
         SESSION_TOKEN.to_string(),
+        WEBHOOK_PATH.to_string(),
     ];
     let handed_out = aws.proxy().stats().secrets;
     assert!(
