@@ -87,7 +87,8 @@ else
 fi
 runs=$(find "$HIST" -name 'ecaudit-*.scan.json' | wc -l)
 bytes=$(du -sb "$HIST" | cut -f1)
-newest=$(find "$HIST" -name 'ecaudit-*.scan.json' | sort | tail -1)
+# The newest run is the last written (names that share a second sort `-2` first).
+newest=$(find "$HIST" -name 'ecaudit-*.scan.json' -printf '%T@ %p\n' | sort -n | tail -1 | cut -d' ' -f2-)
 echo "history: $runs runs, $((bytes / 1024 / 1024)) MiB on disk ($((bytes / runs / 1024)) KiB a night); the newest: result $(($(stat -c %s "$newest") / 1024)) KiB, inventory $(($(stat -c %s "${newest%.scan.json}.inventory.json") / 1024)) KiB"
 
 # measure LABEL COMMAND...: RUNS runs of COMMAND after one unmeasured run (which warms the page
