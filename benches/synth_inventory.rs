@@ -1,6 +1,16 @@
 //! Writes a synthetic inventory of N deployments to standard output, for the
 //! engine benchmark (`benches/engine.sh`). Deployments vary deterministically by index: engines,
 //! kinds, cluster modes, and each kind of violation, so every rule does real work.
+//!
+//! With a second argument NIGHT (0, 1, ...), the inventory of that night of a year-long history
+//! (`benches/history.sh`), collected at 2025-11-25T06:00Z plus NIGHT days. From night to night,
+//! deterministically: a quarter of the deployments flap (each toggles one violation on and off
+//! with its own period of 6 to 40 nights: about 2 % of the fleet changes a night, so findings
+//! open, get fixed and reopen), the old Redis 5.0 deployments are upgraded one by one between
+//! nights 100 and 300 (long remediations), 1 % of the deployments are deleted for ten nights out
+//! of every 45 and come back, 1 % more (indices N and up) appear one by one and stay, and every
+//! 100th night from night 42 one unit (account 444444444444, ap-southeast-2) fails to be read: a
+//! coverage gap. Without NIGHT the output is the engine benchmark's, byte for byte.
 
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
@@ -12,6 +22,75 @@ use ecaudit::inventory::*;
 fn every(i: usize, n: usize) -> bool {
     i.is_multiple_of(n)
 }
+
+/// A well-mixed hash of `i` and `salt` (splitmix64), for choices that look random but repeat.
+fn hash(i: usize, salt: u64) -> u64 {
+    let mix = |x: u64| {
+        let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    mix(mix(i as u64) ^ salt)
+}
+
+/// What a night changes in deployment `i`, beside its index's own pattern.
+#[derive(Clone, Copy, Default)]
+struct Changes {
+    /// Toggled on this night: one of the violations below, on if it was off, off if it was on.
+    open_ingress: bool,
+    no_snapshots: bool,
+    muted_alarm: bool,
+    stale_snapshot: bool,
+    preferred_transit: bool,
+    /// A Redis 5.0 deployment upgraded to 7.1 by this night.
+    upgraded: bool,
+}
+
+impl Changes {
+    /// Deployment `i`'s changes on night `night` (none without a night).
+    fn of(i: usize, night: Option<u64>) -> Changes {
+        let Some(k) = night else {
+            return Changes::default();
+        };
+        let mut c = Changes {
+            upgraded: k >= 100 + hash(i, 6) % 200,
+            ..Changes::default()
+        };
+        // A quarter of the fleet flaps: toggled for a third of its period.
+        if hash(i, 1) % 4 == 0 {
+            let period = 6 + hash(i, 2) % 35;
+            if (k + hash(i, 3)) % period < period / 3 {
+                match hash(i, 4) % 5 {
+                    0 => c.open_ingress = true,
+                    1 => c.no_snapshots = true,
+                    2 => c.muted_alarm = true,
+                    3 => c.stale_snapshot = true,
+                    _ => c.preferred_transit = true,
+                }
+            }
+        }
+        c
+    }
+}
+
+/// Whether deployment `i` of a fleet of `n` exists on night `night`.
+fn exists(i: usize, n: usize, night: Option<u64>) -> bool {
+    let Some(k) = night else {
+        return i < n;
+    };
+    if i >= n {
+        // Added over the year, one by one.
+        return k >= hash(i, 8) % 365;
+    }
+    // 1 % of the fleet is deleted for ten nights out of 45, then comes back.
+    hash(i, 7) % 100 != 0 || (k + hash(i, 9)) % 45 >= 10
+}
+
+/// The unit that cannot be read on a coverage-gap night (every 100th, from night 42).
+const GAP_UNIT: (&str, &str) = ("444444444444", "ap-southeast-2");
+const ACCOUNTS: [&str; 4] = ["111111111111", "222222222222", "333333333333", "444444444444"];
+const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 
 fn alarm(node: &str, metric: &str, threshold: f64, notify: bool) -> Alarm {
     let mut dimensions = BTreeMap::new();
@@ -36,11 +115,16 @@ fn alarm(node: &str, metric: &str, threshold: f64, notify: bool) -> Alarm {
     }
 }
 
-fn deployment(i: usize, now: chrono::DateTime<Utc>) -> Deployment {
-    let accounts = ["111111111111", "222222222222", "333333333333", "444444444444"];
-    let regions = ["us-east-1", "eu-west-1", "ap-southeast-2"];
-    let account = accounts[i % accounts.len()];
-    let region = regions[(i / 4) % regions.len()];
+/// Deployment `i` as of `now`, created at `created`, with a night's `changes`.
+fn deployment(
+    i: usize,
+    now: chrono::DateTime<Utc>,
+    created: chrono::DateTime<Utc>,
+    changes: Changes,
+) -> Deployment {
+    let account = ACCOUNTS[i % ACCOUNTS.len()];
+    let region = REGIONS[(i / 4) % REGIONS.len()];
+    let old_redis = every(i, 23) && !changes.upgraded;
     let (kind, engine) = match i % 10 {
         0..=5 => (
             DeploymentKind::ReplicationGroup,
@@ -97,7 +181,12 @@ fn deployment(i: usize, now: chrono::DateTime<Utc>) -> Deployment {
                                 if every(i, 17) { 97.0 } else { 80.0 },
                                 true,
                             ),
-                            alarm(&node, "EngineCPUUtilization", 80.0, !every(i, 13)),
+                            alarm(
+                                &node,
+                                "EngineCPUUtilization",
+                                80.0,
+                                every(i, 13) == changes.muted_alarm,
+                            ),
                             alarm(&node, "DatabaseMemoryUsagePercentage", 85.0, true),
                         ]
                     };
@@ -116,9 +205,9 @@ fn deployment(i: usize, now: chrono::DateTime<Utc>) -> Deployment {
         })
         .collect();
     let vpc_cidr = format!("10.{}.0.0/16", i % 250);
-    let source = match i % 11 {
-        0 => "0.0.0.0/0".to_string(),
-        1 => "10.0.0.0/8".to_string(),
+    let source = match (i % 11, changes.open_ingress) {
+        (0, false) | (1.., true) => "0.0.0.0/0".to_string(),
+        (1, false) => "10.0.0.0/8".to_string(),
         _ => vpc_cidr.clone(),
     };
     let port: u16 = if engine == "memcached" { 11211 } else { 6379 };
@@ -146,7 +235,7 @@ fn deployment(i: usize, now: chrono::DateTime<Utc>) -> Deployment {
                 }
             }
             _ => {
-                if every(i, 23) {
+                if old_redis {
                     "5.0.6".into()
                 } else {
                     "7.1.0".into()
@@ -154,7 +243,7 @@ fn deployment(i: usize, now: chrono::DateTime<Utc>) -> Deployment {
             }
         }),
         node_type: (kind != DeploymentKind::ServerlessCache).then(|| "cache.r7g.large".into()),
-        created_at: Some(now - Duration::days(400)),
+        created_at: Some(created),
         port: Some(port),
         endpoint: None,
         cluster_mode,
@@ -162,7 +251,7 @@ fn deployment(i: usize, now: chrono::DateTime<Utc>) -> Deployment {
         at_rest_encryption: Some(!every(i, 19)),
         kms_key_id: (every(i, 3)).then(|| format!("arn:aws:kms:{region}:{account}:key/1234abcd-{i:06}")),
         transit_encryption: Some(!every(i, 29)),
-        transit_encryption_mode: Some(if every(i, 5) {
+        transit_encryption_mode: Some(if every(i, 5) != changes.preferred_transit {
             TransitEncryptionMode::Preferred
         } else {
             TransitEncryptionMode::Required
@@ -176,9 +265,19 @@ fn deployment(i: usize, now: chrono::DateTime<Utc>) -> Deployment {
             AutomaticFailover::Enabled
         }),
         pending_changes: BTreeMap::new(),
-        snapshot_retention_days: Some(if every(i, 43) { 0 } else { 7 }),
+        snapshot_retention_days: Some(if every(i, 43) != changes.no_snapshots {
+            0
+        } else {
+            7
+        }),
         snapshot_window: Some("03:00-04:00".into()),
-        latest_automatic_snapshot: Some(now - Duration::hours(if every(i, 47) { 60 } else { 3 })),
+        latest_automatic_snapshot: Some(
+            now - Duration::hours(if every(i, 47) != changes.stale_snapshot {
+                60
+            } else {
+                3
+            }),
+        ),
         subnet_group: Some(SubnetGroup {
             name: (kind != DeploymentKind::ServerlessCache).then(|| {
                 if every(i, 53) {
@@ -242,7 +341,7 @@ fn deployment(i: usize, now: chrono::DateTime<Utc>) -> Deployment {
                 "memcached" => "memcached1.6".into(),
                 "valkey" => "valkey8".into(),
                 _ => {
-                    if every(i, 23) {
+                    if old_redis {
                         "redis5.0".into()
                     } else if every(i, 59) {
                         "redis6.x".into()
@@ -276,13 +375,64 @@ fn deployment(i: usize, now: chrono::DateTime<Utc>) -> Deployment {
 }
 
 fn main() {
-    // The first argument that is not a flag is N; without one there is nothing to do.
-    let Some(n) = std::env::args().skip(1).find(|a| !a.starts_with("--")) else {
-        eprintln!("usage: cargo run --release --example synth_inventory -- N > inventory.json");
+    // The arguments that are not flags: N, and the night if there is one.
+    let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
+    let Some(n) = args.next() else {
+        eprintln!("usage: cargo run --release --example synth_inventory -- N [NIGHT] > inventory.json");
         return;
     };
     let n: usize = n.parse().expect("N: a number of deployments");
-    let now = Utc.with_ymd_and_hms(2026, 11, 25, 6, 0, 0).unwrap();
+    let night: Option<u64> = args.next().map(|k| k.parse().expect("NIGHT: 0, 1, ..."));
+    let base = Utc.with_ymd_and_hms(2026, 11, 25, 6, 0, 0).unwrap();
+    let created = base - Duration::days(400);
+    let now = match night {
+        None => base,
+        Some(k) => base - Duration::days(365) + Duration::days(k as i64),
+    };
+    let gap = night.is_some_and(|k| k % 100 == 42);
+    let deployments = (0..n + night.map_or(0, |_| n / 100))
+        .filter(|&i| exists(i, n, night))
+        .filter(|&i| !(gap && (ACCOUNTS[i % 4], REGIONS[(i / 4) % 3]) == GAP_UNIT))
+        .map(|i| {
+            // One that appeared during the year was created the night it did.
+            let created = if i < n {
+                created
+            } else {
+                base - Duration::days(365) + Duration::days((hash(i, 8) % 365) as i64) - Duration::hours(1)
+            };
+            deployment(i, now, created, Changes::of(i, night))
+        })
+        .collect();
+    // A gap night records what was read: every unit, one of them failed.
+    let coverage = if gap {
+        ACCOUNTS
+            .iter()
+            .flat_map(|a| REGIONS.iter().map(move |r| (*a, *r)))
+            .map(|(account, region)| {
+                let failed = (account, region) == GAP_UNIT;
+                CoverageEntry {
+                    account_id: account.into(),
+                    region: region.into(),
+                    service: "elasticache".into(),
+                    api: "DescribeReplicationGroups".into(),
+                    status: if failed {
+                        CoverageStatus::Failed
+                    } else {
+                        CoverageStatus::Read
+                    },
+                    error: failed.then(|| {
+                        Box::new(CoverageError {
+                            code: "Throttling".into(),
+                            message: "Rate exceeded".into(),
+                        })
+                    }),
+                    calls: Some(1),
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let inventory = Inventory {
         shard: None,
         schema_version: SCHEMA_VERSION,
@@ -292,8 +442,8 @@ fn main() {
             version: env!("CARGO_PKG_VERSION").into(),
             caller: None,
         }),
-        deployments: (0..n).map(|i| deployment(i, now)).collect(),
-        coverage: Vec::new(),
+        deployments,
+        coverage,
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
