@@ -7,10 +7,11 @@ use std::fmt;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::inventory::CoverageEntry;
-use crate::result::DriftReport;
+use crate::result::FindingRef;
 use crate::result::Summary;
 use crate::result::document::{SCHEMA_VERSION, ScanInfo, Tool};
 use crate::suppress::excerpt;
@@ -21,7 +22,47 @@ pub struct Head {
     pub scan: ScanInfo<'static>,
     pub summary: Summary,
     pub coverage: Vec<CoverageEntry>,
-    pub drift: Option<DriftReport>,
+    pub drift: Option<DriftHead>,
+}
+
+/// What the trends take of a night's drift: how many findings were newly failing, and those
+/// resolved (with when each was first seen). The lists of findings still failing (most of a
+/// night's drift) and the deployments that drifted are skipped, not built.
+#[derive(Deserialize)]
+pub struct DriftHead {
+    pub findings: TransitionsHead,
+}
+
+#[derive(Deserialize)]
+pub struct TransitionsHead {
+    #[serde(default)]
+    pub newly_failing: Count,
+    #[serde(default)]
+    pub resolved: Vec<FindingRef>,
+}
+
+/// The length of a list, its elements skipped.
+#[derive(Default)]
+pub struct Count(pub usize);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Counting;
+        impl<'de> Visitor<'de> for Counting {
+            type Value = Count;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Count, A::Error> {
+                let mut n = 0;
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(Count(n))
+            }
+        }
+        d.deserialize_seq(Counting)
+    }
 }
 
 #[derive(Default)]
@@ -31,7 +72,7 @@ struct Fields {
     scan: Option<ScanInfo<'static>>,
     summary: Option<Summary>,
     coverage: Vec<CoverageEntry>,
-    drift: Option<DriftReport>,
+    drift: Option<DriftHead>,
     findings: bool,
 }
 

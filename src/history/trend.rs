@@ -264,7 +264,7 @@ pub fn build(
             failing_total: failing.total(),
             failing,
             pass_rate: head.summary.findings.pass_rate(),
-            introduced: transitions.map(|t| t.newly_failing.len()),
+            introduced: transitions.map(|t| t.newly_failing.0),
             resolved: transitions.map(|t| t.resolved.len()),
             gaps: head.summary.coverage_gaps,
             gap_units,
