@@ -26,18 +26,11 @@ pub struct Head {
 }
 
 /// What the trends take of a night's drift: how many findings were newly failing, and those
-/// resolved (with when each was first seen). The lists of findings still failing (most of a
-/// night's drift) and the deployments that drifted are skipped, not built.
-#[derive(Deserialize)]
+/// resolved (with when each was first seen). Reading stops there: the list of findings still
+/// failing that follows (most of a night's head) is never parsed, nor is anything after it.
+#[derive(Default)]
 pub struct DriftHead {
-    pub findings: TransitionsHead,
-}
-
-#[derive(Deserialize)]
-pub struct TransitionsHead {
-    #[serde(default)]
-    pub newly_failing: Count,
-    #[serde(default)]
+    pub newly_failing: usize,
     pub resolved: Vec<FindingRef>,
 }
 
@@ -73,11 +66,94 @@ struct Fields {
     summary: Option<Summary>,
     coverage: Vec<CoverageEntry>,
     drift: Option<DriftHead>,
-    findings: bool,
+    /// Reading reached `findings`, or stopped in the drift once it had what it needs (both
+    /// come after everything else the trends read).
+    done: bool,
 }
 
-/// The error that ends reading at `findings`.
+/// The error that ends reading once the head is known.
 const AT_FINDINGS: &str = "(at findings)";
+
+/// A night's `drift`: `null`, or a drift report whose `findings` are read up to `resolved`.
+struct DriftSeed<'f>(&'f mut Fields);
+
+impl<'de> DeserializeSeed<'de> for DriftSeed<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DriftSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a drift report or null")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let fields = self.0;
+        fields.drift = Some(DriftHead::default());
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "findings" => map.next_value_seed(TransitionsSeed(fields))?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A drift report's `findings`: `newly_failing` counted, `resolved` kept, then reading stops.
+struct TransitionsSeed<'f>(&'f mut Fields);
+
+impl<'de> DeserializeSeed<'de> for TransitionsSeed<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TransitionsSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("the findings of a drift report")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let fields = self.0;
+        let (mut counted, mut kept) = (false, false);
+        while let Some(key) = map.next_key::<String>()? {
+            let drift = fields.drift.get_or_insert_with(DriftHead::default);
+            match key.as_str() {
+                "newly_failing" => {
+                    drift.newly_failing = map.next_value::<Count>()?.0;
+                    counted = true;
+                }
+                "resolved" => {
+                    drift.resolved = map.next_value()?;
+                    kept = true;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            if counted && kept {
+                fields.done = true;
+                return Err(de::Error::custom(AT_FINDINGS));
+            }
+        }
+        Ok(())
+    }
+}
 
 struct HeadSeed<'f>(&'f mut Fields);
 
@@ -101,9 +177,9 @@ impl<'de> Visitor<'de> for HeadSeed<'_> {
                 "scan" => self.0.scan = Some(map.next_value()?),
                 "summary" => self.0.summary = Some(map.next_value()?),
                 "coverage" => self.0.coverage = map.next_value()?,
-                "drift" => self.0.drift = map.next_value()?,
+                "drift" => map.next_value_seed(DriftSeed(self.0))?,
                 "findings" => {
-                    self.0.findings = true;
+                    self.0.done = true;
                     return Err(de::Error::custom(AT_FINDINGS));
                 }
                 _ => {
@@ -139,7 +215,7 @@ pub fn read_head(path: &Path) -> Result<Head, String> {
     let mut de = serde_json::Deserializer::from_reader(BufReader::new(file));
     let read = HeadSeed(&mut fields).deserialize(&mut de);
     if let Err(e) = read
-        && !fields.findings
+        && !fields.done
     {
         return Err(format!("not a scan result: {}", excerpt(&e.to_string())));
     }
@@ -151,7 +227,7 @@ pub fn read_head(path: &Path) -> Result<Head, String> {
             summary: Some(summary),
             coverage,
             drift,
-            findings: true,
+            done: true,
         } if tool.name == "ecaudit" => Ok(Head {
             tool,
             scan,

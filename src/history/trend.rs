@@ -244,7 +244,7 @@ pub fn build(
             .collect();
         gap_units.sort();
         gap_units.dedup();
-        let transitions = head.drift.as_ref().map(|d| &d.findings);
+        let transitions = head.drift.as_ref();
         for f in transitions.iter().flat_map(|t| &t.resolved) {
             let entry = remediated
                 .entry(f.rule_id.to_string())
@@ -264,7 +264,7 @@ pub fn build(
             failing_total: failing.total(),
             failing,
             pass_rate: head.summary.findings.pass_rate(),
-            introduced: transitions.map(|t| t.newly_failing.0),
+            introduced: transitions.map(|t| t.newly_failing),
             resolved: transitions.map(|t| t.resolved.len()),
             gaps: head.summary.coverage_gaps,
             gap_units,
