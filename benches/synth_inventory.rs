@@ -58,7 +58,7 @@ impl Changes {
             ..Changes::default()
         };
         // A quarter of the fleet flaps: toggled for a third of its period.
-        if hash(i, 1) % 4 == 0 {
+        if hash(i, 1).is_multiple_of(4) {
             let period = 6 + hash(i, 2) % 35;
             if (k + hash(i, 3)) % period < period / 3 {
                 match hash(i, 4) % 5 {
@@ -84,7 +84,7 @@ fn exists(i: usize, n: usize, night: Option<u64>) -> bool {
         return k >= hash(i, 8) % 365;
     }
     // 1 % of the fleet is deleted for ten nights out of 45, then comes back.
-    hash(i, 7) % 100 != 0 || (k + hash(i, 9)) % 45 >= 10
+    !hash(i, 7).is_multiple_of(100) || (k + hash(i, 9)) % 45 >= 10
 }
 
 /// The unit that cannot be read on a coverage-gap night (every 100th, from night 42).
