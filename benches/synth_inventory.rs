@@ -294,6 +294,7 @@ fn main() {
         }),
         deployments: (0..n).map(|i| deployment(i, now)).collect(),
         coverage: Vec::new(),
+        accounts: Vec::new(),
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
