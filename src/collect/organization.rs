@@ -271,14 +271,10 @@ mod tests {
             .name("payments")
             .arn("arn:aws:organizations::111111111111:account/o-abc123/222222222222")
             .build();
-        let listed = listed(&a).unwrap();
-        assert_eq!(listed.organization_id.as_deref(), Some("o-abc123"));
-        assert_eq!(listed.name.as_deref(), Some("payments"));
+        let account = listed(&a).unwrap();
+        assert_eq!(account.organization_id.as_deref(), Some("o-abc123"));
+        assert_eq!(account.name.as_deref(), Some("payments"));
         let bare = aws_sdk_organizations::types::Account::builder().id("3").build();
-        assert_eq!(listed_org(&bare), None);
-    }
-
-    fn listed_org(a: &aws_sdk_organizations::types::Account) -> Option<String> {
-        listed(a).and_then(|a| a.organization_id)
+        assert_eq!(listed(&bare).and_then(|a| a.organization_id), None);
     }
 }

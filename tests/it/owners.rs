@@ -141,7 +141,11 @@ fn owners(doc: &Value) -> Vec<(Value, Value, Value)> {
         .iter()
         .map(|id| {
             let f = multi_az(doc, id);
-            (f["account_name"].clone(), f["ou_path"].clone(), f["status"].clone())
+            (
+                f["account_name"].clone(),
+                f["ou_path"].clone(),
+                f["status"].clone(),
+            )
         })
         .collect()
 }
@@ -190,13 +194,22 @@ async fn findings_name_their_account_and_ou_in_every_output_read_once_per_run() 
             a if a == org.playground => ("playground", "Root/Sandbox"),
             other => panic!("unexpected account {other}"),
         };
-        assert_eq!((f["account_name"].as_str(), f["ou_path"].as_str()), (Some(name), Some(path)));
+        assert_eq!(
+            (f["account_name"].as_str(), f["ou_path"].as_str()),
+            (Some(name), Some(path))
+        );
         if path == "Root/Sandbox" {
-            assert_ne!(f["status"], "fail", "a sandbox finding escaped the suppression: {f}");
+            assert_ne!(
+                f["status"], "fail",
+                "a sandbox finding escaped the suppression: {f}"
+            );
         }
     }
     let entry = &doc["waivers"]["suppressions"][0];
-    assert_eq!((&entry["ou"], &entry["state"]), (&"Root/Sandbox/*".into(), &"active".into()));
+    assert_eq!(
+        (&entry["ou"], &entry["state"]),
+        (&"Root/Sandbox/*".into(), &"active".into())
+    );
 
     // CSV: the last two columns.
     let csv = std::fs::read_to_string(aws.path("scan.csv")).unwrap();
@@ -219,7 +232,13 @@ async fn findings_name_their_account_and_ou_in_every_output_read_once_per_run() 
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["ruleId"] == "multi-az" && r["properties"]["resourceArn"].as_str().unwrap().ends_with(":ledger"))
+        .find(|r| {
+            r["ruleId"] == "multi-az"
+                && r["properties"]["resourceArn"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(":ledger")
+        })
         .expect("the ledger result");
     assert_eq!(result["properties"]["accountName"], "payments");
     assert_eq!(result["properties"]["ouPath"], "Root/Workloads/Prod");
@@ -306,25 +325,41 @@ async fn collected_and_merged_inventories_keep_the_owners() {
         .expect(0);
         aws.json(out)
     };
-    assert_eq!(owners(&offline("inventory.json", "offline.json")), expected_owners());
+    assert_eq!(
+        owners(&offline("inventory.json", "offline.json")),
+        expected_owners()
+    );
 
     collect("shard-1.json", &["--shard", "1/2"]);
     collect("shard-2.json", &["--shard", "2/2"]);
     aws.run(&["merge", "shard-1.json", "shard-2.json", "--output", "merged.json"])
         .expect(0);
     assert_eq!(aws.json("merged.json")["accounts"], inventory["accounts"]);
-    assert_eq!(owners(&offline("merged.json", "merged-scan.json")), expected_owners());
+    assert_eq!(
+        owners(&offline("merged.json", "merged-scan.json")),
+        expected_owners()
+    );
 
     // Without --organization: no owner anywhere, and the suppression by OU holds for nothing.
     aws.live(
         "collect",
-        &["--regions", "us-east-1", "--max-attempts", "2", "--output", "mine.json"],
+        &[
+            "--regions",
+            "us-east-1",
+            "--max-attempts",
+            "2",
+            "--output",
+            "mine.json",
+        ],
     )
     .expect(0);
     assert!(aws.json("mine.json").get("accounts").is_none());
     let doc = offline("mine.json", "mine-scan.json");
     let f = multi_az(&doc, "orders");
-    assert!(f.get("account_name").is_none() && f.get("ou_path").is_none(), "{f}");
+    assert!(
+        f.get("account_name").is_none() && f.get("ou_path").is_none(),
+        "{f}"
+    );
     assert_eq!(doc["waivers"]["suppressions"][0]["state"], "stale");
 }
 
