@@ -444,6 +444,7 @@ fn main() {
         }),
         deployments,
         coverage,
+        accounts: Vec::new(),
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());

@@ -44,6 +44,11 @@ pub struct Inventory {
     /// Per account × region × API: what was read and what failed.
     #[serde(default)]
     pub coverage: Vec<CoverageEntry>,
+    /// The organization's accounts, each with its name and organizational unit path, when
+    /// collection listed the organization (`--organization`): the owners findings name. Sorted
+    /// by id; absent otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<Account>,
     /// Present when this inventory is one shard of a scan (`--shard K/N`): which units it read.
     /// `ecaudit merge` joins the shards and drops it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -59,6 +64,28 @@ pub struct Collector {
     /// Who collected: the caller's ARN (STS GetCallerIdentity), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<String>,
+}
+
+/// An account of the AWS Organization as `--organization` found it: who owns its deployments.
+/// What could not be read is absent (a coverage entry of service `organizations` says why).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// The 12-digit account id.
+    pub id: String,
+    /// The account's name in the organization (ListAccounts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The organizational units from the root down to the account's own, joined by `/`:
+    /// `Root/Workloads/Prod`, or `Root` for an account directly under the root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ou_path: Option<String>,
+    /// The id of the unit the account is in: `ou-...`, or the root's `r-...`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ou_id: Option<String>,
+    /// The organization's id, `o-...` (from the account's ARN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<String>,
 }
 
 /// One read of one API in one account and region.
@@ -626,6 +653,7 @@ impl Inventory {
             collector: None,
             deployments: Vec::new(),
             coverage: Vec::new(),
+            accounts: Vec::new(),
             shard: None,
         }
     }
@@ -635,7 +663,7 @@ impl Inventory {
         self.coverage.iter().filter(|c| c.is_gap())
     }
 
-    /// Puts deployments and coverage in a stable order, so outputs do not depend on the order
+    /// Puts deployments, coverage and accounts in a stable order, so outputs do not depend on the order
     /// in which collection finished.
     pub fn sort(&mut self) {
         self.deployments.sort_by(|a, b| {
@@ -649,6 +677,7 @@ impl Inventory {
                 &b.api,
             ))
         });
+        self.accounts.sort_by(|a, b| a.id.cmp(&b.id));
     }
 
     /// The JSON Schema of the inventory document, generated from these types.

@@ -265,10 +265,28 @@ fn merge_coverage(entries: impl IntoIterator<Item = CoverageEntry>) -> Vec<Cover
     merged.into_values().collect()
 }
 
+/// The organization's accounts of all shards: every shard lists them all, so each is kept once,
+/// as the shard that read most of it saw it (a unit path one shard failed to read is another's).
+fn merge_accounts(accounts: Vec<crate::inventory::Account>) -> Vec<crate::inventory::Account> {
+    let known =
+        |a: &crate::inventory::Account| usize::from(a.name.is_some()) + usize::from(a.ou_path.is_some());
+    let mut merged: BTreeMap<String, crate::inventory::Account> = BTreeMap::new();
+    for a in accounts {
+        match merged.get(&a.id) {
+            Some(kept) if known(kept) >= known(&a) => {}
+            _ => {
+                merged.insert(a.id.clone(), a);
+            }
+        }
+    }
+    merged.into_values().collect()
+}
+
 fn merge_inventories(shards: Vec<(String, Inventory)>) -> Result<Inventory, MergeError> {
     let mut merged = Inventory::new();
     let mut arns: BTreeMap<String, String> = BTreeMap::new();
     let mut coverage = Vec::new();
+    let mut accounts = Vec::new();
     let first_file = shards[0].0.clone();
     merged.collector = shards[0].1.collector.clone();
     for (file, inventory) in shards {
@@ -291,8 +309,10 @@ fn merge_inventories(shards: Vec<(String, Inventory)>) -> Result<Inventory, Merg
         }
         merged.deployments.extend(inventory.deployments);
         coverage.extend(inventory.coverage);
+        accounts.extend(inventory.accounts);
     }
     merged.coverage = merge_coverage(coverage);
+    merged.accounts = merge_accounts(accounts);
     merged.sort();
     Ok(merged)
 }
@@ -558,5 +578,38 @@ fn earliest(
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::Account;
+
+    fn account(id: &str, name: Option<&str>, ou_path: Option<&str>) -> Account {
+        Account {
+            id: id.into(),
+            name: name.map(str::to_string),
+            ou_path: ou_path.map(str::to_string),
+            ou_id: None,
+            organization_id: None,
+        }
+    }
+
+    #[test]
+    fn accounts_of_the_shards_are_kept_once_as_most_complete() {
+        let merged = merge_accounts(vec![
+            account("222222222222", Some("sandbox"), None),
+            account("111111111111", Some("prod"), Some("Root/Workloads/Prod")),
+            account("222222222222", Some("sandbox"), Some("Root/Sandbox")),
+            account("111111111111", Some("prod"), None),
+        ]);
+        assert_eq!(
+            merged,
+            vec![
+                account("111111111111", Some("prod"), Some("Root/Workloads/Prod")),
+                account("222222222222", Some("sandbox"), Some("Root/Sandbox")),
+            ]
+        );
     }
 }

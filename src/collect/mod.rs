@@ -10,6 +10,7 @@ mod ec2;
 mod elasticache;
 pub mod metrics;
 mod one;
+mod organization;
 mod retry;
 pub mod targets;
 
@@ -283,7 +284,7 @@ pub async fn collect_each(
     mut each: impl FnMut(usize, Vec<crate::inventory::Deployment>),
 ) -> Result<(Inventory, CollectStats), TargetError> {
     let started = Instant::now();
-    let targets = targets::prepare(options, recorder).await?;
+    let mut targets = targets::prepare(options, recorder).await?;
     tracing::info!(accounts = targets.accounts.len(), "accounts found");
     // The progress bar's length grows as accounts are resolved into units.
     let progress = options.progress.then(|| progress_bar(0));
@@ -407,6 +408,7 @@ pub async fn collect_each(
         }),
         deployments: Vec::new(),
         coverage,
+        accounts: std::mem::take(&mut targets.owners),
         shard,
     };
     inventory.sort();

@@ -90,10 +90,14 @@ where
 pub(crate) struct Targets {
     /// Sorted, each once: the inventory's order.
     pub accounts: Vec<String>,
-    /// The coverage of finding the accounts (GetCallerIdentity, ListAccounts).
+    /// The coverage of finding the accounts (GetCallerIdentity, ListAccounts) and their owners
+    /// (ListRoots, ListParents, DescribeOrganizationalUnit).
     pub coverage: Vec<CoverageEntry>,
     /// Who ran the collection: the caller's ARN (STS GetCallerIdentity).
     pub caller: Option<String>,
+    /// The organization's accounts with their names and organizational unit paths, sorted by
+    /// id (`--organization`; empty otherwise).
+    pub owners: Vec<crate::inventory::Account>,
     /// What resolving an account needs; `None` when there is no account to resolve (the caller
     /// is unknown). Shared by the tasks that resolve accounts.
     pub context: Option<std::sync::Arc<AccountContext>>,
@@ -267,6 +271,7 @@ pub(crate) async fn prepare(
             accounts: Vec::new(),
             coverage,
             caller: None,
+            owners: Vec::new(),
             context: None,
         });
     };
@@ -279,6 +284,8 @@ pub(crate) async fn prepare(
         .unwrap_or("aws")
         .to_string();
 
+    // The organization's accounts with their names and units (`--organization` only).
+    let mut owners = Vec::new();
     let mut accounts: Vec<String> = match &options.accounts {
         AccountSpec::Caller => vec![caller.clone()],
         AccountSpec::List(ids) => ids.clone(),
@@ -291,11 +298,11 @@ pub(crate) async fn prepare(
                     .build(),
             );
             let mut pages = org.list_accounts().into_paginator().send();
-            let mut ids = Vec::new();
+            let mut listed = Vec::new();
             let mut failure = None;
             while let Some(page) = pages.next().await {
                 match page {
-                    Ok(page) => ids.extend(
+                    Ok(page) => listed.extend(
                         page.accounts()
                             .iter()
                             .filter(|a| {
@@ -303,7 +310,7 @@ pub(crate) async fn prepare(
                                     || (a.state().is_none()
                                         && a.status().is_some_and(|s| s.as_str() == "ACTIVE"))
                             })
-                            .filter_map(|a| a.id().map(str::to_string)),
+                            .filter_map(super::organization::listed),
                     ),
                     Err(e) => {
                         failure = Some(describe_error(&e));
@@ -315,8 +322,13 @@ pub(crate) async fn prepare(
                 .record("organizations", "ListAccounts", failure.map_or(Ok(()), Err))
                 .is_none()
             {
-                ids.clear();
+                listed.clear();
             }
+            listed.sort_by(|a, b| a.id.cmp(&b.id));
+            listed.dedup_by(|a, b| a.id == b.id);
+            super::organization::resolve(&org, &mut listed, &mut reads).await;
+            let ids = listed.iter().map(|a| a.id.clone()).collect();
+            owners = listed;
             ids
         }
     };
@@ -351,6 +363,7 @@ pub(crate) async fn prepare(
         accounts,
         coverage,
         caller: caller_arn,
+        owners,
         context: Some(std::sync::Arc::new(context)),
     })
 }

@@ -88,6 +88,11 @@ pub struct Listed {
     pub severity: Severity,
     pub resource_id: String,
     pub account_id: String,
+    /// The account's name and organizational unit (`--organization`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ou_path: Option<String>,
     pub region: String,
     pub fingerprint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -219,6 +224,8 @@ impl RunSummary {
                         severity: rule.severity,
                         resource_id: d.id.clone(),
                         account_id: d.account_id.clone(),
+                        account_name: d.owner.as_ref().and_then(|o| o.name.clone()),
+                        ou_path: d.owner.as_ref().and_then(|o| o.ou_path.clone()),
                         region: d.region.clone(),
                         fingerprint: crate::result::fingerprint(&rule.id, &d.arn),
                         age_days: f.age.map(|a| a.days),
@@ -308,12 +315,17 @@ impl RunSummary {
                     (Some(d), _) => format!(", {d}d"),
                     _ => String::new(),
                 };
+                // The account by name and unit when the organization says, else by id.
+                let account = match (&f.account_name, &f.ou_path) {
+                    (Some(name), Some(ou)) => format!("{} in {}", mrkdwn(name), mrkdwn(ou)),
+                    (Some(name), None) => mrkdwn(name),
+                    _ => mrkdwn(&f.account_id),
+                };
                 text.push_str(&format!(
-                    "\n• {} `{}` on `{}` ({} {}){age}",
+                    "\n• {} `{}` on `{}` ({account} {}){age}",
                     f.severity,
                     code(&f.rule_id),
                     code(&f.resource_id),
-                    mrkdwn(&f.account_id),
                     mrkdwn(&f.region)
                 ));
             }

@@ -162,6 +162,7 @@ fn header_of(inventory: &Inventory) -> Inventory {
     Inventory {
         deployments: Vec::new(),
         coverage: inventory.coverage.clone(),
+        accounts: inventory.accounts.clone(),
         collector: inventory.collector.clone(),
         shard: inventory.shard.clone(),
         ..*inventory

@@ -65,6 +65,8 @@ struct RawInventory<'a> {
     #[serde(default)]
     coverage: Vec<CoverageEntry>,
     #[serde(default)]
+    accounts: Vec<super::Account>,
+    #[serde(default)]
     shard: Option<crate::shard::ShardInfo>,
 }
 
@@ -213,6 +215,7 @@ impl<'a> Document<'a> {
                 collector: raw.collector,
                 deployments: Vec::new(),
                 coverage: raw.coverage,
+                accounts: raw.accounts,
                 shard: raw.shard,
             },
             raw: deployments,

@@ -157,12 +157,16 @@ struct WithHeader<'a> {
 impl Serialize for WithHeader<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let h = self.header;
-        let mut s = serializer.serialize_struct("Inventory", 5 + usize::from(h.shard.is_some()))?;
+        let optional = usize::from(!h.accounts.is_empty()) + usize::from(h.shard.is_some());
+        let mut s = serializer.serialize_struct("Inventory", 5 + optional)?;
         s.serialize_field("schema_version", &h.schema_version)?;
         s.serialize_field("collected_at", &h.collected_at)?;
         s.serialize_field("collector", &h.collector)?;
         s.serialize_field("deployments", &Deployments(self.spooled))?;
         s.serialize_field("coverage", &h.coverage)?;
+        if !h.accounts.is_empty() {
+            s.serialize_field("accounts", &h.accounts)?;
+        }
         if let Some(shard) = &h.shard {
             s.serialize_field("shard", shard)?;
         }
@@ -198,6 +202,7 @@ mod tests {
         d
     }
 
+    /// With `shard`, the optional header fields too: the shard and the organization's accounts.
     fn inventory(shard: bool) -> Inventory {
         let mut inv = Inventory::new();
         inv.collected_at = Some("2026-11-29T12:00:00Z".parse().unwrap());
@@ -222,6 +227,13 @@ mod tests {
                 units: vec!["111111111111/eu-west-1".into()],
                 planned_units: 2,
             });
+            inv.accounts = vec![crate::inventory::Account {
+                id: "111111111111".into(),
+                name: Some("payments".into()),
+                ou_path: Some("Root/Workloads/Prod".into()),
+                ou_id: Some("ou-ab12-prod0001".into()),
+                organization_id: Some("o-exampleorg".into()),
+            }];
         }
         inv
     }

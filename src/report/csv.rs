@@ -1,5 +1,6 @@
 //! CSV: one row per finding (the JSON document's fields, evidence as lines of one cell), for
-//! spreadsheets and data tools.
+//! spreadsheets and data tools. New columns go at the end, so a sheet that reads columns by
+//! position keeps working.
 
 use std::io::{self, Write};
 
@@ -7,7 +8,7 @@ use super::common::RenderOptions;
 use crate::result::ScanResult;
 use crate::result::document::FindingRecord;
 
-const HEADER: [&str; 25] = [
+const HEADER: [&str; 27] = [
     "rule_id",
     "title",
     "severity",
@@ -33,6 +34,8 @@ const HEADER: [&str; 25] = [
     "age_days",
     "due_at",
     "overdue",
+    "account_name",
+    "ou_path",
 ];
 
 /// A cell a spreadsheet will not run as a formula: text from AWS (tags, names) is untrusted, so
@@ -64,7 +67,7 @@ pub fn render(result: &ScanResult, options: &RenderOptions, out: &mut dyn Write)
         };
         let (first_seen, due_at) = (time(r.first_seen), time(r.due_at));
         let age_days = r.age_days.map(|d| d.to_string()).unwrap_or_default();
-        let row: [&str; 25] = [
+        let row: [&str; 27] = [
             &r.rule_id,
             &r.title,
             r.severity.as_str(),
@@ -90,6 +93,8 @@ pub fn render(result: &ScanResult, options: &RenderOptions, out: &mut dyn Write)
             &age_days,
             &due_at,
             r.overdue.map_or("", |o| if o { "true" } else { "false" }),
+            r.account_name.as_deref().unwrap_or_default(),
+            r.ou_path.as_deref().unwrap_or_default(),
         ];
         w.write_record(row.iter().map(|s| cell(s).into_owned()))?;
     }

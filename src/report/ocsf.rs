@@ -75,7 +75,27 @@ fn event(result: &ScanResult, f: &crate::result::Finding, time: i64) -> Value {
     let (severity_id, severity) = severity_id(r.severity);
     let (status_id, status) = finding_status(f.status);
     let (compliance_id, compliance) = compliance_status(f);
-    let account = json!({"uid": r.account_id, "type_id": 10, "type": "AWS Account"});
+    let mut account = json!({"uid": r.account_id, "type_id": 10, "type": "AWS Account"});
+    // The account's name and organizational unit (`--organization`): OCSF's account name and
+    // organization object (`ou_name` holds the whole path, which names the unit unambiguously).
+    let owner = d.owner.as_deref();
+    if let Some(name) = owner.and_then(|o| o.name.as_deref()) {
+        account["name"] = json!(name);
+    }
+    let org = owner.and_then(|o| {
+        let mut org = serde_json::Map::new();
+        for (key, value) in [
+            ("uid", &o.organization_id),
+            ("ou_uid", &o.ou_id),
+            ("ou_name", &o.ou_path),
+        ] {
+            if let Some(v) = value {
+                org.insert(key.into(), json!(v));
+            }
+        }
+        // OCSF requires the organization's `name` or `uid`.
+        org.contains_key("uid").then_some(Value::Object(org))
+    });
     let standards: Vec<&str> = r
         .controls
         .keys()
@@ -155,6 +175,9 @@ fn event(result: &ScanResult, f: &crate::result::Finding, time: i64) -> Value {
         }],
         "unmapped": {"ecaudit_status": r.status, "evidence": r.evidence, "drift": r.drift},
     });
+    if let Some(org) = org {
+        e["cloud"]["org"] = org;
+    }
     if let Some(remediation) = r.remediation {
         e["remediation"] = json!({"desc": remediation});
     }

@@ -183,6 +183,13 @@ fn result_object(
             "evidence": r.evidence,
         }
     });
+    // The account's owner in the organization (`--organization`).
+    if let Some(name) = &r.account_name {
+        result["properties"]["accountName"] = json!(name);
+    }
+    if let Some(ou_path) = &r.ou_path {
+        result["properties"]["ouPath"] = json!(ou_path);
+    }
     if let Some(change) = r.change {
         result["properties"]["change"] = json!(change);
     }

@@ -155,6 +155,13 @@ pub struct FindingRecord<'a> {
     pub resource_arn: Cow<'a, str>,
     pub account_id: Cow<'a, str>,
     pub region: Cow<'a, str>,
+    /// The account's name in the AWS Organization (`--organization`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<Cow<'a, str>>,
+    /// The account's organizational unit path, `Root/Workloads/Prod` (`--organization`), when
+    /// known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ou_path: Option<Cow<'a, str>>,
     pub message: Cow<'a, str>,
     #[serde(default)]
     pub evidence: Cow<'a, [String]>,
@@ -277,6 +284,7 @@ impl<'a> FindingRecord<'a> {
     pub fn new(result: &'a ScanResult, f: &'a Finding) -> Self {
         let rule = result.rule(f);
         let d = result.resource(f);
+        let owner = d.owner.as_deref();
         FindingRecord {
             rule_id: Cow::Borrowed(&rule.id),
             title: Cow::Borrowed(&rule.title),
@@ -287,6 +295,8 @@ impl<'a> FindingRecord<'a> {
             resource_arn: Cow::Borrowed(&d.arn),
             account_id: Cow::Borrowed(&d.account_id),
             region: Cow::Borrowed(&d.region),
+            account_name: owner.and_then(|o| o.name.as_deref()).map(Cow::Borrowed),
+            ou_path: owner.and_then(|o| o.ou_path.as_deref()).map(Cow::Borrowed),
             message: Cow::Borrowed(&f.message),
             evidence: Cow::Borrowed(&f.evidence),
             remediation: f.failed().then_some(Cow::Borrowed(rule.remediation.as_str())),

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use chrono::{DateTime, Utc};
 
-use crate::inventory::{Collector, CoverageEntry, Deployment, DeploymentKind, Inventory};
+use crate::inventory::{Account, Collector, CoverageEntry, Deployment, DeploymentKind, Inventory};
 use crate::rules::{Rule, RuleSet};
 
 pub use document::SCHEMA_VERSION;
@@ -38,6 +38,9 @@ pub struct Resource {
     pub tags: Option<BTreeMap<String, String>>,
     /// Where it is declared, for a resource of a Terraform plan found in `--source`.
     pub source: Option<SourceLocation>,
+    /// Its account as the organization knows it (name, organizational unit), when the inventory
+    /// lists the account (`--organization`); one copy per account, shared.
+    pub owner: Option<std::sync::Arc<Account>>,
 }
 
 /// A resource block in a `.tf` file.
@@ -89,6 +92,7 @@ impl From<&Deployment> for Resource {
             region: d.region.clone(),
             tags: d.tags.clone(),
             source: None,
+            owner: None,
         }
     }
 }
@@ -117,15 +121,25 @@ pub struct ScanResult {
 
 impl ScanResult {
     /// A result as evaluation leaves it: the inventory's header (coverage, collection time,
-    /// collector, shard), the deployments' identities and their findings in inventory order;
-    /// nothing waived, no drift.
+    /// collector, shard), the deployments' identities, each with its account's owner from the
+    /// header's accounts, and their findings in inventory order; nothing waived, no drift.
     pub fn evaluated(
         header: Inventory,
         rules: RuleSet,
         evaluated_at: DateTime<Utc>,
-        resources: Vec<Resource>,
+        mut resources: Vec<Resource>,
         findings: Vec<Finding>,
     ) -> ScanResult {
+        if !header.accounts.is_empty() {
+            let owners: BTreeMap<String, std::sync::Arc<Account>> = header
+                .accounts
+                .into_iter()
+                .map(|a| (a.id.clone(), std::sync::Arc::new(a)))
+                .collect();
+            for r in &mut resources {
+                r.owner = owners.get(&r.account_id).cloned();
+            }
+        }
         ScanResult {
             resources,
             coverage: header.coverage,

@@ -19,6 +19,9 @@ pub struct SuppressionEntry {
     pub resource: String,
     pub account: Option<String>,
     pub region: Option<String>,
+    /// The organizational unit path (or glob) the account must be in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ou: Option<String>,
     /// Tags that must be present, with the value (or glob) each must match, in file order.
     #[serde(with = "ordered_map")]
     pub tags: Vec<(String, String)>,

@@ -26,6 +26,8 @@ struct RawEntry {
     #[serde(default)]
     region: Option<Spanned<String>>,
     #[serde(default)]
+    ou: Option<Spanned<String>>,
+    #[serde(default)]
     tags: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     reason: Option<Spanned<String>>,
@@ -144,6 +146,7 @@ pub fn parse(file: &str, text: &str, rule_ids: &[&str]) -> Result<Vec<Suppressio
             resource: pattern(&e.resource, "resource")?,
             account: e.account.as_ref().map(|a| pattern(a, "account")).transpose()?,
             region: e.region.as_ref().map(|r| pattern(r, "region")).transpose()?,
+            ou: e.ou.as_ref().map(|o| pattern(o, "ou")).transpose()?,
             tags,
             reason,
             expires,

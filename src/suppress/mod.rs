@@ -147,6 +147,9 @@ pub struct Suppression {
     pub resource: Pattern,
     pub account: Option<Pattern>,
     pub region: Option<Pattern>,
+    /// The account's organizational unit path (`Root/Sandbox/*`), known with `--organization`
+    /// only: an account whose path is unknown matches no `ou`.
+    pub ou: Option<Pattern>,
     /// Every tag must be present with a matching value.
     pub tags: Vec<(String, Pattern)>,
     pub reason: String,
@@ -166,6 +169,7 @@ impl Suppression {
             resource: self.resource.as_str().to_string(),
             account: text(&self.account),
             region: text(&self.region),
+            ou: text(&self.ou),
             tags: self
                 .tags
                 .iter()
@@ -285,6 +289,7 @@ fn tag_suppressions(
                     resource: Pattern::literal(&r.arn),
                     account: None,
                     region: None,
+                    ou: None,
                     tags: Vec::new(),
                     reason: reason.to_string(),
                     expires: None,
@@ -297,11 +302,24 @@ fn tag_suppressions(
     out
 }
 
+/// Whether an `ou` pattern holds for an account in the unit at `path`. The path is also tried
+/// with a trailing `/`, so `Root/Sandbox/*` holds for the accounts of Sandbox itself as for
+/// those of every unit below it, and `Root/Sandbox` for those of Sandbox only.
+fn matches_ou(pattern: &Pattern, path: &str) -> bool {
+    pattern.matches(path) || pattern.matches(&format!("{path}/"))
+}
+
 /// Whether a file entry's resource conditions hold for a resource.
 fn matches_resource(e: &Suppression, r: &crate::result::Resource) -> bool {
     (e.resource.matches(&r.arn) || e.resource.matches(&r.id))
         && e.account.as_ref().is_none_or(|p| p.matches(&r.account_id))
         && e.region.as_ref().is_none_or(|p| p.matches(&r.region))
+        && e.ou.as_ref().is_none_or(|p| {
+            r.owner
+                .as_ref()
+                .and_then(|o| o.ou_path.as_deref())
+                .is_some_and(|path| matches_ou(p, path))
+        })
         && e.tags.iter().all(|(k, v)| {
             r.tags
                 .as_ref()
@@ -506,6 +524,69 @@ mod tests {
         assert_eq!(
             e,
             "bad glob `orders-[cache`: unclosed character class; missing ']'"
+        );
+    }
+
+    #[test]
+    fn an_ou_pattern_holds_for_the_unit_and_below_when_it_ends_in_a_star() {
+        let p = |text: &str| Pattern::new(text).unwrap();
+        let below = p("Root/Sandbox/*");
+        assert!(matches_ou(&below, "Root/Sandbox"));
+        assert!(matches_ou(&below, "Root/Sandbox/Team-1"));
+        assert!(matches_ou(&below, "Root/Sandbox/Team-1/Dev"));
+        assert!(!matches_ou(&below, "Root/SandboxOld"));
+        assert!(!matches_ou(&below, "Root/Workloads/Prod"));
+        let exact = p("Root/Sandbox");
+        assert!(matches_ou(&exact, "Root/Sandbox"));
+        assert!(!matches_ou(&exact, "Root/Sandbox/Team-1"));
+    }
+
+    #[test]
+    fn an_ou_entry_matches_only_accounts_whose_path_is_known_and_matches() {
+        let entries = file::parse(
+            "s.yaml",
+            "suppressions:\n  - rule: multi-az\n    resource: '*'\n    ou: Root/Sandbox/*\n    reason: sandboxes\n",
+            &["multi-az"],
+        )
+        .unwrap();
+        let e = &entries[0];
+        assert_eq!(e.ou.as_ref().map(Pattern::as_str), Some("Root/Sandbox/*"));
+        assert_eq!(e.entry().ou.as_deref(), Some("Root/Sandbox/*"));
+        let resource = |ou_path: Option<&str>, owned: bool| crate::result::Resource {
+            kind: crate::inventory::DeploymentKind::ReplicationGroup,
+            id: "orders".into(),
+            arn: "arn:aws:elasticache:eu-west-1:111111111111:replicationgroup:orders".into(),
+            account_id: "111111111111".into(),
+            region: "eu-west-1".into(),
+            tags: None,
+            source: None,
+            owner: owned.then(|| {
+                std::sync::Arc::new(crate::inventory::Account {
+                    id: "111111111111".into(),
+                    name: Some("play".into()),
+                    ou_path: ou_path.map(str::to_string),
+                    ou_id: None,
+                    organization_id: None,
+                })
+            }),
+        };
+        assert!(matches_resource(e, &resource(Some("Root/Sandbox"), true)));
+        assert!(!matches_resource(e, &resource(Some("Root/Workloads/Prod"), true)));
+        assert!(!matches_resource(e, &resource(None, true)), "path unknown");
+        assert!(!matches_resource(e, &resource(None, false)), "no --organization");
+    }
+
+    #[test]
+    fn a_bad_ou_glob_is_refused_at_its_line() {
+        let e = file::parse(
+            "s.yaml",
+            "suppressions:\n  - rule: multi-az\n    resource: '*'\n    ou: 'Root/[Sandbox'\n    reason: r\n",
+            &["multi-az"],
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "s.yaml:4:9: ou: bad glob `Root/[Sandbox`: unclosed character class; missing ']'"
         );
     }
 }

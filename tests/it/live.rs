@@ -504,6 +504,29 @@ async fn organization_scan_calls_exactly_the_documented_iam_actions() {
         .create_account_status
         .unwrap();
     let member = created.account_id.unwrap();
+    // The member in a unit, so its path is read (DescribeOrganizationalUnit).
+    let root = org.list_roots().send().await.unwrap().roots()[0]
+        .id()
+        .unwrap()
+        .to_string();
+    let unit = org
+        .create_organizational_unit()
+        .parent_id(&root)
+        .name("Workloads")
+        .send()
+        .await
+        .unwrap()
+        .organizational_unit
+        .unwrap()
+        .id
+        .unwrap();
+    org.move_account()
+        .account_id(&member)
+        .source_parent_id(&root)
+        .destination_parent_id(&unit)
+        .send()
+        .await
+        .unwrap();
 
     // A deployment in each account, with a custom parameter group so every read is needed.
     let net = seed::network(&east, "subnets", "10.9.0.0/16", false).await;

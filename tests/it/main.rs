@@ -18,6 +18,7 @@ mod layout;
 mod live;
 mod metrics;
 mod notify;
+mod owners;
 mod plan;
 mod probe;
 mod report;
