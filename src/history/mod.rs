@@ -8,14 +8,10 @@ pub mod night;
 pub mod trend;
 
 use std::fmt;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
-use crate::result::document::SCHEMA_VERSION;
 use crate::suppress::excerpt;
 
 /// File names: `ecaudit-<UTC stamp>.inventory.json` and `ecaudit-<UTC stamp>.scan.json`; the
@@ -86,83 +82,6 @@ pub struct Survey {
     pub earlier: Vec<Recorded>,
     /// Files named like runs that are future-dated, foreign or unreadable.
     pub ignored: Vec<Ignored>,
-}
-
-/// What the head of a result document says about who wrote it and when.
-#[derive(Default)]
-struct Head {
-    schema_version: Option<u32>,
-    tool: Option<String>,
-    evaluated_at: Option<DateTime<Utc>>,
-}
-
-/// Reads the first keys of a result document (`schema_version`, `tool`, `scan`: ecaudit writes
-/// them first) and stops there, so a survey reads a few bytes of each run, not its findings.
-struct HeadSeed<'h>(&'h mut Head);
-
-/// The error that ends reading once the head is known.
-const HEAD_READ: &str = "(head read)";
-
-impl<'de> DeserializeSeed<'de> for HeadSeed<'_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for HeadSeed<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a scan result document")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        #[derive(Deserialize)]
-        struct Tool {
-            name: String,
-        }
-        #[derive(Deserialize)]
-        struct Scan {
-            evaluated_at: DateTime<Utc>,
-        }
-        for _ in 0..3 {
-            let Some(key) = map.next_key::<String>()? else {
-                return Ok(());
-            };
-            match key.as_str() {
-                "schema_version" => self.0.schema_version = Some(map.next_value()?),
-                "tool" => self.0.tool = Some(map.next_value::<Tool>()?.name),
-                "scan" => self.0.evaluated_at = Some(map.next_value::<Scan>()?.evaluated_at),
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Err(de::Error::custom(HEAD_READ))
-    }
-}
-
-/// When the result document at `path` says it was evaluated, if ecaudit wrote it.
-fn evaluated_at(path: &Path) -> Result<DateTime<Utc>, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot be read: {e}"))?;
-    let mut head = Head::default();
-    let mut de = serde_json::Deserializer::from_reader(BufReader::new(file));
-    let read = HeadSeed(&mut head).deserialize(&mut de);
-    match (head, read) {
-        (
-            Head {
-                schema_version: Some(SCHEMA_VERSION),
-                tool: Some(tool),
-                evaluated_at: Some(at),
-            },
-            _,
-        ) if tool == "ecaudit" => Ok(at),
-        (_, Err(e)) if !e.to_string().starts_with(HEAD_READ) => {
-            Err(format!("not a scan result: {}", excerpt(&e.to_string())))
-        }
-        _ => Err(format!(
-            "not a scan result ecaudit (schema_version {SCHEMA_VERSION}) wrote"
-        )),
-    }
 }
 
 /// A history directory.
@@ -269,7 +188,7 @@ impl History {
                 // Half written (or being written): not a run yet, and not a stranger either.
                 continue;
             }
-            match self::evaluated_at(&run.scan) {
+            match night::evaluated_at(&run.scan) {
                 Err(why) => ignore(why),
                 Ok(at)
                     if let Some((_, evaluated_at)) = this

@@ -1,11 +1,15 @@
-//! One recorded night read for its trends: the head of its result document (tool, scan,
-//! summary, coverage, drift), not its findings. ecaudit writes the findings last, so a year of
-//! nights is read in a few kilobytes each; a night whose file does not end as ecaudit ends it
-//! (cut off while written, or since) is refused, not taken as a night with fewer findings.
+//! The head of a recorded run's result document, never its findings: who wrote it and when
+//! (the first three keys: what a survey of the history reads of each run), or, for the trends,
+//! also its summary, coverage and drift up to the resolved findings. ecaudit writes the findings
+//! last, so a year of nights is read in a few kilobytes each; a night whose file does not end as
+//! ecaudit ends it (cut off while written, or since) is refused, not taken as a night with fewer
+//! findings.
 
 use std::fmt;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
+
+use chrono::{DateTime, Utc};
 
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -13,13 +17,15 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use crate::inventory::CoverageEntry;
 use crate::result::FindingRef;
 use crate::result::Summary;
-use crate::result::document::{SCHEMA_VERSION, ScanInfo, Tool};
+use crate::result::document::SCHEMA_VERSION;
 use crate::suppress::excerpt;
 
 /// The head of a night's result document.
 pub struct Head {
-    pub tool: Tool<'static>,
-    pub scan: ScanInfo<'static>,
+    /// `tool.rule_pack`.
+    pub rule_pack: String,
+    /// `scan.evaluated_at`.
+    pub evaluated_at: DateTime<Utc>,
     pub summary: Summary,
     pub coverage: Vec<CoverageEntry>,
     pub drift: Option<DriftHead>,
@@ -58,11 +64,33 @@ impl<'de> Deserialize<'de> for Count {
     }
 }
 
+/// `tool` as a head reads it: a foreign document's tool may have no more than a name.
+#[derive(Deserialize)]
+struct ToolHead {
+    name: String,
+    #[serde(default)]
+    rule_pack: String,
+}
+
+#[derive(Deserialize)]
+struct ScanHead {
+    evaluated_at: DateTime<Utc>,
+}
+
+/// How far a head is read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Depth {
+    /// The first three keys (`schema_version`, `tool`, `scan`): who wrote it and when.
+    Dated,
+    /// Up to the drift's resolved findings, or to `findings`.
+    Trends,
+}
+
 #[derive(Default)]
 struct Fields {
     schema_version: Option<u32>,
-    tool: Option<Tool<'static>>,
-    scan: Option<ScanInfo<'static>>,
+    tool: Option<ToolHead>,
+    scan: Option<ScanHead>,
     summary: Option<Summary>,
     coverage: Vec<CoverageEntry>,
     drift: Option<DriftHead>,
@@ -155,7 +183,7 @@ impl<'de> Visitor<'de> for TransitionsSeed<'_> {
     }
 }
 
-struct HeadSeed<'f>(&'f mut Fields);
+struct HeadSeed<'f>(&'f mut Fields, Depth);
 
 impl<'de> DeserializeSeed<'de> for HeadSeed<'_> {
     type Value = ();
@@ -170,7 +198,15 @@ impl<'de> Visitor<'de> for HeadSeed<'_> {
         f.write_str("a scan result document")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut keys = 0;
         while let Some(key) = map.next_key::<String>()? {
+            // ecaudit writes who and when first: a survey stops after three keys, whatever they
+            // were.
+            keys += 1;
+            if self.1 == Depth::Dated && keys > 3 {
+                self.0.done = true;
+                return Err(de::Error::custom(AT_FINDINGS));
+            }
             match key.as_str() {
                 "schema_version" => self.0.schema_version = Some(map.next_value()?),
                 "tool" => self.0.tool = Some(map.next_value()?),
@@ -205,38 +241,58 @@ fn complete(file: &mut std::fs::File) -> std::io::Result<bool> {
     Ok(&tail == b"]}\n" || &tail == b"\n}\n")
 }
 
-/// Reads the head of the result document at `path`; the error says why it is not a night.
-pub fn read_head(path: &Path) -> Result<Head, String> {
-    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot be read: {e}"))?;
-    if !complete(&mut file).map_err(|e| format!("cannot be read: {e}"))? {
-        return Err("it is truncated (it does not end as ecaudit ends a result)".into());
-    }
+/// Reads the head of the result document in `file` as deep as `depth`; the error says why it is
+/// not a run ecaudit recorded.
+fn read(file: std::fs::File, depth: Depth) -> Result<Fields, String> {
     let mut fields = Fields::default();
     let mut de = serde_json::Deserializer::from_reader(BufReader::new(file));
-    let read = HeadSeed(&mut fields).deserialize(&mut de);
+    let read = HeadSeed(&mut fields, depth).deserialize(&mut de);
     if let Err(e) = read
         && !fields.done
     {
         return Err(format!("not a scan result: {}", excerpt(&e.to_string())));
     }
-    match fields {
+    match (&fields.schema_version, &fields.tool, &fields.scan) {
+        (Some(SCHEMA_VERSION), Some(tool), Some(_)) if tool.name == "ecaudit" => Ok(fields),
+        _ => Err(format!(
+            "not a scan result ecaudit (schema_version {SCHEMA_VERSION}) wrote"
+        )),
+    }
+}
+
+fn open(path: &Path) -> Result<std::fs::File, String> {
+    std::fs::File::open(path).map_err(|e| format!("cannot be read: {e}"))
+}
+
+/// When the result document at `path` says it was evaluated, if ecaudit wrote it: a few bytes
+/// read.
+pub fn evaluated_at(path: &Path) -> Result<DateTime<Utc>, String> {
+    let fields = read(open(path)?, Depth::Dated)?;
+    Ok(fields.scan.expect("checked by read").evaluated_at)
+}
+
+/// Reads the head of the night's result document at `path`, for the trends.
+pub fn read_head(path: &Path) -> Result<Head, String> {
+    let mut file = open(path)?;
+    if !complete(&mut file).map_err(|e| format!("cannot be read: {e}"))? {
+        return Err("it is truncated (it does not end as ecaudit ends a result)".into());
+    }
+    match read(file, Depth::Trends)? {
         Fields {
-            schema_version: Some(SCHEMA_VERSION),
             tool: Some(tool),
             scan: Some(scan),
             summary: Some(summary),
             coverage,
             drift,
             done: true,
-        } if tool.name == "ecaudit" => Ok(Head {
-            tool,
-            scan,
+            ..
+        } => Ok(Head {
+            rule_pack: tool.rule_pack,
+            evaluated_at: scan.evaluated_at,
             summary,
             coverage,
             drift,
         }),
-        _ => Err(format!(
-            "not a scan result ecaudit (schema_version {SCHEMA_VERSION}) wrote"
-        )),
+        _ => Err("not a scan result: it has no summary or no findings".into()),
     }
 }

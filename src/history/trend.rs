@@ -251,14 +251,14 @@ pub fn build(
                 .or_insert((f.severity, 0, 0.0, 0));
             entry.1 += 1;
             if let Some(first_seen) = f.first_seen {
-                entry.2 += (head.scan.evaluated_at - first_seen).num_seconds().max(0) as f64 / 86_400.0;
+                entry.2 += (head.evaluated_at - first_seen).num_seconds().max(0) as f64 / 86_400.0;
                 entry.3 += 1;
             }
         }
-        let rule_pack = head.tool.rule_pack.to_string();
+        let rule_pack = head.rule_pack;
         nights.push(Night {
             stamp: r.run.stamp.clone(),
-            evaluated_at: head.scan.evaluated_at,
+            evaluated_at: head.evaluated_at,
             rule_pack_changed: nights.last().is_some_and(|n: &Night| n.rule_pack != rule_pack),
             rule_pack,
             failing_total: failing.total(),
