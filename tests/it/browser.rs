@@ -286,7 +286,7 @@ fn the_trend_report_draws_each_night_as_its_result_counts_it() {
         s.path("trends.html").to_str().unwrap(),
     ]);
     assert_eq!(run.code(), 0, "{}", run.stderr());
-    let seen = load(&s.path("trends.html"), s.dir.path(), "events-stream", false);
+    let seen = load(&s.path("trends.html"), s.dir.path(), "events-stream", true);
     assert_eq!(seen["console"], serde_json::json!([]), "console messages");
     assert_eq!(seen["resources"], serde_json::json!([]), "requests");
 
@@ -364,4 +364,7 @@ fn the_trend_report_draws_each_night_as_its_result_counts_it() {
         "{closed:?}"
     );
     assert!(s.path("trends.png").exists(), "a screenshot of the charts");
+    // It prints to PDF, charts and all, over several pages.
+    let pages = pdf_pages(&std::fs::read(s.path("report.pdf")).unwrap());
+    assert!(pages > 3, "{pages} page(s)");
 }
