@@ -116,6 +116,20 @@ impl CoverageEntry {
     pub fn is_gap(&self) -> bool {
         self.status == CoverageStatus::Failed
     }
+
+    /// A `DescribeReplicationGroups` read of a unit, for tests of what a result read.
+    #[cfg(test)]
+    pub(crate) fn of(account: &str, region: &str, status: CoverageStatus) -> Self {
+        CoverageEntry {
+            account_id: account.into(),
+            region: region.into(),
+            service: "elasticache".into(),
+            api: "DescribeReplicationGroups".into(),
+            status,
+            error: None,
+            calls: None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -464,15 +464,7 @@ mod tests {
     #[test]
     fn reach_is_what_a_result_read_and_ran() {
         use crate::inventory::CoverageStatus;
-        let entry = |account: &str, region: &str, status| CoverageEntry {
-            account_id: account.into(),
-            region: region.into(),
-            service: "elasticache".into(),
-            api: "DescribeReplicationGroups".into(),
-            status,
-            error: None,
-            calls: None,
-        };
+        let entry = CoverageEntry::of;
         let coverage = [
             entry("111111111111", "us-east-1", CoverageStatus::Read),
             entry("111111111111", "eu-west-1", CoverageStatus::Failed),
@@ -499,15 +491,11 @@ mod tests {
         let old = [state(1, 2, 3, 0), gap];
         // Both gone tonight; only the one whose unit was read is resolved.
         let read = Reach::new(
-            &[crate::inventory::CoverageEntry {
-                account_id: "111111111111".into(),
-                region: "us-east-1".into(),
-                service: "elasticache".into(),
-                api: "DescribeReplicationGroups".into(),
-                status: crate::inventory::CoverageStatus::Read,
-                error: None,
-                calls: None,
-            }],
+            &[CoverageEntry::of(
+                "111111111111",
+                "us-east-1",
+                crate::inventory::CoverageStatus::Read,
+            )],
             None::<[&str; 0]>,
         );
         let (t, _) = compare(&old, &[], [&Reach::default(), &read]);

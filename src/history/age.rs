@@ -153,15 +153,11 @@ mod tests {
         walk.step(&night(&result, "2026-11-08T03:00:00Z", Some(Status::Error)));
         let mut unread = night(&result, "2026-11-07T03:00:00Z", Some(Status::Pass));
         unread.reach = crate::drift::Reach::new(
-            &[crate::inventory::CoverageEntry {
-                account_id: "999999999999".into(),
-                region: "us-east-1".into(),
-                service: "elasticache".into(),
-                api: "DescribeReplicationGroups".into(),
-                status: crate::inventory::CoverageStatus::Read,
-                error: None,
-                calls: None,
-            }],
+            &[crate::inventory::CoverageEntry::of(
+                "999999999999",
+                "us-east-1",
+                crate::inventory::CoverageStatus::Read,
+            )],
             None::<[&str; 0]>,
         );
         walk.step(&unread);
