@@ -163,10 +163,36 @@ pub struct TargetArgs {
     pub metrics_window: Option<crate::collect::metrics::MetricsWindow>,
 }
 
+/// Server-side encryption of what is written to S3 (`s3://` outputs and histories).
+#[derive(Debug, Default, Args)]
+pub struct S3Args {
+    /// Encrypt each object written to S3 with `aws:kms` or `AES256` [default: the bucket's
+    /// default encryption].
+    #[arg(long, value_name = "ALGORITHM")]
+    pub s3_sse: Option<String>,
+    /// With --s3-sse aws:kms: the KMS key (id, alias or ARN) [default: the account's aws/s3 key].
+    #[arg(long, value_name = "KEY")]
+    pub s3_kms_key_id: Option<String>,
+}
+
+/// How a command that makes no other AWS call reaches S3 (`s3://` inputs and outputs).
+#[derive(Debug, Default, Args)]
+pub struct AwsArgs {
+    /// Named profile of the shared AWS config, for s3:// inputs and outputs [default: the
+    /// standard credential chain].
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Send every S3 request to this URL (an emulator or a proxy).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
 #[derive(Debug, Args)]
 pub struct CollectArgs {
     /// Write the inventory to FILE (atomically) [default: standard output].
-    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath)]
+    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath, value_parser = crate::output::value_parser())]
     pub output: Option<Output>,
     /// Accept an incomplete collection (coverage gaps) instead of exiting 3.
     #[arg(long)]
@@ -176,18 +202,21 @@ pub struct CollectArgs {
     pub config: Option<PathBuf>,
     #[command(flatten)]
     pub targets: TargetArgs,
+    #[command(flatten)]
+    pub s3: S3Args,
 }
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Evaluate this saved inventory (JSON, `-` for standard input) instead of collecting.
+    /// Evaluate this saved inventory (JSON, `-` for standard input, `s3://bucket/key`) instead of
+    /// collecting.
     #[arg(long, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Write the report to FILE (atomically) instead of standard output.
-    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath)]
+    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath, value_parser = crate::output::value_parser())]
     pub output: Option<Output>,
     /// Also write FORMAT to FILE (repeatable), e.g. `--output-format sarif=out.sarif`.
     #[arg(long = "output-format", value_name = "FORMAT=FILE")]
@@ -205,10 +234,11 @@ pub struct ScanArgs {
     pub baseline: Option<PathBuf>,
     /// Write the fingerprints of this scan's failing findings to FILE; they count as baselined
     /// for this run.
-    #[arg(long, value_name = "FILE", value_hint = ValueHint::AnyPath)]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::AnyPath, value_parser = crate::output::value_parser())]
     pub update_baseline: Option<Output>,
-    /// Keep this run's inventory and result in DIR under a dated name, compare with the newest
-    /// earlier run there, and put the drift into the outputs (nightly mode).
+    /// Keep this run's inventory and result in DIR (or under `s3://bucket/prefix/`) under a dated
+    /// name, compare with the newest earlier run there, and put the drift into the outputs
+    /// (nightly mode).
     #[arg(long, value_name = "DIR")]
     pub history: Option<PathBuf>,
     /// With --history: how many runs to keep, this one included [default: 30].
@@ -259,6 +289,8 @@ pub struct ScanArgs {
     pub rules: RuleArgs,
     #[command(flatten)]
     pub targets: TargetArgs,
+    #[command(flatten)]
+    pub s3: S3Args,
 }
 
 #[derive(Debug, Args)]
@@ -270,7 +302,7 @@ pub struct PlanArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Write the report to FILE (atomically) instead of standard output.
-    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath)]
+    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath, value_parser = crate::output::value_parser())]
     pub output: Option<Output>,
     /// Also write FORMAT to FILE (repeatable), e.g. `--output-format sarif=out.sarif`.
     #[arg(long = "output-format", value_name = "FORMAT=FILE")]
@@ -321,6 +353,8 @@ pub struct PlanArgs {
     pub color: ColorChoice,
     #[command(flatten)]
     pub rules: RuleArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -330,8 +364,10 @@ pub struct MergeArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Write the merged document to FILE (atomically) instead of standard output.
-    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath)]
+    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath, value_parser = crate::output::value_parser())]
     pub output: Option<Output>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -354,11 +390,13 @@ pub struct ReportArgs {
     #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
     pub format: ReportFormat,
     /// Write the report to FILE (atomically) instead of standard output.
-    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath)]
+    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath, value_parser = crate::output::value_parser())]
     pub output: Option<Output>,
     /// Render with this minijinja template instead of the bundled one (docs/report.md).
     #[arg(long, value_name = "FILE")]
     pub template: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -377,7 +415,7 @@ pub struct DiffArgs {
     #[arg(long, value_enum, default_value_t = DiffFormat::Table)]
     pub format: DiffFormat,
     /// Write the report to FILE (atomically) instead of standard output.
-    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath)]
+    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath, value_parser = crate::output::value_parser())]
     pub output: Option<Output>,
     /// Suppressions applied to both inventories' findings (repeatable; added to the config's).
     #[arg(long = "suppressions", value_name = "FILE")]
@@ -387,6 +425,8 @@ pub struct DiffArgs {
     pub color: ColorChoice,
     #[command(flatten)]
     pub rules: RuleArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -405,7 +445,7 @@ pub struct DriftArgs {
     #[arg(long, value_enum, default_value_t = DiffFormat::Table)]
     pub format: DiffFormat,
     /// Write the report to FILE (atomically) instead of standard output.
-    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath)]
+    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath, value_parser = crate::output::value_parser())]
     pub output: Option<Output>,
     /// When to colour the table.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
@@ -415,6 +455,8 @@ pub struct DriftArgs {
     pub config: Option<PathBuf>,
     #[command(flatten)]
     pub targets: TargetArgs,
+    #[command(flatten)]
+    pub s3: S3Args,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -483,7 +525,7 @@ pub struct RulesTestArgs {
     #[arg(long)]
     pub coverage: bool,
     /// Write to FILE (atomically) instead of standard output.
-    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath)]
+    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath, value_parser = crate::output::value_parser())]
     pub output: Option<Output>,
 }
 
@@ -579,7 +621,7 @@ pub struct DoctorArgs {
     #[arg(long, value_enum, default_value_t = DoctorFormat::Table)]
     pub format: DoctorFormat,
     /// Write to FILE (atomically) instead of standard output.
-    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath)]
+    #[arg(long, short, value_name = "FILE", value_hint = ValueHint::AnyPath, value_parser = crate::output::value_parser())]
     pub output: Option<Output>,
 }
 

@@ -160,7 +160,7 @@ impl std::str::FromStr for OutputSpec {
         }
         Ok(OutputSpec {
             format,
-            to: Output::from(PathBuf::from(path.trim())),
+            to: crate::output::parse(std::ffi::OsStr::new(path.trim()))?,
         })
     }
 }

@@ -26,6 +26,7 @@ pub mod position;
 pub mod report;
 pub mod result;
 pub mod rules;
+pub mod s3;
 pub mod shard;
 pub mod size;
 pub mod suppress;

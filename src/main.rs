@@ -15,13 +15,17 @@ fn main() -> ExitCode {
     // clap exits with 2 on a usage error and 0 for --help/--version.
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    match ecaudit::cmd::run(cli) {
+    let outcome = ecaudit::cmd::run(cli);
+    // Messages name an S3 input by its URL, not by the local copy read.
+    let code = match outcome {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("ecaudit: error: {}", e.for_terminal());
+            eprintln!("ecaudit: error: {}", ecaudit::s3::shown(&e.for_terminal()));
             ExitCode::from(ecaudit::exit::USAGE)
         }
-    }
+    };
+    ecaudit::s3::remove_copies();
+    code
 }
 
 /// Logs to standard error, each event on one line with what it quotes escaped: RUST_LOG when

@@ -4,6 +4,9 @@
 //! the whole disk cache), standard output with a broken pipe treated as the reader having had
 //! enough.
 //!
+//! An `s3://bucket/key` output is rendered to a local temporary file the same way, then
+//! uploaded as one object (`crate::s3`): never a partial object.
+//!
 //! What is not a regular file is written in place: renaming onto `/dev/null`, `/dev/stdout` or a
 //! FIFO would replace the device with a file. A symbolic link is followed: its target is replaced,
 //! the link stays. A new file gets the usual permissions (0666 less the umask), a replaced one
@@ -15,12 +18,28 @@ use std::fs;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-/// Standard output, or a file. On the command line and in `ecaudit.toml`, `-` is standard output.
+/// Standard output, a file, or an S3 object. On the command line and in `ecaudit.toml`, `-` is
+/// standard output and `s3://bucket/key` an object.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Output {
     #[default]
     Stdout,
     File(PathBuf),
+    S3(crate::s3::S3Url),
+}
+
+/// The clap parser of an output argument ([`parse`]).
+pub fn value_parser() -> impl clap::builder::TypedValueParser<Value = Output> {
+    use clap::builder::TypedValueParser;
+    clap::builder::OsStringValueParser::new().try_map(|arg: OsString| parse(&arg))
+}
+
+/// A command-line or config value: `-`, `s3://bucket/key` (checked here) or a path.
+pub fn parse(arg: &std::ffi::OsStr) -> Result<Output, String> {
+    match crate::s3::is_s3(arg) {
+        true => crate::s3::S3Url::object(arg).map(Output::S3),
+        false => Ok(Output::from(PathBuf::from(arg))),
+    }
 }
 
 /// An output that could not be written.
@@ -62,6 +81,7 @@ impl fmt::Display for Output {
         match self {
             Output::Stdout => f.write_str("standard output"),
             Output::File(path) => path.display().fmt(f),
+            Output::S3(url) => url.fmt(f),
         }
     }
 }
@@ -71,10 +91,10 @@ impl Output {
         matches!(self, Output::Stdout)
     }
 
-    /// The file, if it is one.
+    /// The local file, if it is one.
     pub fn path(&self) -> Option<&Path> {
         match self {
-            Output::Stdout => None,
+            Output::Stdout | Output::S3(_) => None,
             Output::File(path) => Some(path),
         }
     }
@@ -90,6 +110,7 @@ impl Output {
         let written = match self {
             Output::File(path) => write_file(path, render),
             Output::Stdout => write_stdout(render),
+            Output::S3(url) => write_object(url, render),
         };
         written.map_err(|source| WriteError {
             output: self.to_string(),
@@ -142,6 +163,19 @@ fn write_file(path: &Path, render: impl FnOnce(&mut dyn Write) -> io::Result<()>
         tmp.as_file().set_permissions(previous.permissions())?;
     }
     tmp.persist(&path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Rendered whole to a temporary file, then uploaded: a failed render uploads nothing.
+fn write_object(url: &crate::s3::S3Url, render: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let store = crate::s3::store()?;
+    let mut tmp = tempfile::Builder::new().prefix(".ecaudit-").suffix(".tmp").tempfile()?;
+    {
+        let mut out = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        render(&mut out)?;
+        out.flush()?;
+    }
+    store.upload(tmp.path(), url)?;
     Ok(())
 }
 

@@ -34,6 +34,8 @@ impl CollectSettings {
 
 pub fn run(args: &CollectArgs) -> Result<u8, Error> {
     let config = Config::load(args.config.as_deref())?;
+    let profile = args.targets.profile.as_ref().or(config.targets.profile.as_ref());
+    super::common::reach_s3(profile, args.targets.endpoint_url.as_ref(), &args.s3)?;
     collect(&CollectSettings::resolve(args, &config))
 }
 

@@ -3,7 +3,7 @@
 //! collecting, where a collection spools, and how an output looks where it goes.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::Error;
 use crate::cli::{ColorChoice, RuleArgs, TargetArgs};
@@ -234,6 +234,28 @@ fn plain_width() -> u16 {
         .ok()
         .and_then(|c| c.parse().ok())
         .unwrap_or(120)
+}
+
+/// Sets how this command reaches S3 for `s3://` inputs, outputs and histories (the scan's
+/// credential chain, `--profile`, `--endpoint-url`; `--s3-sse`), before anything is read.
+pub fn reach_s3(
+    profile: Option<&String>,
+    endpoint_url: Option<&String>,
+    s3: &crate::cli::S3Args,
+) -> Result<(), Error> {
+    let sse = crate::s3::Sse::from_flags(s3.s3_sse.as_deref(), s3.s3_kms_key_id.as_deref())
+        .map_err(Error::Usage)?;
+    crate::s3::configure(crate::s3::Settings {
+        profile: profile.cloned(),
+        endpoint_url: endpoint_url.cloned(),
+        sse,
+    });
+    Ok(())
+}
+
+/// The file to read for an input argument: itself, or a local copy of its S3 object.
+pub fn input(arg: &Path) -> Result<PathBuf, Error> {
+    Ok(crate::s3::input(arg)?)
 }
 
 #[cfg(test)]

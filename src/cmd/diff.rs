@@ -45,6 +45,7 @@ impl DiffSettings {
 
 pub fn run(args: &DiffArgs) -> Result<u8, Error> {
     let config = Config::load(args.rules.config.as_deref())?;
+    super::common::reach_s3(args.aws.profile.as_ref(), args.aws.endpoint_url.as_ref(), &args.aws.s3)?;
     let settings = DiffSettings::resolve(args, &config);
     // Each evaluation consumes a rule set: two inventories need a second one (loaded quietly: the
     // first one's warnings are the same).
@@ -59,8 +60,8 @@ fn diff(
 ) -> Result<u8, Error> {
     // Rules, config and suppressions are checked before either document is read.
     let suppressions = load_suppressions(&settings.suppressions, &first)?;
-    let old = Input::read(&settings.old)?;
-    let new = Input::read(&settings.new)?;
+    let old = Input::read(&super::common::input(&settings.old)?)?;
+    let new = Input::read(&super::common::input(&settings.new)?)?;
     let (old_side, new_side) = (side(&settings.old, &old), side(&settings.new, &new));
     let report = match (&old, &new) {
         (Input::Inventory(a), Input::Inventory(b)) => DriftReport::new(

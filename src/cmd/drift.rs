@@ -47,9 +47,11 @@ impl DriftSettings {
 pub fn run(args: &DriftArgs) -> Result<u8, Error> {
     // The config (for the size limit) and the state are read and checked before any AWS call.
     let config = Config::load(args.config.as_deref())?;
+    let profile = args.targets.profile.as_ref().or(config.targets.profile.as_ref());
+    super::common::reach_s3(profile, args.targets.endpoint_url.as_ref(), &args.s3)?;
     let settings = DriftSettings::resolve(args, &config);
     let file = args.terraform_state.display().to_string();
-    let text = read_text_at_most(&settings.state, settings.max_document.0)?;
+    let text = read_text_at_most(&super::common::input(&settings.state)?, settings.max_document.0)?;
     // A plan, the JSON of a state or a raw state file, in the shape of `terraform show -json`.
     let state = crate::plan::state_values(&text, &file).map_err(state_error)?;
     drift(&settings, &state)
@@ -77,7 +79,9 @@ fn state_error(e: PlanError) -> Error {
 fn drift(settings: &DriftSettings, state: &serde_json::Value) -> Result<u8, Error> {
     let file = settings.state.display().to_string();
     let inventory = match &settings.source {
-        Source::Inventory(path) => crate::inventory::load_inventory_at_most(path, settings.max_document.0)?,
+        Source::Inventory(path) => {
+            crate::inventory::load_inventory_at_most(&super::common::input(path)?, settings.max_document.0)?
+        }
         Source::Live(targets) => {
             // Validate the state's shape first: an unusable state must not cost a collection.
             crate::drift::terraform::compare(&file, state, &Inventory::new())?;

@@ -7,8 +7,14 @@ use crate::merge::Merged;
 use crate::report;
 
 pub fn run(args: &MergeArgs) -> Result<u8, Error> {
+    super::common::reach_s3(args.aws.profile.as_ref(), args.aws.endpoint_url.as_ref(), &args.aws.s3)?;
     let output = args.output.clone().unwrap_or_default();
-    let merged = crate::merge::merge(&args.files)?;
+    let files = args
+        .files
+        .iter()
+        .map(|f| super::common::input(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let merged = crate::merge::merge(&files)?;
     let (what, count) = match &merged {
         Merged::Inventory(i) => ("inventory", i.deployments.len()),
         Merged::Scan(s) => ("scan result", s.summary.deployments),

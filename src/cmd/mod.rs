@@ -91,6 +91,8 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    #[error(transparent)]
+    S3(#[from] crate::s3::Error),
     #[error("{path}: cannot read: {source}")]
     Read {
         path: String,

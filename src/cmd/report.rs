@@ -12,6 +12,7 @@ pub fn run(args: &ReportArgs) -> Result<u8, Error> {
     if args.history.is_none() && args.since.is_some() {
         return Err(Error::Usage("--since needs --history DIR".into()));
     }
+    super::common::reach_s3(args.aws.profile.as_ref(), args.aws.endpoint_url.as_ref(), &args.aws.s3)?;
     let output = args.output.clone().unwrap_or_default();
     if args.format == crate::report::templates::ReportFormat::Html {
         super::common::html_destination(&output)?;
@@ -36,7 +37,7 @@ pub fn run(args: &ReportArgs) -> Result<u8, Error> {
             AuditReport::new(doc).with_trends(trends)
         }
         (None, Some(result)) => {
-            let doc: Document = document::read(result)?;
+            let doc: Document = document::read(&super::common::input(result)?)?;
             AuditReport::new(doc)
         }
         (None, None) => unreachable!("clap requires a result or --history"),

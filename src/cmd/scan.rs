@@ -280,6 +280,8 @@ fn refuse_conflicts(args: &ScanArgs) -> Result<(), Error> {
 pub fn run(args: &ScanArgs) -> Result<u8, Error> {
     refuse_conflicts(args)?;
     let config = Config::load(args.rules.config.as_deref())?;
+    let profile = args.targets.profile.as_ref().or(config.targets.profile.as_ref());
+    super::common::reach_s3(profile, args.targets.endpoint_url.as_ref(), &args.s3)?;
     let settings = ScanSettings::resolve(args, &config)?;
     let rules = load_rules(&args.rules, &config)?;
     scan(&settings, rules)
@@ -439,13 +441,13 @@ fn evaluate_source(settings: &ScanSettings, rules: RuleSet) -> Result<Evaluated,
     match &settings.source {
         // Nightly mode compares this run's inventory with the previous one and records it.
         Source::Inventory(path) if settings.history.is_some() => {
-            let inventory = crate::inventory::load_inventory(path)?;
+            let inventory = crate::inventory::load_inventory(&super::common::input(path)?)?;
             let now = settings.now.or(inventory.collected_at).unwrap_or_else(Utc::now);
             let result = evaluate(&inventory, rules, now);
             Ok(evaluated(result, None, Some(ThisRun::Loaded(inventory))))
         }
         Source::Inventory(path) => {
-            let text = read_text(path)?;
+            let text = read_text(&super::common::input(path)?)?;
             let doc = Document::parse(&text, &path.display().to_string())?;
             let result = evaluate_document(&doc, rules, settings.now)?;
             // The inventory text is the largest allocation; free it before rendering.
@@ -458,9 +460,12 @@ fn evaluate_source(settings: &ScanSettings, rules: RuleSet) -> Result<Evaluated,
             // disk for `--history`): memory holds findings, not the inventory.
             let collected_at = Utc::now();
             let now = settings.now.unwrap_or(collected_at);
-            // Spooled in the history directory, where it will be recorded.
+            // Spooled in the history directory, where it will be recorded (an S3 history's in
+            // the temporary directory); the history is opened (an S3 prefix listed) first, so
+            // that one that cannot be written costs no AWS call of the scan.
             let history = settings.history.as_ref().map(|h| &h.dir);
-            let dir = SpoolDir(history.cloned());
+            let local = history.filter(|dir| !crate::s3::is_s3(dir.as_os_str()));
+            let dir = SpoolDir(local.cloned());
             if let Some(history) = history {
                 crate::history::History::open(history)?;
             }

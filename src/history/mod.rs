@@ -5,6 +5,7 @@
 
 pub mod age;
 pub mod night;
+mod remote;
 pub mod trend;
 
 use std::fmt;
@@ -84,14 +85,41 @@ pub struct Survey {
     pub ignored: Vec<Ignored>,
 }
 
-/// A history directory.
+/// A history directory, or an S3 prefix read through local copies.
 pub struct History {
+    /// The directory, or where an S3 history's copies are kept.
     dir: PathBuf,
+    remote: Option<remote::Remote>,
+}
+
+fn s3_error(e: crate::s3::Error) -> HistoryError {
+    HistoryError {
+        dir: e.url.clone(),
+        what: e.what,
+        source: std::io::Error::other(e.message),
+    }
 }
 
 impl History {
-    /// Opens `dir`, creating it if needed.
+    /// `s3://bucket/prefix/`, listed now.
+    fn on_s3(dir: &Path) -> Result<History, HistoryError> {
+        let prefix = crate::s3::S3Url::prefix(dir.as_os_str()).map_err(|why| HistoryError {
+            dir: dir.display().to_string(),
+            what: "not an S3 prefix",
+            source: std::io::Error::other(why),
+        })?;
+        let remote = remote::Remote::list(prefix).map_err(s3_error)?;
+        Ok(History {
+            dir: remote.local.path().to_path_buf(),
+            remote: Some(remote),
+        })
+    }
+
+    /// Opens `dir`, creating it if needed; an S3 prefix is listed.
     pub fn open(dir: &Path) -> Result<History, HistoryError> {
+        if crate::s3::is_s3(dir.as_os_str()) {
+            return History::on_s3(dir);
+        }
         std::fs::create_dir_all(dir).map_err(|source| HistoryError {
             dir: dir.display().to_string(),
             what: "cannot create the history directory",
@@ -99,14 +127,20 @@ impl History {
         })?;
         Ok(History {
             dir: dir.to_path_buf(),
+            remote: None,
         })
     }
 
-    /// Opens the history in `dir`, which must exist (a report reads it, never creates it).
+    /// Opens the history in `dir`, which must exist (a report reads it, never creates it); an
+    /// S3 prefix is listed.
     pub fn existing(dir: &Path) -> Result<History, HistoryError> {
+        if crate::s3::is_s3(dir.as_os_str()) {
+            return History::on_s3(dir);
+        }
         match std::fs::metadata(dir) {
             Ok(m) if m.is_dir() => Ok(History {
                 dir: dir.to_path_buf(),
+                remote: None,
             }),
             Ok(_) => Err(HistoryError {
                 dir: dir.display().to_string(),
@@ -133,7 +167,7 @@ impl History {
         let base = at.format(STAMP).to_string();
         let mut stamp = base.clone();
         let mut n = 1;
-        while self.dir.join(format!("{PREFIX}{stamp}{SCAN}")).exists() {
+        while self.has(&format!("{PREFIX}{stamp}{SCAN}")) {
             n += 1;
             stamp = format!("{base}-{n}");
         }
@@ -149,17 +183,56 @@ impl History {
         self.list(Some((stamp, evaluated_at)))
     }
 
-    /// The runs recorded before `this` run (its stamp and evaluation time), or all of them.
-    fn list(&self, this: Option<(&str, DateTime<Utc>)>) -> Result<Survey, HistoryError> {
+    /// Whether the history holds a file of this name.
+    fn has(&self, name: &str) -> bool {
+        match &self.remote {
+            Some(remote) => remote.has(name),
+            None => self.dir.join(name).is_file(),
+        }
+    }
+
+    /// The names of the files of the history.
+    fn names(&self) -> Result<Vec<std::ffi::OsString>, HistoryError> {
+        if let Some(remote) = &self.remote {
+            return Ok(remote.names().map(Into::into).collect());
+        }
         let entries = std::fs::read_dir(&self.dir).map_err(|source| HistoryError {
             dir: self.dir.display().to_string(),
             what: "cannot list the history directory",
             source,
         })?;
+        Ok(entries.flatten().map(|e| e.file_name()).collect())
+    }
+
+    /// Makes the file `path` of a run readable: on S3, downloads it (once).
+    pub fn fetch(&self, path: &Path) -> Result<(), HistoryError> {
+        match &self.remote {
+            Some(remote) => remote.fetch(path).map_err(s3_error),
+            None => Ok(()),
+        }
+    }
+
+    /// Where the file `path` of a run is written: the file, or its S3 object.
+    pub fn output(&self, path: &Path) -> crate::output::Output {
+        match &self.remote {
+            Some(remote) => crate::output::Output::S3(remote.url_of(path)),
+            None => crate::output::Output::File(path.to_path_buf()),
+        }
+    }
+
+    /// The file `path` of a run as messages and reports name it: its path, or its S3 URL.
+    pub fn shown(&self, path: &Path) -> String {
+        match &self.remote {
+            Some(remote) => remote.url_of(path).to_string(),
+            None => path.display().to_string(),
+        }
+    }
+
+    /// The runs recorded before `this` run (its stamp and evaluation time), or all of them.
+    fn list(&self, this: Option<(&str, DateTime<Utc>)>) -> Result<Survey, HistoryError> {
         let this_stamp = this.and_then(|(stamp, _)| parse_stamp(stamp));
         let mut survey = Survey::default();
-        for entry in entries.flatten() {
-            let raw = entry.file_name();
+        for raw in self.names()? {
             let lossy = raw.to_string_lossy();
             if !(lossy.starts_with(PREFIX) && lossy.ends_with(SCAN)) {
                 continue;
@@ -184,8 +257,12 @@ impl History {
                 continue;
             }
             let run = self.run(run_stamp);
-            if !run.inventory.is_file() {
+            if !self.has(&format!("{PREFIX}{run_stamp}{INVENTORY}")) {
                 // Half written (or being written): not a run yet, and not a stranger either.
+                continue;
+            }
+            if let Err(e) = self.fetch(&run.scan) {
+                ignore(format!("it cannot be read: {e}"));
                 continue;
             }
             match night::evaluated_at(&run.scan) {
@@ -233,6 +310,11 @@ impl History {
         runs.sort_by_key(|r| parse_stamp(&r.stamp));
         let excess = runs.len().saturating_sub(keep.saturating_sub(1));
         let old: Vec<Run> = runs.into_iter().take(excess).cloned().collect();
+        if let Some(remote) = &self.remote {
+            let files: Vec<&Path> = old.iter().flat_map(|r| [r.scan.as_path(), r.inventory.as_path()]).collect();
+            remote.delete(&files).map_err(s3_error)?;
+            return Ok(old);
+        }
         for run in &old {
             for file in [&run.scan, &run.inventory] {
                 std::fs::remove_file(file).map_err(|source| HistoryError {

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use crate::cmd::Error;
 use crate::history::Recorded;
 use crate::inventory::{Deployment, Document, Inventory, InventoryError, Spooled, read_text};
-use crate::output::Output;
 use crate::report;
 use crate::result::ScanResult;
 use crate::result::Summary;
@@ -86,8 +85,11 @@ impl Recorder {
         keep: usize,
     ) -> Result<(), Error> {
         let run = self.history.run(&self.stamp);
-        Output::File(run.inventory).write(|w| inventory.write(w))?;
-        Output::File(run.scan).write(|w| document::write(result, summary, Severity::Info, false, w))?;
+        // The inventory first: a run whose result is there is complete.
+        self.history.output(&run.inventory).write(|w| inventory.write(w))?;
+        self.history
+            .output(&run.scan)
+            .write(|w| document::write(result, summary, Severity::Info, false, w))?;
         let pruned = self.history.prune(keep, &self.earlier)?;
         eprintln!(
             "ecaudit: recorded run {} in {}{}",
@@ -132,7 +134,7 @@ pub fn compare_with_history(
     }
     // The deployments that drifted since the newest earlier run whose inventory reads.
     let compare = |prev: &crate::history::Run| -> Result<(Side, Side, InventoryDrift), DriftError> {
-        let file = prev.inventory.display().to_string();
+        let file = history.shown(&prev.inventory);
         let text = read_text(&prev.inventory)?;
         let old = Document::parse(&text, &file)?;
         let drift = crate::drift::diff_each(
@@ -151,7 +153,7 @@ pub fn compare_with_history(
         Ok((
             side(file, &old.header, old.len()),
             side(
-                history.run(&stamp).inventory.display().to_string(),
+                history.shown(&history.run(&stamp).inventory),
                 inventory.header(),
                 inventory.len(),
             ),
@@ -184,12 +186,16 @@ pub fn compare_with_history(
             }
         };
         if deployments.is_none() {
-            match compare(&prev.run) {
+            let compared = history
+                .fetch(&prev.run.inventory)
+                .map_err(|e| e.to_string())
+                .and_then(|()| compare(&prev.run).map_err(|e| e.to_string()));
+            match compared {
                 Ok(drift) => deployments = Some(drift),
                 Err(e) => eprintln!(
                     "ecaudit: warning: the previous run {} cannot be compared: {}",
                     prev.run.stamp,
-                    text::terminal(&e.to_string())
+                    text::terminal(&e)
                 ),
             }
         }
