@@ -5,6 +5,7 @@
 pub mod asff;
 pub mod http;
 pub mod notify;
+pub mod security_hub;
 
 /// A delivery that did not arrive, after its retries. The message names where it went by
 /// scheme and host only: a webhook URL's path is its secret.
