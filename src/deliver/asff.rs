@@ -367,7 +367,10 @@ mod tests {
         let d = result.resource(f);
         assert_eq!(
             asff.id,
-            format!("ecaudit/{}", crate::result::fingerprint("snapshot-retention", &d.arn))
+            format!(
+                "ecaudit/{}",
+                crate::result::fingerprint("snapshot-retention", &d.arn)
+            )
         );
         assert_eq!(
             asff.product_arn,
@@ -376,7 +379,10 @@ mod tests {
                 d.region, d.account_id, d.account_id
             )
         );
-        assert_eq!(asff.compliance.security_control_id.as_deref(), Some("ElastiCache.1"));
+        assert_eq!(
+            asff.compliance.security_control_id.as_deref(),
+            Some("ElastiCache.1")
+        );
         assert_eq!(names(&asff), Some(("snapshot-retention", d.arn.as_str())));
         insta::assert_json_snapshot!(asff);
     }
@@ -394,7 +400,10 @@ mod tests {
         let mut suppressed = result.findings[first(&result, Status::Fail, "multi-az")].clone();
         suppressed.status = Status::Suppressed;
         let a = of(&result, &suppressed, "aws", now).unwrap();
-        assert_eq!((a.compliance.status.as_str(), a.record_state.as_str()), ("FAILED", "ARCHIVED"));
+        assert_eq!(
+            (a.compliance.status.as_str(), a.record_state.as_str()),
+            ("FAILED", "ARCHIVED")
+        );
         let mut undecided = suppressed.clone();
         undecided.status = Status::Error;
         assert_eq!(of(&result, &undecided, "aws", now), None);
@@ -423,11 +432,18 @@ mod tests {
                 .all(|v| v.chars().count() <= limit::FIELD_VALUE)
         );
         let omitted: usize = a.product_fields["ecaudit/EvidenceOmitted"].parse().unwrap();
-        let shown = a.product_fields.keys().filter(|k| k.contains("Evidence/")).count();
+        let shown = a
+            .product_fields
+            .keys()
+            .filter(|k| k.contains("Evidence/"))
+            .count();
         assert_eq!(shown + omitted, 100);
         let tags = &a.resources[0].tags;
         assert_eq!(tags.len(), limit::TAGS);
-        assert!(tags.iter().all(|(k, v)| k.chars().count() <= 128 && v.chars().count() <= 256));
+        assert!(
+            tags.iter()
+                .all(|(k, v)| k.chars().count() <= 128 && v.chars().count() <= 256)
+        );
         // Far under the 240 KB a finding may take.
         assert!(serde_json::to_vec(&a).unwrap().len() < 240 * 1024);
         assert_eq!(cut("abc", 3), "abc");
@@ -438,8 +454,20 @@ mod tests {
     fn a_held_record_is_archived_only_when_judged_and_no_longer_failing() {
         let result = fleet();
         let now = at("2026-11-25T07:00:00Z");
-        let fail = of(&result, &result.findings[first(&result, Status::Fail, "multi-az")], "aws", now).unwrap();
-        let pass = of(&result, &result.findings[first(&result, Status::Pass, "multi-az")], "aws", now).unwrap();
+        let fail = of(
+            &result,
+            &result.findings[first(&result, Status::Fail, "multi-az")],
+            "aws",
+            now,
+        )
+        .unwrap();
+        let pass = of(
+            &result,
+            &result.findings[first(&result, Status::Pass, "multi-az")],
+            "aws",
+            now,
+        )
+        .unwrap();
         // Not judged (a unit not read, a rule not run): untouched.
         assert_eq!(resolution(&fail, None, false, now), None);
         assert_eq!(resolution(&fail, Some(Some(pass.clone())), false, now), None);
@@ -451,7 +479,11 @@ mod tests {
         // Gone from a unit read whole: the held record, passed and archived.
         let gone = resolution(&fail, None, true, now).unwrap();
         assert_eq!(
-            (gone.compliance.status.as_str(), gone.record_state.as_str(), gone.id.as_str()),
+            (
+                gone.compliance.status.as_str(),
+                gone.record_state.as_str(),
+                gone.id.as_str()
+            ),
             ("PASSED", "ARCHIVED", fail.id.as_str())
         );
         assert_eq!(gone.product_fields["ecaudit/Status"], "not_found");

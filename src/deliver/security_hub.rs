@@ -79,7 +79,12 @@ async fn run(result: &ScanResult, options: &CollectOptions, now: DateTime<Utc>) 
         .iter()
         .filter(|c| c.region.as_ref() != "global")
         .map(|c| (c.account_id.to_string(), c.region.to_string()))
-        .chain(result.resources.iter().map(|d| (d.account_id.clone(), d.region.clone())))
+        .chain(
+            result
+                .resources
+                .iter()
+                .map(|d| (d.account_id.clone(), d.region.clone())),
+        )
         .collect();
     units.retain(|(account, region)| reach.read_whole(account, region));
 
@@ -134,9 +139,9 @@ async fn run(result: &ScanResult, options: &CollectOptions, now: DateTime<Utc>) 
             Ok(config) => {
                 configs.insert(account.to_string(), config);
             }
-            Err(why) => out.failures.push(format!(
-                "account {account}: nothing published: {why}"
-            )),
+            Err(why) => out
+                .failures
+                .push(format!("account {account}: nothing published: {why}")),
         }
     }
     let client = |account: &str, region: &str| {
@@ -203,9 +208,8 @@ async fn run(result: &ScanResult, options: &CollectOptions, now: DateTime<Utc>) 
     let imports: Vec<_> = work
         .into_iter()
         .filter_map(|(unit, records)| {
-            let Some(client) = client(&unit.0, &unit.1) else {
-                return None;
-            };
+            // An account without credentials is already reported.
+            let client = client(&unit.0, &unit.1)?;
             Some(async move { import(&client, &unit, records).await })
         })
         .collect();
@@ -225,7 +229,11 @@ async fn caller(config: &SdkConfig, recorder: &CallRecorder) -> Result<(String, 
             .interceptor(recorder.totals_only("caller", "global"))
             .build(),
     );
-    let identity = sts.get_caller_identity().send().await.map_err(|e| described(&e))?;
+    let identity = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| described(&e))?;
     let account = identity.account().unwrap_or_default().to_string();
     let partition = identity
         .arn()
@@ -475,11 +483,7 @@ fn to_sdk(a: &Asff) -> sh::AwsSecurityFinding {
         .description(&a.description)
         .set_remediation(a.remediation.as_ref().map(|r| {
             sh::Remediation::builder()
-                .recommendation(
-                    sh::Recommendation::builder()
-                        .text(&r.recommendation.text)
-                        .build(),
-                )
+                .recommendation(sh::Recommendation::builder().text(&r.recommendation.text).build())
                 .build()
         }))
         .set_resources(Some(resources))
@@ -519,9 +523,7 @@ fn from_sdk(f: &sh::AwsSecurityFinding) -> Option<Asff> {
         last_observed_at: f.last_observed_at().unwrap_or(f.updated_at()?).to_string(),
         created_at: f.created_at()?.to_string(),
         updated_at: f.updated_at()?.to_string(),
-        severity: asff::Label {
-            label: label.clone(),
-        },
+        severity: asff::Label { label: label.clone() },
         finding_provider_fields: asff::ProviderFields {
             severity: asff::Label { label },
             types: f.types().to_vec(),
@@ -570,10 +572,7 @@ fn from_sdk(f: &sh::AwsSecurityFinding) -> Option<Asff> {
             .filter(|(k, _)| k.starts_with(asff::PREFIX))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
-        record_state: f
-            .record_state()
-            .map_or("ACTIVE", |s| s.as_str())
-            .to_string(),
+        record_state: f.record_state().map_or("ACTIVE", |s| s.as_str()).to_string(),
     })
 }
 
@@ -591,10 +590,7 @@ impl Published {
             calls.join(", ")
         );
         for failure in &self.failures {
-            eprintln!(
-                "ecaudit: error: Security Hub: {}",
-                crate::text::terminal(failure)
-            );
+            eprintln!("ecaudit: error: Security Hub: {}", crate::text::terminal(failure));
         }
         self.failures.is_empty()
     }

@@ -643,7 +643,10 @@ async fn organization_scan_calls_exactly_the_documented_iam_actions() {
         actions("docs/iam-policy.json"),
         actions("docs/iam-policy-security-hub.json"),
     );
-    assert_eq!(called, read_only, "the calls made and docs/iam-policy.json differ");
+    assert_eq!(
+        called, read_only,
+        "the calls made and docs/iam-policy.json differ"
+    );
     // Publishing's calls, as ecaudit reports them: `calls: securityhub:GetFindings ×2, ...`.
     let line = run
         .stderr()

@@ -46,11 +46,7 @@ async fn held(cfg: &SdkConfig) -> Vec<Held> {
                 resource_type: r.r#type().unwrap().into(),
                 resource_arn: r.id().unwrap().into(),
                 compliance: f.compliance().unwrap().status().unwrap().as_str().into(),
-                control: f
-                    .compliance()
-                    .unwrap()
-                    .security_control_id()
-                    .map(str::to_string),
+                control: f.compliance().unwrap().security_control_id().map(str::to_string),
                 record_state: f.record_state().unwrap().as_str().into(),
                 fields: f
                     .product_fields()
@@ -145,7 +141,13 @@ async fn the_first_run_imports_exactly_the_failing_findings_as_asff() {
     failing_group(&east, "orders", "10.1.0.0/16").await;
 
     // Without --publish, nothing goes to Security Hub.
-    scan(&aws, "us-east-1", "plain.json", &["--organization", "--exit-zero"]).expect(0);
+    scan(
+        &aws,
+        "us-east-1",
+        "plain.json",
+        &["--organization", "--exit-zero"],
+    )
+    .expect(0);
     assert_eq!(calls(&aws, "BatchImportFindings") + calls(&aws, "GetFindings"), 0);
     assert!(held(&east).await.is_empty());
 
@@ -162,7 +164,10 @@ async fn the_first_run_imports_exactly_the_failing_findings_as_asff() {
     let held = held(&east).await;
     let ids: BTreeSet<String> = held.iter().map(|h| h.id.clone()).collect();
     let expected: BTreeSet<String> = failing.iter().map(id_of).collect();
-    assert_eq!(ids, expected, "exactly the failing findings, by their fingerprints");
+    assert_eq!(
+        ids, expected,
+        "exactly the failing findings, by their fingerprints"
+    );
     for f in &failing {
         let h = held.iter().find(|h| h.id == id_of(f)).unwrap();
         assert_eq!(h.generator, format!("ecaudit/{}", f["rule_id"].as_str().unwrap()));
@@ -174,8 +179,14 @@ async fn the_first_run_imports_exactly_the_failing_findings_as_asff() {
         assert_eq!(h.severity, severity);
         assert_eq!(h.resource_arn, f["resource_arn"].as_str().unwrap());
         assert_eq!(h.resource_type, "AwsElastiCacheReplicationGroup");
-        assert_eq!((h.compliance.as_str(), h.record_state.as_str()), ("FAILED", "ACTIVE"));
-        assert_eq!(h.fields["ecaudit/Fingerprint"], f["fingerprint"].as_str().unwrap());
+        assert_eq!(
+            (h.compliance.as_str(), h.record_state.as_str()),
+            ("FAILED", "ACTIVE")
+        );
+        assert_eq!(
+            h.fields["ecaudit/Fingerprint"],
+            f["fingerprint"].as_str().unwrap()
+        );
         assert_eq!(h.fields["ecaudit/RuleId"], f["rule_id"].as_str().unwrap());
         // The owners from the organization.
         assert_eq!(h.fields["ecaudit/AccountName"], "master");
@@ -183,15 +194,29 @@ async fn the_first_run_imports_exactly_the_failing_findings_as_asff() {
     }
     let retention = record(&held, "snapshot-retention", "orders");
     assert_eq!(retention.control.as_deref(), Some("ElastiCache.1"));
-    assert!(retention.fields.keys().any(|k| k.starts_with("ecaudit/Evidence/")));
+    assert!(
+        retention
+            .fields
+            .keys()
+            .any(|k| k.starts_with("ecaudit/Evidence/"))
+    );
     // One unit: one search, one import.
     assert_eq!(calls(&aws, "GetFindings"), 1);
     assert_eq!(calls(&aws, "BatchImportFindings"), 1);
 
     // Run again: the same records (stable ids), updated in place.
-    scan(&aws, "us-east-1", "again.json", &["--exit-zero", "--publish", "security-hub"]).expect(0);
+    scan(
+        &aws,
+        "us-east-1",
+        "again.json",
+        &["--exit-zero", "--publish", "security-hub"],
+    )
+    .expect(0);
     let again = self::held(&east).await;
-    assert_eq!(again.iter().map(|h| h.id.clone()).collect::<BTreeSet<_>>(), expected);
+    assert_eq!(
+        again.iter().map(|h| h.id.clone()).collect::<BTreeSet<_>>(),
+        expected
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -200,7 +225,13 @@ async fn a_fixed_finding_is_archived_as_passed_and_the_others_stay_active() {
     let east = aws.config("us-east-1").await;
     failing_group(&east, "orders", "10.1.0.0/16").await;
     failing_group(&east, "retired", "10.2.0.0/16").await;
-    scan(&aws, "us-east-1", "monday.json", &["--exit-zero", "--publish", "security-hub"]).expect(0);
+    scan(
+        &aws,
+        "us-east-1",
+        "monday.json",
+        &["--exit-zero", "--publish", "security-hub"],
+    )
+    .expect(0);
     let monday = held(&east).await;
     assert!(monday.iter().all(|h| h.record_state == "ACTIVE"));
     let retired: Vec<String> = monday
@@ -217,7 +248,12 @@ async fn a_fixed_finding_is_archived_as_passed_and_the_others_stay_active() {
         .send()
         .await
         .unwrap();
-    let run = scan(&aws, "us-east-1", "tuesday.json", &["--exit-zero", "--publish", "security-hub"]);
+    let run = scan(
+        &aws,
+        "us-east-1",
+        "tuesday.json",
+        &["--exit-zero", "--publish", "security-hub"],
+    );
     run.expect(0);
     let tuesday = aws.json("tuesday.json");
     let still_failing: BTreeSet<String> = findings_of(&tuesday, &["fail"]).iter().map(id_of).collect();
@@ -229,19 +265,32 @@ async fn a_fixed_finding_is_archived_as_passed_and_the_others_stay_active() {
         } else {
             ("PASSED", "ARCHIVED")
         };
-        assert_eq!((h.compliance.as_str(), h.record_state.as_str()), expected, "{h:?}");
+        assert_eq!(
+            (h.compliance.as_str(), h.record_state.as_str()),
+            expected,
+            "{h:?}"
+        );
     }
     let fixed = record(&after, "snapshot-retention", "orders");
-    assert_eq!((fixed.compliance.as_str(), fixed.record_state.as_str()), ("PASSED", "ARCHIVED"));
+    assert_eq!(
+        (fixed.compliance.as_str(), fixed.record_state.as_str()),
+        ("PASSED", "ARCHIVED")
+    );
     assert_eq!(fixed.fields["ecaudit/Status"], "pass");
     let open = record(&after, "multi-az", "orders");
-    assert_eq!((open.compliance.as_str(), open.record_state.as_str()), ("FAILED", "ACTIVE"));
+    assert_eq!(
+        (open.compliance.as_str(), open.record_state.as_str()),
+        ("FAILED", "ACTIVE")
+    );
     // The deleted deployment's records: archived. moto lists a deleted group as `deleting` for a
     // while (not applicable); one no longer listed is `not_found` (see the inventory test below).
     for id in &retired {
         let h = after.iter().find(|h| &h.id == id).unwrap();
         assert_eq!(h.record_state, "ARCHIVED");
-        assert!(["not_applicable", "not_found"].contains(&h.fields["ecaudit/Status"].as_str()), "{h:?}");
+        assert!(
+            ["not_applicable", "not_found"].contains(&h.fields["ecaudit/Status"].as_str()),
+            "{h:?}"
+        );
     }
     let archived = monday.iter().filter(|h| !still_failing.contains(&h.id)).count();
     assert!(archived > retired.len());
@@ -250,7 +299,13 @@ async fn a_fixed_finding_is_archived_as_passed_and_the_others_stay_active() {
 
 /// Two regions of the caller's account, one in each shard of `--shard K/2`.
 fn regions_in_two_shards() -> (String, String) {
-    let candidates = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2"];
+    let candidates = [
+        "us-east-1",
+        "us-west-2",
+        "eu-west-1",
+        "eu-central-1",
+        "ap-southeast-2",
+    ];
     let first = candidates[0];
     let other = candidates
         .iter()
@@ -267,7 +322,13 @@ async fn units_a_run_did_not_read_keep_their_findings() {
     let (cfg_a, cfg_b) = (aws.config(&a).await, aws.config(&b).await);
     failing_group(&cfg_a, "alpha", "10.1.0.0/16").await;
     failing_group(&cfg_b, "bravo", "10.2.0.0/16").await;
-    scan(&aws, &both, "first.json", &["--exit-zero", "--publish", "security-hub"]).expect(0);
+    scan(
+        &aws,
+        &both,
+        "first.json",
+        &["--exit-zero", "--publish", "security-hub"],
+    )
+    .expect(0);
     let state = |held: &[Held], id: &str| {
         let h = record(held, "snapshot-retention", id);
         (h.compliance.clone(), h.record_state.clone())
@@ -281,10 +342,19 @@ async fn units_a_run_did_not_read_keep_their_findings() {
 
     // The shard that reads region a only: b's records are not its to archive.
     let shard = format!("{}/2", ecaudit::shard::shard_of(ACCOUNT, &a, 2));
-    scan(&aws, &both, "shard.json", &["--exit-zero", "--shard", &shard, "--publish", "security-hub"])
-        .expect(0);
+    scan(
+        &aws,
+        &both,
+        "shard.json",
+        &["--exit-zero", "--shard", &shard, "--publish", "security-hub"],
+    )
+    .expect(0);
     assert_eq!(state(&held(&cfg_a).await, "alpha"), archived);
-    assert_eq!(state(&held(&cfg_b).await, "bravo"), active, "another shard's unit");
+    assert_eq!(
+        state(&held(&cfg_b).await, "bravo"),
+        active,
+        "another shard's unit"
+    );
 
     // A run whose read of region b fails: a coverage gap, not a fix.
     aws.proxy().set(Faults {
@@ -297,22 +367,40 @@ async fn units_a_run_did_not_read_keep_their_findings() {
         }],
         ..Faults::none()
     });
-    let gap = scan(&aws, &both, "gap.json", &["--exit-zero", "--publish", "security-hub"]);
+    let gap = scan(
+        &aws,
+        &both,
+        "gap.json",
+        &["--exit-zero", "--publish", "security-hub"],
+    );
     gap.expect(0);
     assert!(aws.json("gap.json")["summary"]["coverage_gaps"].as_u64().unwrap() > 0);
     assert_eq!(state(&held(&cfg_b).await, "bravo"), active, "a unit with a gap");
-    assert_eq!(calls(&aws, "GetFindings"), 1, "only the unit read whole is searched");
+    assert_eq!(
+        calls(&aws, "GetFindings"),
+        1,
+        "only the unit read whole is searched"
+    );
 
     // Read again whole: archived.
     aws.proxy().set(Faults::none());
-    scan(&aws, &both, "whole.json", &["--exit-zero", "--publish", "security-hub"]).expect(0);
+    scan(
+        &aws,
+        &both,
+        "whole.json",
+        &["--exit-zero", "--publish", "security-hub"],
+    )
+    .expect(0);
     assert_eq!(state(&held(&cfg_b).await, "bravo"), archived);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_record_is_retried_and_one_always_refused_gives_exit_3() {
     let aws = Aws::behind_proxy_with(
-        &[("ECAUDIT_MOTO_SECURITYHUB_REFUSE", "flaky-cache:1,broken-cache:always")],
+        &[(
+            "ECAUDIT_MOTO_SECURITYHUB_REFUSE",
+            "flaky-cache:1,broken-cache:always",
+        )],
         Faults::none(),
     );
     let east = aws.config("us-east-1").await;
@@ -323,7 +411,10 @@ async fn a_refused_record_is_retried_and_one_always_refused_gives_exit_3() {
     run.expect(3);
     let doc = aws.json("scan.json");
     let failing = findings_of(&doc, &["fail"]);
-    let broken: Vec<&Value> = failing.iter().filter(|f| f["resource_id"] == "broken-cache").collect();
+    let broken: Vec<&Value> = failing
+        .iter()
+        .filter(|f| f["resource_id"] == "broken-cache")
+        .collect();
     assert!(!broken.is_empty());
     for f in &broken {
         run.stderr_has(&format!("finding {} (", id_of(f)));
@@ -335,15 +426,28 @@ async fn a_refused_record_is_retried_and_one_always_refused_gives_exit_3() {
     let ids: BTreeSet<String> = held.iter().map(|h| h.id.clone()).collect();
     for f in &failing {
         let imported = ids.contains(&id_of(f));
-        assert_eq!(imported, f["resource_id"] == "flaky-cache", "{}", f["fingerprint"]);
+        assert_eq!(
+            imported,
+            f["resource_id"] == "flaky-cache",
+            "{}",
+            f["fingerprint"]
+        );
     }
-    assert!(!run.stderr().contains("testing"), "no credential on standard error");
+    assert!(
+        !run.stderr().contains("testing"),
+        "no credential on standard error"
+    );
 
     // --exit-zero keeps 0, and still says what was not imported.
     aws.proxy().set(Faults::none());
-    scan(&aws, "us-east-1", "again.json", &["--exit-zero", "--publish", "security-hub"])
-        .expect(0)
-        .stderr_has("not imported after 3 attempt(s)");
+    scan(
+        &aws,
+        "us-east-1",
+        "again.json",
+        &["--exit-zero", "--publish", "security-hub"],
+    )
+    .expect(0)
+    .stderr_has("not imported after 3 attempt(s)");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -355,7 +459,10 @@ async fn more_than_100_findings_go_in_calls_of_at_most_100() {
     for d in fleet["deployments"].as_array_mut().unwrap() {
         let arn = d["arn"].as_str().unwrap().to_string();
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
-        d["arn"] = json!(format!("{}:{}:{}:us-east-1:{ACCOUNT}:{}", parts[0], parts[1], parts[2], parts[5]));
+        d["arn"] = json!(format!(
+            "{}:{}:{}:us-east-1:{ACCOUNT}:{}",
+            parts[0], parts[1], parts[2], parts[5]
+        ));
         d["account_id"] = json!(ACCOUNT);
         d["region"] = json!("us-east-1");
     }
@@ -400,7 +507,17 @@ async fn more_than_100_findings_go_in_calls_of_at_most_100() {
     std::fs::write(aws.path("fleet.json"), serde_json::to_vec(&fleet).unwrap()).unwrap();
     aws.live(
         "scan",
-        &["--inventory", "fleet.json", "--format", "json", "--output", "next.json", "--exit-zero", "--publish", "security-hub"],
+        &[
+            "--inventory",
+            "fleet.json",
+            "--format",
+            "json",
+            "--output",
+            "next.json",
+            "--exit-zero",
+            "--publish",
+            "security-hub",
+        ],
     )
     .expect(0);
     let after = held(&east).await;
@@ -408,7 +525,11 @@ async fn more_than_100_findings_go_in_calls_of_at_most_100() {
     assert!(!archived.is_empty());
     for h in archived {
         assert_eq!(
-            (h.compliance.as_str(), h.record_state.as_str(), h.fields["ecaudit/Status"].as_str()),
+            (
+                h.compliance.as_str(),
+                h.record_state.as_str(),
+                h.fields["ecaudit/Status"].as_str()
+            ),
             ("PASSED", "ARCHIVED", "not_found")
         );
     }
