@@ -687,6 +687,24 @@ outputs = [\"sarif=config.sarif\"]\n[gate]\nsla = \"critical=7d,high=30d\"\nfail
     }
 
     #[test]
+    fn publishing_takes_the_targets_credentials_with_a_saved_inventory_too() {
+        assert!(settings(&[], "").unwrap().publish.is_none());
+        let cli = [
+            "--inventory",
+            "fleet.json",
+            "--role-name",
+            "Audit",
+            "--publish",
+            "security-hub",
+        ];
+        let publish = settings(&cli, "").unwrap().publish.unwrap();
+        assert_eq!(publish.role_name.as_deref(), Some("Audit"));
+        assert!(settings(&["--publish", "security-hub", "--publish", "security-hub"], "").is_ok());
+        use clap::Parser;
+        assert!(crate::cli::Cli::try_parse_from(["ecaudit", "scan", "--publish", "s3"]).is_err());
+    }
+
+    #[test]
     fn tag_suppressions_are_the_configs_and_off_without_it() {
         assert_eq!(settings(&[], "").unwrap().tags, TagPolicy::default());
         assert!(!TagPolicy::default().enabled);
