@@ -31,6 +31,8 @@ mod limit {
     /// three of its own (`aws/securityhub/...`), so we keep to fewer.
     pub const PRODUCT_FIELDS: usize = 45;
     pub const FIELD_VALUE: usize = 2048;
+    /// A record's JSON: BatchImportFindings takes findings of up to 240 KB.
+    pub const BYTES: usize = 200 * 1024;
     /// `Resources[].Tags`: 50 pairs, keys of 128 characters, values of 256.
     pub const TAGS: usize = 50;
     pub const TAG_KEY: usize = 128;
@@ -217,7 +219,7 @@ pub fn of(result: &ScanResult, f: &Finding, partition: &str, now: DateTime<Utc>)
         .map(|(k, v)| (cut(k, limit::TAG_KEY), cut(v, limit::TAG_VALUE)))
         .collect();
     let observed = result.collected_at.unwrap_or(result.evaluated_at);
-    Some(Asff {
+    let mut record = Asff {
         schema_version: SCHEMA_VERSION.into(),
         id: cut(&id(&r.fingerprint), limit::ID),
         product_arn: product_arn(partition, &r.region, &r.account_id),
@@ -264,7 +266,40 @@ pub fn of(result: &ScanResult, f: &Finding, partition: &str, now: DateTime<Utc>)
         },
         product_fields: fields.0,
         record_state: record_state.into(),
-    })
+    };
+    fit(&mut record, r.evidence.len());
+    Some(record)
+}
+
+/// Drops evidence fields, the last first, then the resource's tags, until the record's JSON
+/// takes at most [`limit::BYTES`]; the evidence left out is counted. What remains is bounded by
+/// the other fields' limits far below it, even with every character escaped.
+fn fit(record: &mut Asff, evidence: usize) {
+    let size = |r: &Asff| serde_json::to_vec(r).map_or(usize::MAX, |v| v.len());
+    let evidence_key = |k: &String| k.starts_with("ecaudit/Evidence/");
+    while size(record) > limit::BYTES {
+        let last = record
+            .product_fields
+            .keys()
+            .rev()
+            .find(|k| evidence_key(k))
+            .cloned();
+        match (last, record.resources.first_mut()) {
+            (Some(key), _) => {
+                record.product_fields.remove(&key);
+            }
+            (None, Some(resource)) if !resource.tags.is_empty() => {
+                resource.tags.pop_last();
+            }
+            _ => break,
+        }
+        let shown = record.product_fields.keys().filter(|k| evidence_key(k)).count();
+        if shown < evidence {
+            record
+                .product_fields
+                .insert(format!("{PREFIX}EvidenceOmitted"), (evidence - shown).to_string());
+        }
+    }
 }
 
 /// `ProductFields` under our prefix, within the count and length limits.
@@ -446,6 +481,19 @@ mod tests {
         );
         // Far under the 240 KB a finding may take.
         assert!(serde_json::to_vec(&a).unwrap().len() < 240 * 1024);
+        // Characters JSON escapes take six bytes each: evidence is dropped until the record
+        // fits, and counted.
+        result.findings[i].evidence = (0..40).map(|_| "\u{7}".repeat(3_000)).collect();
+        let a = of(&result, &result.findings[i], "aws", at("2026-11-25T07:00:00Z")).unwrap();
+        assert!(serde_json::to_vec(&a).unwrap().len() <= limit::BYTES);
+        let omitted: usize = a.product_fields["ecaudit/EvidenceOmitted"].parse().unwrap();
+        let shown = a
+            .product_fields
+            .keys()
+            .filter(|k| k.contains("Evidence/"))
+            .count();
+        assert!(shown > 0 && omitted > 0);
+        assert_eq!(shown + omitted, 40);
         assert_eq!(cut("abc", 3), "abc");
         assert_eq!(cut("abcd", 3), "ab…");
     }
