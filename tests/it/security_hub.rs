@@ -220,7 +220,7 @@ async fn the_first_run_imports_exactly_the_failing_findings_as_asff() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_fixed_finding_is_archived_as_passed_and_the_others_stay_active() {
+async fn fixed_and_suppressed_findings_are_archived_and_the_others_stay_active() {
     let aws = Aws::behind_proxy(Faults::none());
     let east = aws.config("us-east-1").await;
     failing_group(&east, "orders", "10.1.0.0/16").await;
@@ -295,6 +295,34 @@ async fn a_fixed_finding_is_archived_as_passed_and_the_others_stay_active() {
     let archived = monday.iter().filter(|h| !still_failing.contains(&h.id)).count();
     assert!(archived > retired.len());
     run.stderr_has(&format!("{archived} archived"));
+
+    // Suppressed the next night: archived, still failing, with the reason.
+    std::fs::write(
+        aws.path("suppressions.yaml"),
+        "suppressions:\n  - rule: multi-az\n    resource: orders\n    reason: single-AZ by design\n",
+    )
+    .unwrap();
+    scan(
+        &aws,
+        "us-east-1",
+        "wednesday.json",
+        &[
+            "--exit-zero",
+            "--suppressions",
+            "suppressions.yaml",
+            "--publish",
+            "security-hub",
+        ],
+    )
+    .expect(0);
+    let wednesday = held(&east).await;
+    let accepted = record(&wednesday, "multi-az", "orders");
+    assert_eq!(
+        (accepted.compliance.as_str(), accepted.record_state.as_str()),
+        ("FAILED", "ARCHIVED")
+    );
+    assert_eq!(accepted.fields["ecaudit/Status"], "suppressed");
+    assert_eq!(accepted.fields["ecaudit/WaiverReason"], "single-AZ by design");
 }
 
 /// Two regions of the caller's account, one in each shard of `--shard K/2`.
