@@ -266,6 +266,11 @@ pub struct ScanArgs {
     /// How many failing findings (and newly failing, resolved, gaps) a notification lists.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub notify_limit: usize,
+    /// Publish the findings once the outputs are written: `security-hub` imports the failing
+    /// ones into AWS Security Hub (ASFF) in each finding's own account and region, and archives
+    /// those that no longer fail in the units this run read (see docs/delivery.md).
+    #[arg(long, value_enum, value_name = "DESTINATION")]
+    pub publish: Vec<crate::deliver::security_hub::Destination>,
     /// Exit 1 when a finding of this severity or higher fails [default: high].
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,

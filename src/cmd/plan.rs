@@ -83,6 +83,7 @@ fn settings(args: &PlanArgs, config: &Config) -> Result<ScanSettings, Error> {
         update_baseline: None,
         history: None,
         notify: Vec::new(),
+        publish: None,
         quiet: true,
     })
 }

@@ -59,6 +59,9 @@ pub struct ScanSettings {
     pub history: Option<HistorySettings>,
     /// Where the run's summary is posted once its outputs are written (`--notify`).
     pub notify: Vec<Notification>,
+    /// `--publish security-hub`: the targets' credentials (profile, endpoint, role) the
+    /// findings are imported with, each into its own account and region.
+    pub publish: Option<Box<crate::collect::CollectOptions>>,
     /// No summary line on standard error.
     pub quiet: bool,
 }
@@ -149,6 +152,8 @@ impl ScanSettings {
                 sla: args.sla.clone().or_else(|| config.sla.clone()),
             }),
             notify: notifications(args)?,
+            publish: (!args.publish.is_empty())
+                .then(|| Box::new(resolve_targets(&args.targets, &config.targets))),
             quiet: args.targets.quiet,
         };
         Self::checked(settings)
@@ -336,7 +341,10 @@ fn scan(settings: &ScanSettings, rules: RuleSet) -> Result<u8, Error> {
     if let (Some(recorder), Some(history), Some(this_run)) = (recorder, &settings.history, &this_run) {
         recorder.record(this_run, &result, &summary, history.keep)?;
     }
-    let delivered = deliver(&settings.notify, &result, &summary);
+    let mut delivered = deliver(&settings.notify, &result, &summary);
+    if let Some(targets) = &settings.publish {
+        delivered &= crate::deliver::security_hub::publish(&result, targets, Utc::now()).report();
+    }
     if let Some(e) = unrecorded {
         return Err(e);
     }
@@ -681,6 +689,24 @@ outputs = [\"sarif=config.sarif\"]\n[gate]\nsla = \"critical=7d,high=30d\"\nfail
             settings(&["--history=runs"], "").unwrap().history.unwrap().keep,
             KEEP
         );
+    }
+
+    #[test]
+    fn publishing_takes_the_targets_credentials_with_a_saved_inventory_too() {
+        assert!(settings(&[], "").unwrap().publish.is_none());
+        let cli = [
+            "--inventory",
+            "fleet.json",
+            "--role-name",
+            "Audit",
+            "--publish",
+            "security-hub",
+        ];
+        let publish = settings(&cli, "").unwrap().publish.unwrap();
+        assert_eq!(publish.role_name.as_deref(), Some("Audit"));
+        assert!(settings(&["--publish", "security-hub", "--publish", "security-hub"], "").is_ok());
+        use clap::Parser;
+        assert!(crate::cli::Cli::try_parse_from(["ecaudit", "scan", "--publish", "s3"]).is_err());
     }
 
     #[test]

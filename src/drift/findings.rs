@@ -105,7 +105,7 @@ impl Reach {
     }
 
     /// Whether the result read the unit with no failed read.
-    fn read_whole(&self, account: &str, region: &str) -> bool {
+    pub fn read_whole(&self, account: &str, region: &str) -> bool {
         let has = |units: &Units, region: &str| units.get(account).is_some_and(|r| r.contains(region));
         self.read.as_ref().is_none_or(|read| has(read, region))
             && !has(&self.gaps, region)

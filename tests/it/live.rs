@@ -482,8 +482,10 @@ async fn scans_two_accounts_and_two_regions_through_assume_role() {
     assert_eq!(finding(&doc, "no-public-ingress", "flags")["status"], "fail");
 }
 
-/// `--organization` over every enabled region, with `--metrics`: every ACTIVE account is read,
-/// and the calls made are exactly the actions of docs/iam-policy.json.
+/// `--organization` over every enabled region, with `--metrics` and `--publish security-hub`:
+/// every ACTIVE account is read, the collection calls exactly the actions of the read-only
+/// docs/iam-policy.json, and publishing adds exactly those of the opt-in
+/// docs/iam-policy-security-hub.json.
 #[tokio::test(flavor = "multi_thread")]
 async fn organization_scan_calls_exactly_the_documented_iam_actions() {
     let aws = Aws::start();
@@ -578,6 +580,8 @@ async fn organization_scan_calls_exactly_the_documented_iam_actions() {
             "--concurrency",
             "8",
             "--metrics",
+            "--publish",
+            "security-hub",
         ],
     );
     run.expect(0);
@@ -613,26 +617,60 @@ async fn organization_scan_calls_exactly_the_documented_iam_actions() {
         .keys()
         .cloned()
         .collect();
-    let policy = read_json(&repo_path("docs/iam-policy.json"));
-    let allowed: std::collections::BTreeSet<String> = policy["Statement"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| {
-            s["Action"]
+    let actions = |file: &str| -> std::collections::BTreeSet<String> {
+        let policy = read_json(&repo_path(file));
+        assert!(
+            policy["Statement"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|a| a.as_str().unwrap().to_string())
-        })
-        .collect();
-    assert_eq!(called, allowed, "the calls made and docs/iam-policy.json differ");
-    assert!(
+                .all(|s| s["Effect"] == "Allow")
+        );
         policy["Statement"]
             .as_array()
             .unwrap()
             .iter()
-            .all(|s| s["Effect"] == "Allow")
+            .flat_map(|s| {
+                s["Action"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_string())
+            })
+            .collect()
+    };
+    let (read_only, publish) = (
+        actions("docs/iam-policy.json"),
+        actions("docs/iam-policy-security-hub.json"),
+    );
+    assert_eq!(
+        called, read_only,
+        "the calls made and docs/iam-policy.json differ"
+    );
+    // Publishing's calls, as ecaudit reports them: `calls: securityhub:GetFindings ×2, ...`.
+    let line = run
+        .stderr()
+        .lines()
+        .find(|l| l.starts_with("ecaudit: published to Security Hub"))
+        .expect("a publication line")
+        .to_string();
+    let published: std::collections::BTreeSet<String> = line
+        .split_once("calls: ")
+        .unwrap()
+        .1
+        .split(", ")
+        .map(|c| c.split(' ').next().unwrap().to_string())
+        .collect();
+    let all: std::collections::BTreeSet<String> = called.union(&published).cloned().collect();
+    let allowed: std::collections::BTreeSet<String> = read_only.union(&publish).cloned().collect();
+    assert_eq!(
+        all, allowed,
+        "the calls made and docs/iam-policy.json with docs/iam-policy-security-hub.json differ"
+    );
+    assert!(
+        publish.iter().all(|a| a.starts_with("securityhub:"))
+            && read_only.iter().all(|a| !a.starts_with("securityhub:")),
+        "the opt-in policy holds the writes, the read-only one none"
     );
 }
 

@@ -28,6 +28,7 @@ mod rules_authoring;
 mod rules_eval;
 mod schema;
 mod secrets;
+mod security_hub;
 mod shard;
 mod terraform;
 mod untrusted_text;

@@ -97,6 +97,9 @@ async fn no_token_or_key_appears_in_any_output_log_or_error() {
             "table",
             "--notify",
             "webhook",
+            // Security Hub imports with the caller's and the assumed role's credentials too.
+            "--publish",
+            "security-hub",
         ]);
         if !flag.is_empty() {
             cmd.arg(flag);
@@ -117,6 +120,10 @@ async fn no_token_or_key_appears_in_any_output_log_or_error() {
         if flag == "-vv" {
             assert!(stderr.contains("AWS call"), "-vv logs each call:\n{stderr}");
         }
+        assert!(
+            stderr.contains("failing finding(s) imported") && !stderr.contains("Security Hub: account"),
+            "published in both accounts:\n{stderr}"
+        );
         if rust_log.is_some() {
             assert!(
                 stderr.contains("aws_smithy_runtime"),

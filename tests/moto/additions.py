@@ -492,3 +492,126 @@ def _iter_tagged_resources(self):
 
 
 ElastiCacheBackend.iter_tagged_resources = _iter_tagged_resources
+
+
+# --- Security Hub ---------------------------------------------------------------------------------
+#
+# GetFindings: moto ignores Filters and returns every finding of the account and region. AWS
+# applies them (API reference, AwsSecurityFindingFilters and StringFilter): the attributes are
+# ANDed; an attribute's EQUALS and PREFIX filters are ORed, its NOT_EQUALS and PREFIX_NOT_EQUALS
+# filters ANDed. The attributes ecaudit filters on are emulated; any other is refused, so a test
+# cannot pass on a filter that was silently ignored. Pages hold MaxResults (1..100, default 100)
+# findings; the NextToken is the offset.
+#
+# BatchImportFindings: AWS refuses, as a FailedFindings entry (not an exception), a finding whose
+# AwsAccountId or ProductArn names another account than the caller's ("the calling account must
+# match AwsAccountId" for a product's default ARN). Moto imports it; here it is refused.
+#
+# ECAUDIT_MOTO_SECURITYHUB_REFUSE=flaky:1,broken:always (a fault for the retry tests, like
+# faults.py): a finding whose first resource's Id contains `flaky` is refused the first time it is
+# imported, one whose resource contains `broken` every time, with ErrorCode InternalException.
+
+import json as _json
+import os as _os
+
+from moto.securityhub.exceptions import InvalidInputException as _ShInvalidInput
+from moto.securityhub.responses import SecurityHubResponse
+
+_SH_ATTRIBUTES = {
+    "Id": lambda f: f.get("Id"),
+    "ProductArn": lambda f: f.get("ProductArn"),
+    "GeneratorId": lambda f: f.get("GeneratorId"),
+    "AwsAccountId": lambda f: f.get("AwsAccountId"),
+    "Region": lambda f: f.get("Region"),
+    "RecordState": lambda f: f.get("RecordState", "ACTIVE"),
+    "ComplianceStatus": lambda f: (f.get("Compliance") or {}).get("Status"),
+}
+
+
+def _sh_matches(finding, filters):
+    for attribute, conditions in (filters or {}).items():
+        if attribute not in _SH_ATTRIBUTES:
+            raise _ShInvalidInput(op="GetFindings", msg=f"filter {attribute} is not emulated (tests/moto/additions.py)")
+        value = _SH_ATTRIBUTES[attribute](finding)
+        positive = []
+        for c in conditions:
+            wanted, comparison = c.get("Value"), c.get("Comparison")
+            if comparison == "EQUALS":
+                positive.append(value == wanted)
+            elif comparison == "PREFIX":
+                positive.append(value is not None and value.startswith(wanted))
+            elif comparison == "NOT_EQUALS":
+                if value == wanted:
+                    return False
+            elif comparison == "PREFIX_NOT_EQUALS":
+                if value is not None and value.startswith(wanted):
+                    return False
+            else:
+                raise _ShInvalidInput(op="GetFindings", msg=f"comparison {comparison} is not emulated")
+        if positive and not any(positive):
+            return False
+    return True
+
+
+def _sh_get_findings(self):
+    backend = self.securityhub_backend
+    filters = self._get_param("Filters") or {}
+    size = self._get_param("MaxResults")
+    size = int(size) if size is not None else 100
+    if size < 1 or size > 100:
+        raise _ShInvalidInput(op="GetFindings", msg="MaxResults must be a number between 1 and 100")
+    start = int(self._get_param("NextToken") or 0)
+    matching = [f.as_dict() for f in backend.findings if _sh_matches(f.as_dict(), filters)]
+    page = matching[start : start + size]
+    response = {"Findings": page}
+    if start + size < len(matching):
+        response["NextToken"] = str(start + size)
+    return _json.dumps(response)
+
+
+_SH_REFUSED_SO_FAR = {}
+
+
+def _sh_refusal(finding, account):
+    """Why this finding is refused, or None."""
+    if finding.get("AwsAccountId") != account:
+        return ("AccessDeniedException", f"AwsAccountId {finding.get('AwsAccountId')} is not the calling account {account}")
+    product = finding.get("ProductArn") or ""
+    parts = product.split(":")
+    if len(parts) < 6 or parts[4] != account:
+        return ("AccessDeniedException", f"ProductArn {product} is not a product of the calling account {account}")
+    resources = finding.get("Resources") or [{}]
+    resource = resources[0].get("Id", "")
+    for rule in filter(None, _os.environ.get("ECAUDIT_MOTO_SECURITYHUB_REFUSE", "").split(",")):
+        needle, _, times = rule.partition(":")
+        if needle and needle in resource:
+            key = (finding.get("Id"), needle)
+            _SH_REFUSED_SO_FAR[key] = _SH_REFUSED_SO_FAR.get(key, 0) + 1
+            if times == "always" or _SH_REFUSED_SO_FAR[key] <= int(times or 1):
+                return ("InternalException", "emulated refusal (ECAUDIT_MOTO_SECURITYHUB_REFUSE)")
+    return None
+
+
+def _sh_batch_import_findings(self):
+    body = _json.loads(self.body.decode("utf-8") if isinstance(self.body, bytes) else self.body)
+    findings = body.get("Findings", [])
+    if len(findings) > 100:
+        raise _ShInvalidInput(op="BatchImportFindings", msg="at most 100 findings per request")
+    backend = self.securityhub_backend
+    accepted, failed = [], []
+    for finding in findings:
+        refusal = _sh_refusal(finding, self.current_account)
+        if refusal:
+            failed.append({"Id": finding.get("Id", ""), "ErrorCode": refusal[0], "ErrorMessage": refusal[1]})
+        else:
+            accepted.append(finding)
+    failed_count, success_count, moto_failed = backend.batch_import_findings(findings=accepted)
+    failed += [
+        {"Id": f.get("Id"), "ErrorCode": f.get("ErrorCode"), "ErrorMessage": f.get("ErrorMessage")}
+        for f in moto_failed
+    ]
+    return _json.dumps({"FailedCount": len(failed), "FailedFindings": failed, "SuccessCount": success_count})
+
+
+SecurityHubResponse.get_findings = _sh_get_findings
+SecurityHubResponse.batch_import_findings = _sh_batch_import_findings

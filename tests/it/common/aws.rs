@@ -46,6 +46,16 @@ impl Aws {
         }
     }
 
+    /// moto with emulated failures (`moto_env`, as [`Aws::start_with`]) behind the fault proxy.
+    pub fn behind_proxy_with(moto_env: &[(&str, &str)], faults: Faults) -> Aws {
+        let moto = Moto::start_with(moto_env);
+        Aws {
+            proxy: Some(FaultProxy::start(&moto.endpoint, faults)),
+            moto,
+            scratch: Scratch::new(),
+        }
+    }
+
     pub fn moto(&self) -> &Moto {
         &self.moto
     }

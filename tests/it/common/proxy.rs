@@ -323,6 +323,17 @@ enum Protocol {
     Cbor,
 }
 
+/// The operation of a restJson1 request (Security Hub), from its method and path.
+fn rest_json_operation(start: &str) -> Option<&'static str> {
+    let mut parts = start.split(' ');
+    let (method, path) = (parts.next()?, parts.next()?);
+    match (method, path.split('?').next()?) {
+        ("POST", "/findings/import") => Some("BatchImportFindings"),
+        ("POST", "/findings") => Some("GetFindings"),
+        _ => None,
+    }
+}
+
 fn call_of(req: &Message) -> Call {
     let body = String::from_utf8_lossy(&req.body);
     let param = |name: &str| {
@@ -342,6 +353,8 @@ fn call_of(req: &Message) -> Call {
             path.rsplit('/').next().unwrap_or_default().to_string(),
             Protocol::Cbor,
         )
+    } else if let Some(op) = rest_json_operation(&req.start) {
+        (op.to_string(), Protocol::Json)
     } else if param("Version") == "2016-11-15" {
         (param("Action"), Protocol::Ec2)
     } else {
