@@ -167,9 +167,15 @@ fn write_file(path: &Path, render: impl FnOnce(&mut dyn Write) -> io::Result<()>
 }
 
 /// Rendered whole to a temporary file, then uploaded: a failed render uploads nothing.
-fn write_object(url: &crate::s3::S3Url, render: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+fn write_object(
+    url: &crate::s3::S3Url,
+    render: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     let store = crate::s3::store()?;
-    let mut tmp = tempfile::Builder::new().prefix(".ecaudit-").suffix(".tmp").tempfile()?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".ecaudit-")
+        .suffix(".tmp")
+        .tempfile()?;
     {
         let mut out = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
         render(&mut out)?;

@@ -45,7 +45,11 @@ impl DiffSettings {
 
 pub fn run(args: &DiffArgs) -> Result<u8, Error> {
     let config = Config::load(args.rules.config.as_deref())?;
-    super::common::reach_s3(args.aws.profile.as_ref(), args.aws.endpoint_url.as_ref(), &args.aws.s3)?;
+    super::common::reach_s3(
+        args.aws.profile.as_ref(),
+        args.aws.endpoint_url.as_ref(),
+        &args.aws.s3,
+    )?;
     let settings = DiffSettings::resolve(args, &config);
     // Each evaluation consumes a rule set: two inventories need a second one (loaded quietly: the
     // first one's warnings are the same).

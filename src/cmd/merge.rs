@@ -7,7 +7,11 @@ use crate::merge::Merged;
 use crate::report;
 
 pub fn run(args: &MergeArgs) -> Result<u8, Error> {
-    super::common::reach_s3(args.aws.profile.as_ref(), args.aws.endpoint_url.as_ref(), &args.aws.s3)?;
+    super::common::reach_s3(
+        args.aws.profile.as_ref(),
+        args.aws.endpoint_url.as_ref(),
+        &args.aws.s3,
+    )?;
     let output = args.output.clone().unwrap_or_default();
     let files = args
         .files

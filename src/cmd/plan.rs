@@ -23,7 +23,11 @@ use crate::text;
 
 pub fn run(args: &PlanArgs) -> Result<u8, Error> {
     let config = Config::load(args.rules.config.as_deref())?;
-    super::common::reach_s3(args.aws.profile.as_ref(), args.aws.endpoint_url.as_ref(), &args.aws.s3)?;
+    super::common::reach_s3(
+        args.aws.profile.as_ref(),
+        args.aws.endpoint_url.as_ref(),
+        &args.aws.s3,
+    )?;
     let settings = settings(args, &config)?;
     let max = config.document_limit(args.max_document_size);
     // Rules, suppressions, baseline and template are checked before the plan is read.

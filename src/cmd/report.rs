@@ -12,7 +12,11 @@ pub fn run(args: &ReportArgs) -> Result<u8, Error> {
     if args.history.is_none() && args.since.is_some() {
         return Err(Error::Usage("--since needs --history DIR".into()));
     }
-    super::common::reach_s3(args.aws.profile.as_ref(), args.aws.endpoint_url.as_ref(), &args.aws.s3)?;
+    super::common::reach_s3(
+        args.aws.profile.as_ref(),
+        args.aws.endpoint_url.as_ref(),
+        &args.aws.s3,
+    )?;
     let output = args.output.clone().unwrap_or_default();
     if args.format == crate::report::templates::ReportFormat::Html {
         super::common::html_destination(&output)?;

@@ -311,7 +311,10 @@ impl History {
         let excess = runs.len().saturating_sub(keep.saturating_sub(1));
         let old: Vec<Run> = runs.into_iter().take(excess).cloned().collect();
         if let Some(remote) = &self.remote {
-            let files: Vec<&Path> = old.iter().flat_map(|r| [r.scan.as_path(), r.inventory.as_path()]).collect();
+            let files: Vec<&Path> = old
+                .iter()
+                .flat_map(|r| [r.scan.as_path(), r.inventory.as_path()])
+                .collect();
             remote.delete(&files).map_err(s3_error)?;
             return Ok(old);
         }

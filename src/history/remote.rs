@@ -28,7 +28,11 @@ impl Remote {
                 what: "cannot keep local copies",
                 message: e.to_string(),
             })?;
-        Ok(Remote { prefix, listed, local })
+        Ok(Remote {
+            prefix,
+            listed,
+            local,
+        })
     }
 
     /// The names of the objects directly under the prefix.

@@ -341,7 +341,9 @@ pub fn build(
             ))
     });
     open.truncate(OLDEST_OPEN);
-    let fetched = history.fetch(&newest_run.inventory).map_err(|e| format!("cannot be read: {e}"));
+    let fetched = history
+        .fetch(&newest_run.inventory)
+        .map_err(|e| format!("cannot be read: {e}"));
     if let Err(why) = fetched.and_then(|()| owners(&newest_run.inventory, options.owner_tag, &mut open)) {
         skipped.push(Skipped {
             stamp: newest_run.stamp.clone(),

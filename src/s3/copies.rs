@@ -33,19 +33,29 @@ pub fn input(arg: &Path) -> Result<PathBuf, Error> {
     let store = super::store()?;
     let mut guard = copies().lock().unwrap_or_else(|e| e.into_inner());
     if guard.is_none() {
-        let dir = tempfile::Builder::new().prefix("ecaudit-s3-").tempdir().map_err(|e| Error {
-            url: url.to_string(),
-            what: "cannot keep a local copy",
-            message: e.to_string(),
-        })?;
-        *guard = Some(Copies { dir, made: Vec::new() });
+        let dir = tempfile::Builder::new()
+            .prefix("ecaudit-s3-")
+            .tempdir()
+            .map_err(|e| Error {
+                url: url.to_string(),
+                what: "cannot keep a local copy",
+                message: e.to_string(),
+            })?;
+        *guard = Some(Copies {
+            dir,
+            made: Vec::new(),
+        });
     }
     let copies = guard.as_mut().expect("made above");
     if let Some((copy, _)) = copies.made.iter().find(|(_, u)| *u == url.to_string()) {
         return Ok(PathBuf::from(copy));
     }
     // One directory per object: two inputs may end in the same file name.
-    let path = copies.dir.path().join(copies.made.len().to_string()).join(url.file_name());
+    let path = copies
+        .dir
+        .path()
+        .join(copies.made.len().to_string())
+        .join(url.file_name());
     std::fs::create_dir_all(path.parent().expect("joined")).map_err(|e| Error {
         url: url.to_string(),
         what: "cannot keep a local copy",

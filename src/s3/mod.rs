@@ -106,7 +106,15 @@ mod tests {
             Sse::from_flags(Some("aws:kms"), Some("alias/ecaudit")),
             Ok(Sse::Kms(Some("alias/ecaudit".into())))
         );
-        assert!(Sse::from_flags(None, Some("k")).unwrap_err().contains("needs --s3-sse aws:kms"));
-        assert!(Sse::from_flags(Some("kms"), None).unwrap_err().contains("aws:kms or AES256"));
+        assert!(
+            Sse::from_flags(None, Some("k"))
+                .unwrap_err()
+                .contains("needs --s3-sse aws:kms")
+        );
+        assert!(
+            Sse::from_flags(Some("kms"), None)
+                .unwrap_err()
+                .contains("aws:kms or AES256")
+        );
     }
 }

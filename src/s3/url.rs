@@ -39,7 +39,9 @@ impl S3Url {
 
     fn parse(arg: &OsStr) -> Result<S3Url, String> {
         let shown = || crate::suppress::excerpt(&arg.to_string_lossy());
-        let text = arg.to_str().ok_or_else(|| format!("{}: an S3 URL is UTF-8", shown()))?;
+        let text = arg
+            .to_str()
+            .ok_or_else(|| format!("{}: an S3 URL is UTF-8", shown()))?;
         let rest = text
             .strip_prefix(SCHEME)
             .ok_or_else(|| format!("{}: not an s3:// URL", shown()))?;
@@ -60,7 +62,10 @@ impl S3Url {
             ));
         }
         if key.len() > 1024 || key.chars().any(char::is_control) {
-            return Err(format!("{}: an S3 key is at most 1024 bytes, without control characters", shown()));
+            return Err(format!(
+                "{}: an S3 key is at most 1024 bytes, without control characters",
+                shown()
+            ));
         }
         Ok(S3Url {
             bucket: bucket.to_string(),
@@ -99,14 +104,23 @@ mod tests {
     #[test]
     fn objects_and_prefixes() {
         let url = S3Url::object(os("s3://audit-results/nightly/scan.json")).unwrap();
-        assert_eq!((url.bucket.as_str(), url.key.as_str()), ("audit-results", "nightly/scan.json"));
+        assert_eq!(
+            (url.bucket.as_str(), url.key.as_str()),
+            ("audit-results", "nightly/scan.json")
+        );
         assert_eq!(url.to_string(), "s3://audit-results/nightly/scan.json");
         assert_eq!(url.file_name(), "scan.json");
-        assert_eq!(S3Url::prefix(os("s3://b.example/history")).unwrap().key, "history/");
+        assert_eq!(
+            S3Url::prefix(os("s3://b.example/history")).unwrap().key,
+            "history/"
+        );
         assert_eq!(S3Url::prefix(os("s3://b-1/h/")).unwrap().key, "h/");
         assert_eq!(S3Url::prefix(os("s3://b-1")).unwrap().key, "");
         assert_eq!(
-            S3Url::prefix(os("s3://b-1/h")).unwrap().join("ecaudit-x.scan.json").to_string(),
+            S3Url::prefix(os("s3://b-1/h"))
+                .unwrap()
+                .join("ecaudit-x.scan.json")
+                .to_string(),
             "s3://b-1/h/ecaudit-x.scan.json"
         );
         assert!(is_s3(os("s3://x")) && !is_s3(os("./s3://x")) && !is_s3(os("S3.json")));

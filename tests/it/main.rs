@@ -26,6 +26,7 @@ mod robustness;
 mod rule_pack;
 mod rules_authoring;
 mod rules_eval;
+mod s3;
 mod schema;
 mod secrets;
 mod security_hub;

@@ -86,7 +86,9 @@ impl Recorder {
     ) -> Result<(), Error> {
         let run = self.history.run(&self.stamp);
         // The inventory first: a run whose result is there is complete.
-        self.history.output(&run.inventory).write(|w| inventory.write(w))?;
+        self.history
+            .output(&run.inventory)
+            .write(|w| inventory.write(w))?;
         self.history
             .output(&run.scan)
             .write(|w| document::write(result, summary, Severity::Info, false, w))?;

@@ -321,6 +321,8 @@ enum Protocol {
     Json,
     /// rpcv2Cbor (CloudWatch).
     Cbor,
+    /// restXml (S3): `<Error>`.
+    S3,
 }
 
 /// The operation of a restJson1 request (Security Hub), from its method and path.
@@ -334,6 +336,25 @@ fn rest_json_operation(start: &str) -> Option<&'static str> {
     }
 }
 
+/// The operation of an S3 request (path-style), from its method, path and query.
+fn s3_operation(start: &str) -> String {
+    let mut parts = start.split(' ');
+    let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let object = path.trim_start_matches('/').contains('/');
+    match (method, object) {
+        ("PUT", true) => "PutObject",
+        ("GET", true) => "GetObject",
+        ("HEAD", true) => "HeadObject",
+        ("DELETE", true) => "DeleteObject",
+        ("GET", false) if query.contains("list-type=2") => "ListObjectsV2",
+        ("POST", false) if query.split('&').any(|q| q == "delete" || q == "delete=") => "DeleteObjects",
+        ("PUT", false) => "CreateBucket",
+        _ => "S3",
+    }
+    .to_string()
+}
+
 fn call_of(req: &Message) -> Call {
     let body = String::from_utf8_lossy(&req.body);
     let param = |name: &str| {
@@ -342,7 +363,12 @@ fn call_of(req: &Message) -> Call {
             .unwrap_or_default()
             .to_string()
     };
-    let (action, protocol) = if let Some(target) = req.header("x-amz-target") {
+    let signed_for_s3 = req
+        .header("authorization")
+        .is_some_and(|a| a.contains("/s3/aws4_request"));
+    let (action, protocol) = if signed_for_s3 {
+        (s3_operation(&req.start), Protocol::S3)
+    } else if let Some(target) = req.header("x-amz-target") {
         (
             target.rsplit('.').next().unwrap_or_default().to_string(),
             Protocol::Json,
@@ -404,6 +430,10 @@ fn error_response(fault: Fault, protocol: Protocol) -> Message {
             format!("{{\"__type\":\"{code}\",\"message\":\"{message}\"}}").into_bytes(),
         ),
         Protocol::Cbor => ("application/cbor", cbor_error(code, message)),
+        Protocol::S3 => (
+            "application/xml",
+            format!("<Error><Code>{code}</Code><Message>{message}</Message><RequestId>proxy</RequestId></Error>").into_bytes(),
+        ),
     };
     let mut headers = vec![("Content-Type".to_string(), content_type.to_string())];
     if protocol == Protocol::Cbor {
