@@ -167,7 +167,9 @@ fn ecaudit_commands(text: &str) -> Vec<Vec<String>> {
     let text = text
         .replace("$((JOB_COMPLETION_INDEX + 1))", "1")
         .replace("$(date -u +%F)", "2026-11-29")
-        .replace("${{ matrix.shard }}", "1");
+        .replace("${{ matrix.shard }}", "1")
+        .replace("${{ github.run_id }}", "123")
+        .replace("$RESULTS", "s3://example-ecaudit-results");
     let lines: Vec<&str> = text.lines().collect();
     let mut commands = Vec::new();
     let mut i = 0;
@@ -226,8 +228,30 @@ fn deployment_examples_are_yaml_and_shard_merge_and_scan() {
                 .any(|w| w[0] == "--shard" && w[1].ends_with(['6', '8'])),
             "{collect:?}"
         );
+        // Results go to S3, not to a shared volume or the runner's disk.
+        for command in &commands {
+            for w in command
+                .windows(2)
+                .filter(|w| w[0] == "--output" || w[0] == "--history")
+            {
+                assert!(
+                    w[1].starts_with("s3://example-ecaudit-results/"),
+                    "{file}: {command:?}"
+                );
+            }
+        }
+        let merge = commands.iter().find(|c| c[1] == "merge").unwrap();
+        let shards = merge
+            .iter()
+            .filter(|w| w.starts_with("s3://") && w.contains("/shard-"))
+            .count();
+        assert!(
+            shards == 6 || shards == 8,
+            "{file}: every shard merged: {merge:?}"
+        );
     }
     let k8s = read("examples/deploy/kubernetes-cronjob.yaml");
+    assert!(!k8s.contains("persistentVolumeClaim"), "no shared volume");
     assert!(k8s.contains("completionMode: Indexed") && k8s.contains("completions: 8"));
     let gha = read("examples/deploy/github-actions-matrix.yml");
     assert!(gha.contains("shard: [1, 2, 3, 4, 5, 6]"));
