@@ -388,9 +388,11 @@ pub struct ReportArgs {
     /// With --history: only the nights within SPAN before the newest one, e.g. `90d`.
     #[arg(long, value_name = "SPAN", requires = "history", value_parser = span)]
     pub since: Option<crate::result::sla::Span>,
-    /// With --history: the tag that names a deployment's owner (any case).
-    #[arg(long, value_name = "KEY", requires = "history", default_value = "owner")]
-    pub owner_tag: String,
+    /// With --history: the tag that names a deployment's owner (any case) [default: owner].
+    // Not a clap default: without --history the flag is refused (cmd::report), which needs to
+    // know whether it was given.
+    #[arg(long, value_name = "KEY", requires = "history")]
+    pub owner_tag: Option<String>,
     /// Report format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
     pub format: ReportFormat,

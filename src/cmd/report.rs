@@ -9,8 +9,13 @@ use crate::result::document::{self, Document};
 
 pub fn run(args: &ReportArgs) -> Result<u8, Error> {
     // clap leaves `requires` unchecked beside a positional the flag conflicts with.
-    if args.history.is_none() && args.since.is_some() {
-        return Err(Error::Usage("--since needs --history DIR".into()));
+    if args.history.is_none() {
+        if args.since.is_some() {
+            return Err(Error::Usage("--since needs --history DIR".into()));
+        }
+        if args.owner_tag.is_some() {
+            return Err(Error::Usage("--owner-tag needs --history DIR".into()));
+        }
     }
     super::common::reach_s3(
         args.aws.profile.as_ref(),
@@ -27,7 +32,7 @@ pub fn run(args: &ReportArgs) -> Result<u8, Error> {
         (Some(dir), _) => {
             let options = crate::history::trend::Options {
                 since: args.since.as_ref(),
-                owner_tag: &args.owner_tag,
+                owner_tag: args.owner_tag.as_deref().unwrap_or("owner"),
             };
             let (trends, doc) = crate::history::trend::build(dir, &options)?;
             for s in &trends.skipped {

@@ -446,6 +446,7 @@ fn deadlines_and_trends_refuse_what_they_cannot_do() {
     usage(&["report"], "required");
     usage(&["report", "r.json", "--history", "h"], "cannot be used with");
     usage(&["report", "r.json", "--since", "9d"], "--history");
+    usage(&["report", "r.json", "--owner-tag", "team"], "--history");
     usage(
         &["report", "--history", "missing"],
         "missing: cannot read the history directory",

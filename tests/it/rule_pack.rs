@@ -1342,7 +1342,7 @@ fn missing_security_group_with_stale_public_ingress_admits_nothing() {
 }
 
 #[test]
-fn unreadable_security_group_is_undecided_never_pass_or_fail() {
+fn unreadable_security_group_is_undecided_unless_a_readable_one_already_fails() {
     let d = push(
         fixture("replication-group"),
         "/security_groups",
@@ -1352,14 +1352,19 @@ fn unreadable_security_group_is_undecided_never_pass_or_fail() {
         let o = undecided(d.clone(), rule);
         assert!(o.message.contains("sg-unknown"), "{o:#?}");
     }
-    // Even when another, readable group admits the whole internet.
+    // Another, readable group admitting the whole internet fails whatever the unread group
+    // holds: the finding is certain, and the unread group is noted.
     let d = set(
         d,
         "/security_groups/0/ingress",
         json!([tcp4(6379, 6379, "0.0.0.0/0")]),
     );
     for rule in NET {
-        undecided(d.clone(), rule);
+        fail(
+            d.clone(),
+            rule,
+            &["0.0.0.0/0", "sg-unknown: security group could not be read"],
+        );
     }
 }
 
