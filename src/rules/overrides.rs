@@ -132,7 +132,7 @@ mod tests {
         assert_eq!(o.replaced.file, "bundled:network.yaml");
         assert!(o.replaced.bundled);
         assert_eq!(set.get("no-public-ingress").unwrap().title, "Replaced");
-        assert_eq!(set.pack_version(), "2026.12.2+modified");
+        assert_eq!(set.pack_version(), "2026.12.3+modified");
         assert!(
             o.to_string().starts_with(
                 "rule `no-public-ingress` at team/rules.yaml:8 replaces the bundled rule of that id (bundled:network.yaml:"
@@ -142,14 +142,14 @@ mod tests {
         // Disabling the replacement in configuration does not hide it.
         let mut set = set;
         set.set_enabled("no-public-ingress", false);
-        assert_eq!(set.pack_version(), "2026.12.2+modified");
+        assert_eq!(set.pack_version(), "2026.12.3+modified");
     }
 
     #[test]
     fn the_bundled_pack_alone_reports_its_version() {
         let set = RuleSet::load(&[]).unwrap();
         assert!(set.overrides().is_empty());
-        assert_eq!(set.pack_version(), "2026.12.2");
+        assert_eq!(set.pack_version(), "2026.12.3");
     }
 
     #[test]
@@ -174,6 +174,6 @@ mod tests {
             .to_string();
         let set = RuleSet::from_sources_with(only_added, options).unwrap_or_else(|e| panic!("{e}"));
         assert!(set.get("added-rule").is_some());
-        assert_eq!(set.pack_version(), "2026.12.2");
+        assert_eq!(set.pack_version(), "2026.12.3");
     }
 }

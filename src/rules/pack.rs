@@ -3,7 +3,7 @@
 use super::{RuleSource, TestSource};
 
 /// Version of the bundled pack; bumped whenever a rule's meaning, severity or params change.
-pub const PACK_VERSION: &str = "2026.12.2";
+pub const PACK_VERSION: &str = "2026.12.3";
 
 macro_rules! bundled {
     ($($stem:literal),* $(,)?) => {

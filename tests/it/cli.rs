@@ -810,7 +810,7 @@ fn a_user_rule_replaces_the_bundled_rule_of_the_same_id() {
     // The replacement is visible in the result (issue 25): the rule is marked with its file, the
     // pack version says it was modified; the others are not marked.
     let file = dir.join("backup.yaml").display().to_string();
-    assert_eq!(report["tool"]["rule_pack"], "2026.12.2+modified");
+    assert_eq!(report["tool"]["rule_pack"], "2026.12.3+modified");
     let rules = report["rules"].as_array().unwrap();
     let replaced = rules.iter().find(|r| r["id"] == "snapshot-retention").unwrap();
     assert_eq!(replaced["overridden"]["file"], file.as_str());
@@ -823,10 +823,10 @@ fn a_user_rule_replaces_the_bundled_rule_of_the_same_id() {
         .expect(1)
         .stderr_has("ecaudit: warning: ")
         .stderr_has(&file)
-        .stdout_has("rule pack 2026.12.2+modified");
+        .stdout_has("rule pack 2026.12.3+modified");
     s.scan(&inv, &["--rules", dir_s, "--format", "markdown"])
         .expect(1)
-        .stdout_has("2026.12.2+modified");
+        .stdout_has("2026.12.3+modified");
     // `diff` of two inventories evaluates each with its own rule set, and warns once.
     let inv_arg = inv.to_str().unwrap();
     let diffed = s.run(["diff", inv_arg, inv_arg, "--rules", dir_s]);
@@ -870,7 +870,7 @@ fn a_user_rule_replaces_the_bundled_rule_of_the_same_id() {
         .stderr_has(&format!("{file}:2:"))
         .stderr_has("override-refused");
     let plain = s.scan(&inv, &["--format", "json"]).expect(0).json();
-    assert_eq!(plain["tool"]["rule_pack"], "2026.12.2");
+    assert_eq!(plain["tool"]["rule_pack"], "2026.12.3");
     assert!(
         plain["rules"]
             .as_array()

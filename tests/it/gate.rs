@@ -357,7 +357,8 @@ fn baseline_round_trip_gates_only_new_failures() {
     assert_eq!(with_status(&report, "baselined").len(), 53);
     assert_eq!(report["summary"]["gate"]["failing"], 0);
 
-    // A new high failure fails the gate, and only it is failing.
+    // A new high failure fails the gate, and only it (with the low one it brings: its KMS key
+    // encrypts nothing now) is failing.
     let worse = s.json(
         "worse.json",
         &fleet_with("orders-cache", |d| d["at_rest_encryption"] = json!(false)),
@@ -366,7 +367,10 @@ fn baseline_round_trip_gates_only_new_failures() {
     run.expect(1);
     assert_eq!(
         with_status(&run.json(), "fail"),
-        [("at-rest-encryption".to_string(), "orders-cache".to_string())]
+        [
+            ("at-rest-encryption".to_string(), "orders-cache".to_string()),
+            ("at-rest-encryption-cmk".to_string(), "orders-cache".to_string())
+        ]
     );
     // ... and as SARIF the new one is `new`, the rest `unchanged`.
     let sarif = s
@@ -378,7 +382,7 @@ fn baseline_round_trip_gates_only_new_failures() {
         .iter()
         .map(|r| r["baselineState"].as_str().unwrap())
         .collect();
-    assert_eq!(states.iter().filter(|s| **s == "new").count(), 1);
+    assert_eq!(states.iter().filter(|s| **s == "new").count(), 2);
     assert_eq!(states.iter().filter(|s| **s == "unchanged").count(), 53);
 
     // A fixed failure leaves a resolved entry to tidy.
